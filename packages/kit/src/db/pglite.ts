@@ -1,0 +1,33 @@
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { INT8_OID, parseInt8 } from './int8.js';
+import type { Db, Queryable } from './types.js';
+
+/**
+ * Embedded PostgreSQL (PGlite, WebAssembly) stored in `dir`, or in memory when `dir`
+ * is undefined. One connection, so statements run one after another.
+ */
+export async function openPglite(dir: string | undefined): Promise<Db> {
+  if (dir) await mkdir(dir, { recursive: true, mode: 0o700 });
+  const db = await PGlite.create(dir ? { dataDir: dir } : {});
+  const parsers = { [INT8_OID]: parseInt8 };
+  const wrap = (q: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
+    kind: 'pglite',
+    async query<T>(sql: string, params?: readonly unknown[]) {
+      const res = await q.query<T>(sql, params as unknown[] | undefined, { parsers });
+      // affectedRows is 0 for a SELECT, where pg counts the rows returned.
+      return { rows: res.rows, rowCount: res.affectedRows || res.rows.length };
+    },
+    async exec(sql: string) {
+      await q.exec(sql);
+    },
+  });
+  const self = wrap(db);
+  return {
+    kind: 'pglite',
+    query: self.query,
+    exec: self.exec,
+    transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,41 @@
+export { Type } from '@sinclair/typebox';
+export {
+  type AuditEvent,
+  AuditLog,
+  type AuditRecord,
+  type VerifyResult,
+  verifyAuditFile,
+  verifyAuditText,
+} from './audit/index.js';
+export { type BaseConfig, baseConfigSchema, loadConfig } from './config.js';
+export {
+  type Db,
+  type Migration,
+  migrate,
+  openDb,
+  type Queryable,
+  type QueryResult,
+  readMigrations,
+} from './db/index.js';
+export { type ErrorCode, errorCodes, problemType } from './error-codes.js';
+export { ConfigError, type FieldError, FlotillaError } from './errors.js';
+export type { HealthCheck, ReadinessReport } from './health.js';
+export { createLogger, REDACT_PATHS, redactUrl } from './logger.js';
+export { PROBLEM_CONTENT_TYPE, type Problem, toProblem } from './problem.js';
+export { runService } from './run.js';
+export {
+  defineService,
+  type RunningService,
+  type Service,
+  type ServiceApp,
+  type ServiceContext,
+  type ServiceDefinition,
+  type StartOptions,
+} from './service.js';
+export {
+  currentTrace,
+  formatTraceparent,
+  parseTraceparent,
+  type TraceContext,
+  traceHeaders,
+} from './trace.js';

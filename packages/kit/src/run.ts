@@ -1,0 +1,32 @@
+import { ConfigError } from './errors.js';
+import type { RunningService, Service } from './service.js';
+
+/**
+ * The `main` of a service process: starts it, stops it gracefully on SIGTERM or
+ * SIGINT and exits 0. A bad configuration prints one line naming the setting and
+ * exits 78 (EX_CONFIG); any other start failure prints one line and exits 1.
+ */
+export async function runService(service: Service): Promise<RunningService | undefined> {
+  let running: RunningService;
+  try {
+    running = await service.start();
+  } catch (err) {
+    const prefix = err instanceof ConfigError ? 'invalid configuration: ' : 'failed to start: ';
+    process.stderr.write(`${service.name}: ${prefix}${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = err instanceof ConfigError ? 78 : 1;
+    return undefined;
+  }
+  const onSignal = (signal: NodeJS.Signals) => {
+    running.ctx.log.info({ signal }, 'signal received');
+    running.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        running.ctx.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  return running;
+}

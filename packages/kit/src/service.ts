@@ -1,0 +1,281 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Static, TObject, TProperties } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  LogController,
+  type RawServerDefault,
+} from 'fastify';
+import type { DestinationStream, Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { type AuditEvent, AuditLog, type AuditRecord } from './audit/index.js';
+import { addFormats, type BaseConfig, loadConfig } from './config.js';
+import { type Db, type Migration, openDb, readMigrations } from './db/index.js';
+import { FlotillaError } from './errors.js';
+import { type HealthCheck, runChecks } from './health.js';
+import { createLogger } from './logger.js';
+import { createMetrics, instrumentHttp } from './metrics.js';
+import { sendProblem, toFlotillaError } from './problem.js';
+import { runWithTrace, startTrace, type TraceContext } from './trace.js';
+
+/** The Fastify instance a service's routes are added to, with TypeBox schemas typed. */
+export type ServiceApp = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** What a service's code gets from the kit. */
+export interface ServiceContext<P extends TProperties = TProperties> {
+  readonly name: string;
+  readonly config: Readonly<BaseConfig & Static<TObject<P>>>;
+  readonly log: Logger;
+  /** The service's database; present when the definition has `migrations` or `database: true`. */
+  readonly db: Db;
+  readonly metrics: Registry;
+  /** Records a security event in the service's hash-chained audit trail. */
+  audit(event: AuditEvent): Promise<AuditRecord>;
+  /** Adds a readiness check; `/readyz` is 503 while any check fails. */
+  addCheck(name: string, check: HealthCheck): void;
+  /** Runs at shutdown, after the server has drained, in reverse order of registration. */
+  onClose(fn: () => Promise<void> | void): void;
+}
+
+export interface ServiceDefinition<P extends TProperties = TProperties> {
+  /** Lower-case letters, digits and dashes; it becomes the identity, schema and folder name. */
+  name: string;
+  /** Settings of this service on top of the kit's (read from the environment). */
+  config?: TObject<P>;
+  /** Schema migrations: a list, or a folder of `NNN_name.sql` files. */
+  migrations?: readonly Migration[] | { dir: string | URL };
+  /** Open a database even without migrations. */
+  database?: boolean;
+  routes: (app: ServiceApp, ctx: ServiceContext<P>) => void | Promise<void>;
+}
+
+export interface StartOptions {
+  /** Settings; `process.env` when omitted. */
+  env?: Record<string, string | undefined>;
+  /** Where log lines go (stdout by default). */
+  logStream?: DestinationStream;
+  /** Keep PGlite in memory instead of under FLOTILLA_HOME (tests). */
+  inMemoryDb?: boolean;
+}
+
+export interface RunningService<P extends TProperties = TProperties> {
+  readonly name: string;
+  readonly url: string;
+  readonly port: number;
+  readonly app: ServiceApp;
+  readonly ctx: ServiceContext<P>;
+  /** Drains and stops; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+export interface Service<P extends TProperties = TProperties> {
+  readonly name: string;
+  start(opts?: StartOptions): Promise<RunningService<P>>;
+}
+
+// Bodies are JSON and must match exactly; params, query and headers arrive as strings and are coerced.
+const ajvOptions = { allErrors: false, removeAdditional: false, useDefaults: true, strict: false } as const;
+const bodyAjv = addFormats(new Ajv({ ...ajvOptions, coerceTypes: false }));
+const stringAjv = addFormats(new Ajv({ ...ajvOptions, coerceTypes: 'array' }));
+
+const NAME = /^[a-z][a-z0-9-]{0,62}$/;
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const TRACE = Symbol('flotilla.trace');
+type TracedRequest = IncomingMessage & { [TRACE]?: TraceContext };
+
+/**
+ * Defines a service. The kit adds configuration, logs, health, metrics, problem+json
+ * errors, audit, database and graceful shutdown; the definition adds routes.
+ *
+ * @example
+ * export const hello = defineService({
+ *   name: 'hello',
+ *   routes(app) {
+ *     app.get('/hello', async () => ({ hello: 'world' }));
+ *   },
+ * });
+ */
+export function defineService<P extends TProperties = TProperties>(def: ServiceDefinition<P>): Service<P> {
+  if (!NAME.test(def.name)) {
+    throw new TypeError(`service name "${def.name}" must be lower-case letters, digits and dashes`);
+  }
+  return { name: def.name, start: (opts) => startService(def, opts ?? {}) };
+}
+
+async function startService<P extends TProperties>(
+  def: ServiceDefinition<P>,
+  opts: StartOptions,
+): Promise<RunningService<P>> {
+  const config = loadConfig(def.config, opts.env ?? process.env);
+  const log = createLogger(def.name, config.LOG_LEVEL, opts.logStream);
+  const closers: Array<() => Promise<void> | void> = [];
+  const checks = new Map<string, HealthCheck>();
+  let draining = false;
+
+  const audit = await AuditLog.open(join(config.FLOTILLA_HOME, 'audit', `${def.name}.jsonl`), def.name);
+  closers.push(() => audit.close());
+  let db: Db | undefined;
+  try {
+    db = await openServiceDb(def, config, opts);
+  } catch (err) {
+    await audit.close();
+    throw err;
+  }
+  if (db) {
+    const opened = db;
+    closers.push(() => opened.close());
+    checks.set('database', async () => void (await opened.query('SELECT 1')));
+  }
+
+  const metrics = createMetrics(def.name);
+  const ctx: ServiceContext<P> = {
+    name: def.name,
+    config,
+    log,
+    get db(): Db {
+      if (!db) throw new Error(`service ${def.name} has no database: declare migrations or database: true`);
+      return db;
+    },
+    metrics,
+    audit: (event) => audit.append(event),
+    addCheck: (name, check) => void checks.set(name, check),
+    onClose: (fn) => void closers.push(fn),
+  };
+
+  const app = createApp(config, log);
+  instrumentHttp(app, metrics);
+  app.get('/livez', async () => ({ status: 'alive' }));
+  app.get('/readyz', async (_req, reply) => {
+    const report = await runChecks(checks, draining);
+    return reply.code(report.status === 'ready' ? 200 : 503).send(report);
+  });
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  await def.routes(app as unknown as ServiceApp, ctx);
+
+  try {
+    await app.listen({ host: config.HOST, port: config.PORT });
+  } catch (err) {
+    await runClosers(closers, log);
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  log.info({ url }, 'service ready');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      draining = true;
+      log.info('shutting down: draining in-flight requests');
+      await closeWithDeadline(app, config.SHUTDOWN_TIMEOUT_MS, log);
+      await runClosers(closers, log);
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+  return { name: def.name, url, port, app: app as unknown as ServiceApp, ctx, stop };
+}
+
+async function openServiceDb<P extends TProperties>(
+  def: ServiceDefinition<P>,
+  config: BaseConfig,
+  opts: StartOptions,
+): Promise<Db | undefined> {
+  if (!def.migrations && !def.database) return undefined;
+  const migrations = !def.migrations
+    ? []
+    : 'dir' in def.migrations
+      ? await readMigrations(
+          def.migrations.dir instanceof URL ? def.migrations.dir.pathname : def.migrations.dir,
+        )
+      : def.migrations;
+  return openDb({
+    service: def.name,
+    url: config.DATABASE_URL,
+    home: config.FLOTILLA_HOME,
+    inMemory: opts.inMemoryDb ?? false,
+    migrations,
+  });
+}
+
+function createApp(config: BaseConfig, log: Logger): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: log,
+    // Request and trace ids come from the async context (see logger mixin), not a child binding.
+    childLoggerFactory: (logger) => logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.BODY_LIMIT,
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    genReqId(raw) {
+      const header = raw.headers['x-request-id'];
+      const id = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+      (raw as TracedRequest)[TRACE] = { ...startTrace(raw.headers.traceparent), requestId: id };
+      return id;
+    },
+  });
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? bodyAjv : stringAjv).compile(schema),
+  );
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    const trace = (request.raw as TracedRequest)[TRACE] ?? startTrace(undefined);
+    runWithTrace(trace, () => {
+      request.log.info({ req: request }, 'incoming request');
+      done();
+    });
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ statusCode: reply.statusCode, responseTime: reply.elapsedTime }, 'request completed');
+  });
+  app.setErrorHandler((err, request, reply) => {
+    const problem = toFlotillaError(err);
+    if (problem.status >= 500) request.log.error({ err }, 'request failed');
+    else request.log.info({ code: problem.code, detail: problem.message }, 'request refused');
+    return sendProblem(reply, problem);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      new FlotillaError('NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`),
+    ),
+  );
+  return app as unknown as FastifyInstance;
+}
+
+async function closeWithDeadline(app: FastifyInstance, deadlineMs: number, log: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'deadline'>((resolve) => {
+    timer = setTimeout(() => resolve('deadline'), deadlineMs);
+  });
+  const closing = app.close();
+  if ((await Promise.race([closing, deadline])) === 'deadline') {
+    log.warn({ deadlineMs }, 'shutdown deadline passed: closing remaining connections');
+    app.server.closeAllConnections();
+  }
+  clearTimeout(timer);
+  await closing;
+}
+
+async function runClosers(closers: Array<() => Promise<void> | void>, log: Logger): Promise<void> {
+  for (const close of closers.reverse()) {
+    try {
+      await close();
+    } catch (err) {
+      log.error({ err }, 'error while closing a dependency');
+    }
+  }
+}

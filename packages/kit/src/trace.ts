@@ -1,0 +1,58 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+
+/** W3C Trace Context (https://www.w3.org/TR/trace-context/) of the current request. */
+export interface TraceContext {
+  traceId: string;
+  /** This service's span id; it is the parent id of outgoing calls. */
+  spanId: string;
+  /** The caller's span id, when a valid `traceparent` arrived. */
+  parentId?: string;
+  flags: string;
+  requestId?: string;
+}
+
+// §3.2: version "00", 32-hex trace-id, 16-hex parent-id, 2-hex flags; all-zero ids are invalid.
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const ZERO_TRACE = '0'.repeat(32);
+const ZERO_SPAN = '0'.repeat(16);
+
+const storage = new AsyncLocalStorage<TraceContext>();
+
+/** Parses an incoming `traceparent`; returns undefined for anything malformed (§3.2.2.3: restart the trace). */
+export function parseTraceparent(
+  header: string | string[] | undefined,
+): Omit<TraceContext, 'spanId'> | undefined {
+  if (typeof header !== 'string') return undefined;
+  const m = TRACEPARENT.exec(header.trim());
+  if (!m) return undefined;
+  const [, traceId, parentId, flags] = m as unknown as [string, string, string, string];
+  if (traceId === ZERO_TRACE || parentId === ZERO_SPAN) return undefined;
+  return { traceId, parentId, flags };
+}
+
+/** Continues the caller's trace, or starts a new one. */
+export function startTrace(header: string | string[] | undefined): TraceContext {
+  const parent = parseTraceparent(header);
+  const spanId = randomBytes(8).toString('hex');
+  return parent ? { ...parent, spanId } : { traceId: randomBytes(16).toString('hex'), spanId, flags: '01' };
+}
+
+export function formatTraceparent(ctx: TraceContext): string {
+  return `00-${ctx.traceId}-${ctx.spanId}-${ctx.flags}`;
+}
+
+/** The trace of the request being handled, if any. */
+export function currentTrace(): TraceContext | undefined {
+  return storage.getStore();
+}
+
+export function runWithTrace<T>(ctx: TraceContext, fn: () => T): T {
+  return storage.run(ctx, fn);
+}
+
+/** Headers that carry the current trace to a downstream call. */
+export function traceHeaders(): Record<string, string> {
+  const ctx = currentTrace();
+  return ctx ? { traceparent: formatTraceparent(ctx) } : {};
+}
