@@ -23,7 +23,7 @@ export async function runChecks(
       }
     }),
   );
-  const result: ReadinessReport['checks'] = Object.fromEntries(entries);
+  const result: ReadinessReport['checks'] = Object.fromEntries(entries) as ReadinessReport['checks'];
   if (draining) result.shutdown = { ok: false, error: 'shutting down' };
   const ok = Object.values(result).every((c) => c.ok);
   return { status: ok ? 'ready' : 'unready', checks: result };

@@ -160,7 +160,7 @@ async function startService<P extends TProperties>(
     return reply.code(report.status === 'ready' ? 200 : 503).send(report);
   });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
-  await def.routes(app as unknown as ServiceApp, ctx);
+  await def.routes(app, ctx);
 
   try {
     await app.listen({ host: config.HOST, port: config.PORT });

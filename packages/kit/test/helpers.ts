@@ -17,7 +17,7 @@ export function captureLogs(): {
 } {
   let buffer = '';
   const stream = new Writable({
-    write(chunk, _enc, cb) {
+    write(chunk: Buffer, _enc, cb) {
       buffer += chunk.toString();
       cb();
     },

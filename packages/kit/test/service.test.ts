@@ -202,7 +202,7 @@ describe('a service built with defineService', () => {
     const records = (await readFile(file, 'utf8'))
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l));
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const last = records.at(-1);
     expect(last).toMatchObject({
       service: 'sample',
@@ -210,8 +210,8 @@ describe('a service built with defineService', () => {
       outcome: 'success',
       actor: 'anonymous',
     });
-    expect(last.requestId).toEqual(expect.any(String));
-    expect(last.traceId).toMatch(/^[0-9a-f]{32}$/);
-    expect(last.prev).toBe(records.at(-2)?.hash);
+    expect(last?.requestId).toEqual(expect.any(String));
+    expect(last?.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(last?.prev).toBe(records.at(-2)?.hash);
   });
 });

@@ -22,7 +22,7 @@ async function startProcess(home: string): Promise<{ child: ChildProcess; url: s
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   for await (const line of lines) {
     const m = /^\{"listening":"([^"]+)"\}$/.exec(line);
     if (m?.[1]) return { child, url: m[1] };

@@ -2,9 +2,13 @@ import pg from 'pg';
 import { INT8_OID, parseInt8 } from './int8.js';
 import type { Db, Queryable, QueryResult } from './types.js';
 
+const defaultParser = pg.types.getTypeParser.bind(pg.types) as (
+  oid: number,
+  format?: 'text' | 'binary',
+) => unknown;
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === INT8_OID ? parseInt8 : defaultParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 /**
