@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import * as cedar from './cedar.js';
+import type { CompiledPolicies, PolicyInfo } from './compile.js';
+import { uidKey } from './entities.js';
+import { PolicyError } from './errors.js';
+
+/** One Cedar policy set prepared (parsed once, kept inside the Wasm module). */
+export interface Partition {
+  readonly cedarId: string;
+  /** Entities named literally in these policies (e.g. `Role::"admin"`), sent with each call. */
+  readonly literals: readonly string[];
+}
+
+/**
+ * A compiled set, prepared for fast decisions. Cedar's per-call cost grows with the
+ * number of policies it is handed, so the set is split by action: a policy whose action
+ * scope cannot match an action is left out of that action's set. The decision is the
+ * same, because the action scope is a conjunct of every policy.
+ */
+export interface PreparedSet {
+  readonly compiled: CompiledPolicies;
+  readonly schemaId: string;
+  readonly byAction: ReadonlyMap<string, Partition>;
+  /** For actions the schema does not know (Cedar refuses them, with a clear error). */
+  readonly fallback: Partition;
+  readonly byId: ReadonlyMap<string, PolicyInfo>;
+}
+
+const LITERAL = /([A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*)::("(?:[^"\\]|\\.)*")/g;
+
+export function prepare(compiled: CompiledPolicies): PreparedSet {
+  const { schema } = compiled.sources;
+  const schemaId = `flotilla-schema:${hash(schema)}`;
+  check(cedar.preparseSchema(schemaId, schema), 'schema');
+  const ancestors = actionAncestors(schema);
+  const byAction = new Map<string, Partition>();
+  for (const [action, ups] of ancestors) {
+    const members = compiled.policies.filter((p) => appliesTo(p, action, ups));
+    byAction.set(action, preparePartition(members));
+  }
+  const fallback = preparePartition(compiled.policies.filter((p) => p.json.action.op === 'All'));
+  const byId = new Map(compiled.policies.map((p) => [p.id, p]));
+  return { compiled, schemaId, byAction, fallback, byId };
+}
+
+function appliesTo(p: PolicyInfo, action: string, ancestors: ReadonlySet<string>): boolean {
+  const scope = p.json.action;
+  if (scope.op === 'All') return true;
+  if (scope.op === '==') return 'entity' in scope && uidKey(uidOf(scope.entity)) === action;
+  const targets = 'entities' in scope ? scope.entities : [scope.entity];
+  return targets.some((t) => {
+    const key = uidKey(uidOf(t));
+    return key === action || ancestors.has(key);
+  });
+}
+
+function uidOf(ref: { __entity: { type: string; id: string } } | { type: string; id: string }) {
+  return '__entity' in ref ? ref.__entity : ref;
+}
+
+// Content-addressed ids: Cedar keeps prepared sets for the life of the process, so
+// identical sets (another engine, a reload of the same files) reuse one entry.
+function preparePartition(policies: readonly PolicyInfo[]): Partition {
+  const record = Object.fromEntries(policies.map((p) => [p.id, p.text]));
+  const cedarId = `flotilla-policies:${hash(JSON.stringify(record))}`;
+  check(cedar.preparsePolicySet(cedarId, { staticPolicies: record }), 'policy set');
+  const literals = new Set<string>();
+  for (const p of policies) {
+    for (const m of p.text.matchAll(LITERAL)) {
+      const type = m[1] ?? '';
+      if (type === 'Action' || type.endsWith('::Action')) continue;
+      try {
+        literals.add(uidKey({ type, id: JSON.parse(m[2] ?? '""') as string }));
+      } catch {
+        // Not a JSON-compatible string literal (e.g. inside a comment): not an entity.
+      }
+    }
+  }
+  return { cedarId, literals: [...literals] };
+}
+
+/** Every action the schema declares, with the transitive set of groups it belongs to. */
+function actionAncestors(schema: string): Map<string, Set<string>> {
+  const json = cedar.schemaToJson(schema);
+  if (json.type === 'failure') throw new PolicyError('POLICY_SCHEMA_INVALID', json.errors[0]?.message);
+  const parents = new Map<string, string[]>();
+  for (const [ns, def] of Object.entries(json.json)) {
+    const actionType = ns ? `${ns}::Action` : 'Action';
+    for (const [id, action] of Object.entries(def.actions)) {
+      const ups = (action.memberOf ?? []).map((m) => uidKey({ type: m.type ?? actionType, id: m.id }));
+      parents.set(uidKey({ type: actionType, id }), ups);
+    }
+  }
+  const out = new Map<string, Set<string>>();
+  for (const action of parents.keys()) {
+    const seen = new Set<string>();
+    const stack = [...(parents.get(action) ?? [])];
+    while (stack.length > 0) {
+      const next = stack.pop() as string;
+      if (seen.has(next)) continue;
+      seen.add(next);
+      stack.push(...(parents.get(next) ?? []));
+    }
+    out.set(action, seen);
+  }
+  return out;
+}
+
+function check(answer: ReturnType<typeof cedar.preparseSchema>, what: string): void {
+  if (answer.type === 'failure') {
+    throw new PolicyError(
+      'POLICY_INVALID',
+      `cannot prepare ${what}: ${answer.errors[0]?.message ?? 'unknown error'}`,
+    );
+  }
+}
+
+function hash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 32);
+}
