@@ -23,6 +23,25 @@ export const baseConfigSchema = Type.Object(
     BODY_LIMIT: Type.Integer({ minimum: 1, maximum: 1024 ** 3, default: 1024 * 1024 }),
     SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 }),
     REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000 }),
+    FLOTILLA_CONTROL_URL: Type.Optional(
+      Type.String({
+        pattern: '^https://',
+        description: 'the control plane; when set the service serves mTLS only',
+      }),
+    ),
+    FLOTILLA_JOIN_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
+    FLOTILLA_JOIN_TOKEN_FILE: Type.Optional(Type.String({ minLength: 1 })),
+    FLOTILLA_CA_BUNDLE_FILE: Type.Optional(
+      Type.String({ minLength: 1, description: 'roots that vouch for the control plane' }),
+    ),
+    FLOTILLA_TRUST_DOMAIN: Type.String({ default: 'flotilla.local', pattern: '^[a-z0-9._-]+$' }),
+    FLOTILLA_CLIENT_CERT: Type.Unsafe<'require' | 'optional'>({
+      type: 'string',
+      enum: ['require', 'optional'],
+      default: 'require',
+      description: 'whether callers must present a certificate (the control plane takes joins without one)',
+    }),
+    FLOTILLA_REFRESH_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 15_000 }),
   },
   { additionalProperties: false },
 );

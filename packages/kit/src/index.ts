@@ -25,6 +25,7 @@ export { PROBLEM_CONTENT_TYPE, type Problem, toProblem } from './problem.js';
 export { runService } from './run.js';
 export {
   defineService,
+  peerOf,
   type RunningService,
   type Service,
   type ServiceApp,
@@ -39,3 +40,22 @@ export {
   type TraceContext,
   traceHeaders,
 } from './trace.js';
+export {
+  ControlClient,
+  generateKeyAndCsr,
+  type IdentitySource,
+  ManualIdentity,
+  MtlsClient,
+  type MtlsRequest,
+  normaliseSerial,
+  parseSpiffeId,
+  type Peer,
+  revokedSerials,
+  type SpiffeId,
+  serviceSpiffeId,
+  spiffeIdOfCertificate,
+  type TlsMaterial,
+  type TrustBundle,
+  WorkloadIdentity,
+  x509,
+} from './identity/index.js';

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { Server as HttpsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -15,7 +17,16 @@ import type { Registry } from 'prom-client';
 import { type AuditEvent, AuditLog, type AuditRecord } from './audit/index.js';
 import { addFormats, type BaseConfig, loadConfig } from './config.js';
 import { type Db, type Migration, openDb, readMigrations } from './db/index.js';
-import { FlotillaError } from './errors.js';
+import { ConfigError, FlotillaError } from './errors.js';
+import {
+  type IdentitySource,
+  MtlsClient,
+  type Peer,
+  peerOfSocket,
+  type TlsMaterial,
+  WorkloadIdentity,
+} from './identity/index.js';
+import { enforceRevocation } from './identity/peer.js';
 import { type HealthCheck, runChecks } from './health.js';
 import { createLogger } from './logger.js';
 import { createMetrics, instrumentHttp } from './metrics.js';
@@ -45,6 +56,10 @@ export interface ServiceContext<P extends TProperties = TProperties> {
   addCheck(name: string, check: HealthCheck): void;
   /** Runs at shutdown, after the server has drained, in reverse order of registration. */
   onClose(fn: () => Promise<void> | void): void;
+  /** This service's workload identity; undefined when it runs without a control plane (plain HTTP). */
+  readonly identity: IdentitySource | undefined;
+  /** mTLS client for calls to other services; throws without an identity (no identity, no calls). */
+  readonly client: MtlsClient;
 }
 
 export interface ServiceDefinition<P extends TProperties = TProperties> {
@@ -66,6 +81,8 @@ export interface StartOptions {
   logStream?: DestinationStream;
   /** Keep PGlite in memory instead of under FLOTILLA_HOME (tests). */
   inMemoryDb?: boolean;
+  /** Serve mTLS with this identity instead of joining the control plane (the control plane itself, tests). */
+  identity?: IdentitySource;
 }
 
 export interface RunningService<P extends TProperties = TProperties> {
@@ -137,6 +154,23 @@ async function startService<P extends TProperties>(
     checks.set('database', async () => void (await opened.query('SELECT 1')));
   }
 
+  let identity: IdentitySource | undefined;
+  try {
+    identity = opts.identity ?? (await joinControlPlane(def.name, config, log));
+  } catch (err) {
+    await runClosers(closers, log);
+    throw err;
+  }
+  let client: MtlsClient | undefined;
+  if (identity) {
+    const id = identity;
+    closers.push(() => id.stop());
+    checks.set('identity', () => id.check());
+    client = new MtlsClient(id);
+    const c = client;
+    closers.push(() => c.close());
+  }
+
   const metrics = createMetrics(def.name);
   const ctx: ServiceContext<P> = {
     name: def.name,
@@ -150,9 +184,16 @@ async function startService<P extends TProperties>(
     audit: (event) => audit.append(event),
     addCheck: (name, check) => void checks.set(name, check),
     onClose: (fn) => void closers.push(fn),
+    identity,
+    get client(): MtlsClient {
+      if (!client)
+        throw new Error(`service ${def.name} has no workload identity, so it may not call other services`);
+      return client;
+    },
   };
 
-  const app = createApp(config, log);
+  const app = createApp(config, log, identity && tlsOptions(identity.current(), config));
+  if (identity) secureServer(app, identity, config);
   instrumentHttp(app, metrics);
   app.get('/livez', async () => ({ status: 'alive' }));
   app.get('/readyz', async (_req, reply) => {
@@ -171,7 +212,7 @@ async function startService<P extends TProperties>(
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
-  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  const url = `${identity ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   log.info({ url }, 'service ready');
 
   let stopping: Promise<void> | undefined;
@@ -210,8 +251,13 @@ async function openServiceDb<P extends TProperties>(
   });
 }
 
-function createApp(config: BaseConfig, log: Logger): FastifyInstance {
+function createApp(
+  config: BaseConfig,
+  log: Logger,
+  https: ReturnType<typeof tlsOptions> | undefined,
+): FastifyInstance {
   const app = Fastify({
+    ...(https ? { https } : {}),
     loggerInstance: log,
     // Request and trace ids come from the async context (see logger mixin), not a child binding.
     childLoggerFactory: (logger) => logger,
@@ -254,6 +300,91 @@ function createApp(config: BaseConfig, log: Logger): FastifyInstance {
     ),
   );
   return app as unknown as FastifyInstance;
+}
+
+/** Server TLS settings from identity material: mTLS, callers verified against the bundle. */
+function tlsOptions(material: TlsMaterial, config: BaseConfig) {
+  return {
+    key: material.key,
+    cert: material.cert,
+    ca: material.ca,
+    requestCert: true,
+    rejectUnauthorized: config.FLOTILLA_CLIENT_CERT === 'require',
+    minVersion: 'TLSv1.2' as const,
+  };
+}
+
+/**
+ * Keeps the server's TLS current: a renewed certificate or a new bundle swaps the
+ * secure context in place (open connections keep theirs, none is dropped), and a
+ * revoked caller is cut off at once and refused on every request.
+ */
+function secureServer(app: FastifyInstance, identity: IdentitySource, config: BaseConfig): void {
+  const server = app.server as unknown as HttpsServer;
+  const offChange = identity.onChange((material) => server.setSecureContext(tlsOptions(material, config)));
+  const offRevocation = enforceRevocation(server, identity);
+  app.addHook('onClose', async () => {
+    offChange();
+    offRevocation();
+  });
+  app.addHook('onRequest', async (request) => {
+    const peer = peerOfSocket(request.raw.socket);
+    if (peer && identity.isRevoked(peer.serial))
+      throw new FlotillaError('FORBIDDEN', 'client certificate is revoked');
+  });
+}
+
+/** The verified mTLS caller of a request (its SPIFFE ID and serial), if any. */
+export function peerOf(request: { raw: { socket: unknown } }): Peer | undefined {
+  return peerOfSocket(request.raw.socket);
+}
+
+/** Joins the control plane when one is configured; without one the service runs plain HTTP. */
+async function joinControlPlane(
+  service: string,
+  config: BaseConfig,
+  log: Logger,
+): Promise<IdentitySource | undefined> {
+  if (!config.FLOTILLA_CONTROL_URL) {
+    log.warn(
+      'FLOTILLA_CONTROL_URL is not set: serving plain HTTP without a workload identity (local development only)',
+    );
+    return undefined;
+  }
+  const token =
+    config.FLOTILLA_JOIN_TOKEN ??
+    (await readSetting(config.FLOTILLA_JOIN_TOKEN_FILE, 'FLOTILLA_JOIN_TOKEN_FILE'));
+  if (!token) {
+    throw new ConfigError(
+      'FLOTILLA_JOIN_TOKEN',
+      'FLOTILLA_JOIN_TOKEN (or FLOTILLA_JOIN_TOKEN_FILE) is required with FLOTILLA_CONTROL_URL',
+    );
+  }
+  const bundleFile = config.FLOTILLA_CA_BUNDLE_FILE ?? join(config.FLOTILLA_HOME, 'ca.pem');
+  const initialTrust = await readSetting(bundleFile, 'FLOTILLA_CA_BUNDLE_FILE');
+  if (!initialTrust)
+    throw new ConfigError('FLOTILLA_CA_BUNDLE_FILE', `FLOTILLA_CA_BUNDLE_FILE: ${bundleFile} is empty`);
+  return WorkloadIdentity.join({
+    service,
+    trustDomain: config.FLOTILLA_TRUST_DOMAIN,
+    controlUrl: config.FLOTILLA_CONTROL_URL,
+    joinToken: token,
+    initialTrust,
+    log,
+    refreshMs: config.FLOTILLA_REFRESH_MS,
+  });
+}
+
+async function readSetting(path: string | undefined, setting: string): Promise<string | undefined> {
+  if (!path) return undefined;
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch (err) {
+    throw new ConfigError(
+      setting,
+      `${setting}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
 }
 
 async function closeWithDeadline(app: FastifyInstance, deadlineMs: number, log: Logger): Promise<void> {

@@ -1,0 +1,139 @@
+import type { PeerCertificate } from 'node:tls';
+import { Agent, request } from 'undici';
+import { parseSpiffeId, serviceSpiffeId, spiffeIdOfCertificate } from './spiffe.js';
+import type { TlsMaterial } from './tls-material.js';
+import { x509 } from './x509.js';
+
+/** The control plane's answer to an issue or renew request. */
+interface IssuedChain {
+  certificate: string;
+  chain: string[];
+  bundle: string[];
+  serial: string;
+  spiffeId: string;
+  notAfter: string;
+}
+
+export interface TrustBundle {
+  version: number;
+  roots: string[];
+  intermediates: string[];
+}
+
+/**
+ * Talks to the control plane's certificate authority. Every connection verifies that
+ * the server is `spiffe://<trust-domain>/svc/control`, not merely "signed by our CA".
+ */
+export class ControlClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly trustDomain: string,
+  ) {}
+
+  /** First certificate, authenticated by a one-time join token. */
+  issue(trustedRoots: string, token: string, csr: string): Promise<IssuedChain> {
+    return this.post('/v1/certificates', { csr, token }, { ca: trustedRoots });
+  }
+
+  /** Next certificate, authenticated by the current one. */
+  renew(current: TlsMaterial, csr: string): Promise<IssuedChain> {
+    return this.post('/v1/certificates/renew', { csr }, current);
+  }
+
+  bundle(current: TlsMaterial): Promise<TrustBundle> {
+    return this.get('/v1/bundle', current);
+  }
+
+  crls(current: TlsMaterial): Promise<{ crls: string[] }> {
+    return this.get('/v1/crls', current);
+  }
+
+  private async get<T>(path: string, tls: TlsOptions): Promise<T> {
+    return this.send<T>('GET', path, undefined, tls);
+  }
+
+  private async post<T>(path: string, body: unknown, tls: TlsOptions): Promise<T> {
+    return this.send<T>('POST', path, body, tls);
+  }
+
+  private async send<T>(method: 'GET' | 'POST', path: string, body: unknown, tls: TlsOptions): Promise<T> {
+    const expected = serviceSpiffeId(this.trustDomain, 'control');
+    const agent = new Agent({
+      connect: {
+        ca: tls.ca,
+        ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
+        checkServerIdentity: (_host: string, cert: PeerCertificate) => checkPeer(cert, expected),
+      },
+      connectTimeout: 5_000,
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
+    try {
+      const res = await request(new URL(path, this.baseUrl), {
+        method,
+        dispatcher: agent,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.body.text();
+      if (res.statusCode >= 300) {
+        const detail = safeDetail(text);
+        throw new Error(
+          `control plane refused ${method} ${path}: ${res.statusCode}${detail ? ` ${detail}` : ''}`,
+        );
+      }
+      return JSON.parse(text) as T;
+    } finally {
+      await agent.close();
+    }
+  }
+}
+
+interface TlsOptions {
+  ca: string;
+  cert?: string;
+  key?: string;
+}
+
+/** Refuses a TLS peer whose SPIFFE ID is not the expected one. */
+export function checkPeer(cert: PeerCertificate, expected: string): Error | undefined {
+  const peer = cert.raw ? spiffeIdOfCertificate(cert.raw) : undefined;
+  if (!peer) return new Error(`peer certificate has no SPIFFE ID (expected ${expected})`);
+  if (peer.id !== expected) return new Error(`peer is ${peer.id}, expected ${expected}`);
+  return undefined;
+}
+
+function safeDetail(text: string): string {
+  try {
+    const problem = JSON.parse(text) as { detail?: string; code?: string };
+    return problem.detail ?? problem.code ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** Turns an issued chain plus the key we kept into TLS material, after checking it is ours. */
+export function toMaterial(
+  issued: IssuedChain,
+  keyPem: string,
+  trustDomain: string,
+  service: string,
+): TlsMaterial {
+  const leaf = new x509.X509Certificate(issued.certificate);
+  const spiffe = spiffeIdOfCertificate(new Uint8Array(leaf.rawData));
+  const expected = serviceSpiffeId(trustDomain, service);
+  if (spiffe?.id !== expected || parseSpiffeId(issued.spiffeId)?.id !== expected) {
+    throw new Error(
+      `control plane issued a certificate for ${spiffe?.id ?? 'no SPIFFE ID'}, expected ${expected}`,
+    );
+  }
+  return {
+    key: keyPem,
+    cert: [issued.certificate, ...issued.chain].map((p) => p.trim()).join('\n') + '\n',
+    ca: issued.bundle.map((p) => p.trim()).join('\n') + '\n',
+    spiffeId: expected,
+    serial: leaf.serialNumber,
+    notBefore: leaf.notBefore,
+    notAfter: leaf.notAfter,
+  };
+}

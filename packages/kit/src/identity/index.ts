@@ -1,0 +1,16 @@
+export { ControlClient, type TrustBundle } from './control-client.js';
+export { revokedSerials } from './crl-set.js';
+export { generateKeyAndCsr, type KeyAndCsr } from './keys.js';
+export { ManualIdentity } from './manual-identity.js';
+export { MtlsClient, type MtlsRequest } from './mtls-client.js';
+export { type Peer, peerOfSocket } from './peer.js';
+export {
+  normaliseSerial,
+  parseSpiffeId,
+  type SpiffeId,
+  serviceSpiffeId,
+  spiffeIdOfCertificate,
+} from './spiffe.js';
+export type { IdentitySource, TlsMaterial } from './tls-material.js';
+export { WorkloadIdentity, type WorkloadIdentityOptions } from './workload-identity.js';
+export { x509 } from './x509.js';

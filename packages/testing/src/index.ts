@@ -1,0 +1,1 @@
+export { TestCa } from './test-ca.js';
