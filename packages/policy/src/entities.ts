@@ -69,15 +69,15 @@ export function toEntityJson(input: EntityInput): EntityJson {
   ) {
     throw new PolicyError('POLICY_ENTITY_INVALID', `attrs of ${uidKey(uid)} must be an object`);
   }
-  const parents: readonly EntityRef[] = input.parents ?? [];
-  if (!Array.isArray(parents as unknown)) {
+  const parents: unknown = input.parents ?? [];
+  if (!Array.isArray(parents)) {
     throw new PolicyError('POLICY_ENTITY_INVALID', `parents of ${uidKey(uid)} must be a list`);
   }
   return {
     uid: { type: uid.type, id: uid.id },
     attrs: (input.attrs ?? {}) as Record<string, CedarValueJson>,
     parents: parents.map((p) => {
-      const u = toUid(p);
+      const u = toUid(p as EntityRef);
       return { type: u.type, id: u.id };
     }),
   };

@@ -15,3 +15,30 @@ export {
   policyErrorCodes,
 } from './errors.js';
 export { type LoadOptions, loadPolicies, readPolicySources } from './load.js';
+export {
+  applyBundle,
+  BUNDLE_TYP,
+  type BundleContent,
+  type BundleKey,
+  createBundle,
+  type VerifiedBundle,
+  verifyBundle,
+} from './bundle.js';
+export { type LintWarning, lintPolicies } from './lint.js';
+export {
+  findTestFiles,
+  type PolicyTestCase,
+  type PolicyTestResult,
+  readTestFile,
+  runTestFile,
+} from './policy-tests.js';
+export {
+  type AllowList,
+  allowListToPolicies,
+  endpointId,
+  HTTP_METHODS,
+  type HttpMethod,
+  type ServiceCall,
+  serviceCallRequest,
+} from './service-calls.js';
+export { type PolicyWatcher, type WatchOptions, watchPolicies } from './watch.js';

@@ -1,0 +1,61 @@
+import type { CompiledPolicies, PolicyInfo } from './compile.js';
+
+export interface LintWarning {
+  file: string;
+  line: number;
+  policyId: string;
+  rule:
+    | 'permit-all'
+    | 'any-principal-any-action'
+    | 'unconditional-any-principal'
+    | 'unconditional-any-action'
+    | 'cedar';
+  message: string;
+}
+
+/**
+ * Flags permits broader than least privilege allows. These are warnings, not errors:
+ * `flixtube-video-read` legitimately lets every user read, but only with a typed scope.
+ */
+export function lintPolicies(compiled: CompiledPolicies): LintWarning[] {
+  const out: LintWarning[] = [];
+  for (const p of compiled.policies) {
+    const found = check(p);
+    if (found) out.push({ file: p.file, line: p.line, policyId: p.id, ...found });
+  }
+  for (const w of compiled.warnings) {
+    out.push({ file: w.file, line: w.line, policyId: w.policyId ?? '', rule: 'cedar', message: w.message });
+  }
+  return out;
+}
+
+function check(p: PolicyInfo): Pick<LintWarning, 'rule' | 'message'> | undefined {
+  if (p.effect !== 'permit') return undefined;
+  const { principal, action, resource, conditions } = p.json;
+  const anyPrincipal = principal.op === 'All';
+  const anyAction = action.op === 'All';
+  const unconditional = conditions.length === 0;
+  if (anyPrincipal && anyAction && resource.op === 'All' && unconditional) {
+    return { rule: 'permit-all', message: 'permits every principal every action on every resource' };
+  }
+  if (anyPrincipal && anyAction) {
+    return {
+      rule: 'any-principal-any-action',
+      message: 'permits any principal any action; name the actions',
+    };
+  }
+  if (anyPrincipal && unconditional) {
+    return {
+      rule: 'unconditional-any-principal',
+      message:
+        'permits any principal (users, clients and services) with no condition; constrain it with `is` or `when`',
+    };
+  }
+  if (anyAction && unconditional) {
+    return {
+      rule: 'unconditional-any-action',
+      message: 'permits any action with no condition; name the actions',
+    };
+  }
+  return undefined;
+}
