@@ -42,6 +42,21 @@ export const baseConfigSchema = Type.Object(
       description: 'whether callers must present a certificate (the control plane takes joins without one)',
     }),
     FLOTILLA_REFRESH_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 15_000 }),
+    FLOTILLA_ADVERTISE_ADDRESS: Type.Optional(
+      Type.String({ minLength: 1, description: 'address registered for callers' }),
+    ),
+    FLOTILLA_SERVICE_VERSION: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    FLOTILLA_BALANCER: Type.Unsafe<'p2c' | 'round-robin'>({
+      type: 'string',
+      enum: ['p2c', 'round-robin'],
+      default: 'p2c',
+    }),
+    FLOTILLA_DEREGISTER_DELAY_MS: Type.Integer({
+      minimum: 0,
+      maximum: 60_000,
+      default: 300,
+      description: 'pause between deregistering and closing the listener, so callers hear of it first',
+    }),
   },
   { additionalProperties: false },
 );

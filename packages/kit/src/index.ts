@@ -25,7 +25,6 @@ export { PROBLEM_CONTENT_TYPE, type Problem, toProblem } from './problem.js';
 export { runService } from './run.js';
 export {
   defineService,
-  peerOf,
   type RunningService,
   type Service,
   type ServiceApp,
@@ -50,6 +49,7 @@ export {
   normaliseSerial,
   parseSpiffeId,
   type Peer,
+  peerOf,
   revokedSerials,
   type SpiffeId,
   serviceSpiffeId,
@@ -59,3 +59,19 @@ export {
   WorkloadIdentity,
   x509,
 } from './identity/index.js';
+export {
+  type Balancer,
+  type BalancerKind,
+  type CallRequest,
+  Catalog,
+  CircuitBreaker,
+  createBalancer,
+  type Instance,
+  originOf,
+  OutlierDetector,
+  PowerOfTwoChoices,
+  Registration,
+  RetryBudget,
+  RoundRobin,
+  ServiceClient,
+} from './discovery/index.js';

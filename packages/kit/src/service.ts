@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import type { Server as HttpsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -17,16 +15,12 @@ import type { Registry } from 'prom-client';
 import { type AuditEvent, AuditLog, type AuditRecord } from './audit/index.js';
 import { addFormats, type BaseConfig, loadConfig } from './config.js';
 import { type Db, type Migration, openDb, readMigrations } from './db/index.js';
-import { ConfigError, FlotillaError } from './errors.js';
-import {
-  type IdentitySource,
-  MtlsClient,
-  type Peer,
-  peerOfSocket,
-  type TlsMaterial,
-  WorkloadIdentity,
-} from './identity/index.js';
-import { enforceRevocation } from './identity/peer.js';
+import { FlotillaError } from './errors.js';
+import { type IdentitySource, MtlsClient } from './identity/index.js';
+import { joinControlPlane } from './identity/join.js';
+import { secureServer, tlsOptions } from './identity/server-tls.js';
+import { type CallRequest, Catalog, Registration, ServiceClient } from './discovery/index.js';
+import type { Dispatcher } from 'undici';
 import { type HealthCheck, runChecks } from './health.js';
 import { createLogger } from './logger.js';
 import { createMetrics, instrumentHttp } from './metrics.js';
@@ -60,6 +54,11 @@ export interface ServiceContext<P extends TProperties = TProperties> {
   readonly identity: IdentitySource | undefined;
   /** mTLS client for calls to other services; throws without an identity (no identity, no calls). */
   readonly client: MtlsClient;
+  /**
+   * Calls another service by name: discovery, load balancing, outlier ejection, retries of
+   * idempotent requests within a budget, circuit breaking, mTLS with the SPIFFE check.
+   */
+  call(service: string, request: CallRequest): Promise<Dispatcher.ResponseData>;
 }
 
 export interface ServiceDefinition<P extends TProperties = TProperties> {
@@ -171,6 +170,17 @@ async function startService<P extends TProperties>(
     closers.push(() => c.close());
   }
 
+  let discovery: { catalog: Catalog; services: ServiceClient } | undefined;
+  if (client && identity && config.FLOTILLA_CONTROL_URL) {
+    const catalog = new Catalog(client, config.FLOTILLA_CONTROL_URL, identity, log);
+    catalog.start();
+    closers.push(() => catalog.stop());
+    discovery = {
+      catalog,
+      services: new ServiceClient(catalog, client, { balancer: config.FLOTILLA_BALANCER }),
+    };
+  }
+
   const metrics = createMetrics(def.name);
   const ctx: ServiceContext<P> = {
     name: def.name,
@@ -189,6 +199,12 @@ async function startService<P extends TProperties>(
       if (!client)
         throw new Error(`service ${def.name} has no workload identity, so it may not call other services`);
       return client;
+    },
+    async call(service, request) {
+      if (!discovery)
+        throw new Error(`service ${def.name} has no control plane, so it cannot discover ${service}`);
+      await discovery.catalog.ready();
+      return discovery.services.call(service, request);
     },
   };
 
@@ -215,10 +231,33 @@ async function startService<P extends TProperties>(
   const url = `${identity ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   log.info({ url }, 'service ready');
 
+  let registration: Registration | undefined;
+  if (client && config.FLOTILLA_CONTROL_URL) {
+    registration = new Registration(
+      client,
+      config.FLOTILLA_CONTROL_URL,
+      {
+        address:
+          config.FLOTILLA_ADVERTISE_ADDRESS ??
+          (config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST),
+        port,
+        ...(config.FLOTILLA_SERVICE_VERSION ? { version: config.FLOTILLA_SERVICE_VERSION } : {}),
+        ready: async () => (await runChecks(checks, draining)).status === 'ready',
+      },
+      log,
+    );
+    registration.start();
+  }
+
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       draining = true;
+      if (registration) {
+        // Leave the registry before draining, and give callers a moment to hear of it.
+        await registration.deregister();
+        await new Promise((r) => setTimeout(r, config.FLOTILLA_DEREGISTER_DELAY_MS));
+      }
       log.info('shutting down: draining in-flight requests');
       await closeWithDeadline(app, config.SHUTDOWN_TIMEOUT_MS, log);
       await runClosers(closers, log);
@@ -300,91 +339,6 @@ function createApp(
     ),
   );
   return app as unknown as FastifyInstance;
-}
-
-/** Server TLS settings from identity material: mTLS, callers verified against the bundle. */
-function tlsOptions(material: TlsMaterial, config: BaseConfig) {
-  return {
-    key: material.key,
-    cert: material.cert,
-    ca: material.ca,
-    requestCert: true,
-    rejectUnauthorized: config.FLOTILLA_CLIENT_CERT === 'require',
-    minVersion: 'TLSv1.2' as const,
-  };
-}
-
-/**
- * Keeps the server's TLS current: a renewed certificate or a new bundle swaps the
- * secure context in place (open connections keep theirs, none is dropped), and a
- * revoked caller is cut off at once and refused on every request.
- */
-function secureServer(app: FastifyInstance, identity: IdentitySource, config: BaseConfig): void {
-  const server = app.server as unknown as HttpsServer;
-  const offChange = identity.onChange((material) => server.setSecureContext(tlsOptions(material, config)));
-  const offRevocation = enforceRevocation(server, identity);
-  app.addHook('onClose', async () => {
-    offChange();
-    offRevocation();
-  });
-  app.addHook('onRequest', async (request) => {
-    const peer = peerOfSocket(request.raw.socket);
-    if (peer && identity.isRevoked(peer.serial))
-      throw new FlotillaError('FORBIDDEN', 'client certificate is revoked');
-  });
-}
-
-/** The verified mTLS caller of a request (its SPIFFE ID and serial), if any. */
-export function peerOf(request: { raw: { socket: unknown } }): Peer | undefined {
-  return peerOfSocket(request.raw.socket);
-}
-
-/** Joins the control plane when one is configured; without one the service runs plain HTTP. */
-async function joinControlPlane(
-  service: string,
-  config: BaseConfig,
-  log: Logger,
-): Promise<IdentitySource | undefined> {
-  if (!config.FLOTILLA_CONTROL_URL) {
-    log.warn(
-      'FLOTILLA_CONTROL_URL is not set: serving plain HTTP without a workload identity (local development only)',
-    );
-    return undefined;
-  }
-  const token =
-    config.FLOTILLA_JOIN_TOKEN ??
-    (await readSetting(config.FLOTILLA_JOIN_TOKEN_FILE, 'FLOTILLA_JOIN_TOKEN_FILE'));
-  if (!token) {
-    throw new ConfigError(
-      'FLOTILLA_JOIN_TOKEN',
-      'FLOTILLA_JOIN_TOKEN (or FLOTILLA_JOIN_TOKEN_FILE) is required with FLOTILLA_CONTROL_URL',
-    );
-  }
-  const bundleFile = config.FLOTILLA_CA_BUNDLE_FILE ?? join(config.FLOTILLA_HOME, 'ca.pem');
-  const initialTrust = await readSetting(bundleFile, 'FLOTILLA_CA_BUNDLE_FILE');
-  if (!initialTrust)
-    throw new ConfigError('FLOTILLA_CA_BUNDLE_FILE', `FLOTILLA_CA_BUNDLE_FILE: ${bundleFile} is empty`);
-  return WorkloadIdentity.join({
-    service,
-    trustDomain: config.FLOTILLA_TRUST_DOMAIN,
-    controlUrl: config.FLOTILLA_CONTROL_URL,
-    joinToken: token,
-    initialTrust,
-    log,
-    refreshMs: config.FLOTILLA_REFRESH_MS,
-  });
-}
-
-async function readSetting(path: string | undefined, setting: string): Promise<string | undefined> {
-  if (!path) return undefined;
-  try {
-    return (await readFile(path, 'utf8')).trim();
-  } catch (err) {
-    throw new ConfigError(
-      setting,
-      `${setting}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
-  }
 }
 
 async function closeWithDeadline(app: FastifyInstance, deadlineMs: number, log: Logger): Promise<void> {

@@ -4,6 +4,7 @@ export { generateKeyAndCsr, type KeyAndCsr } from './keys.js';
 export { ManualIdentity } from './manual-identity.js';
 export { MtlsClient, type MtlsRequest } from './mtls-client.js';
 export { type Peer, peerOfSocket } from './peer.js';
+export { peerOf } from './server-tls.js';
 export {
   normaliseSerial,
   parseSpiffeId,

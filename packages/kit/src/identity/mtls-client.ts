@@ -10,8 +10,9 @@ export interface MtlsRequest {
   path: string;
   headers?: Record<string, string>;
   body?: string | Buffer;
-  /** Whole-request timeout (default 10 s). */
+  /** Time to wait for headers, and between body chunks (default 10 s). */
   timeoutMs?: number;
+  signal?: AbortSignal;
 }
 
 /**
@@ -42,6 +43,7 @@ export class MtlsClient {
       dispatcher: this.agentFor(service),
       headersTimeout: timeout,
       bodyTimeout: timeout,
+      signal: req.signal,
     });
   }
 

@@ -1,0 +1,70 @@
+export type CircuitState = 'closed' | 'open' | 'half-open';
+
+export interface CircuitOptions {
+  /** Requests in the window before the breaker may open (default 20). */
+  minRequests?: number;
+  /** Failure share that opens it (default 0.5). */
+  failureRatio?: number;
+  windowMs?: number;
+  /** How long it stays open before one probe is let through (default 5 s). */
+  openMs?: number;
+}
+
+/**
+ * Stops calling a service that keeps failing, so callers fail fast instead of piling
+ * up; after a pause one probe request decides whether to close again.
+ */
+export class CircuitBreaker {
+  private outcomes: Array<{ at: number; ok: boolean }> = [];
+  private openedAt = 0;
+  private probing = false;
+  state: CircuitState = 'closed';
+
+  constructor(
+    private readonly opts: CircuitOptions = {},
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Whether a request may go now; in half-open state only one probe at a time. */
+  allow(): boolean {
+    if (this.state === 'open' && this.now() - this.openedAt >= (this.opts.openMs ?? 5_000)) {
+      this.state = 'half-open';
+      this.probing = false;
+    }
+    if (this.state === 'closed') return true;
+    if (this.state === 'half-open' && !this.probing) {
+      this.probing = true;
+      return true;
+    }
+    return false;
+  }
+
+  record(ok: boolean): void {
+    if (this.state === 'half-open') {
+      this.probing = false;
+      if (ok) this.close();
+      else this.open();
+      return;
+    }
+    const now = this.now();
+    this.outcomes.push({ at: now, ok });
+    this.outcomes = this.outcomes.filter((o) => o.at > now - (this.opts.windowMs ?? 10_000));
+    const failures = this.outcomes.filter((o) => !o.ok).length;
+    if (
+      this.outcomes.length >= (this.opts.minRequests ?? 20) &&
+      failures / this.outcomes.length >= (this.opts.failureRatio ?? 0.5)
+    ) {
+      this.open();
+    }
+  }
+
+  private open(): void {
+    this.state = 'open';
+    this.openedAt = this.now();
+  }
+
+  private close(): void {
+    this.state = 'closed';
+    this.outcomes = [];
+  }
+}

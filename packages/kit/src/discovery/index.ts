@@ -1,0 +1,14 @@
+export {
+  type Balancer,
+  type BalancerKind,
+  createBalancer,
+  PowerOfTwoChoices,
+  RoundRobin,
+} from './balancer.js';
+export { Catalog } from './catalog.js';
+export { CircuitBreaker, type CircuitOptions, type CircuitState } from './circuit-breaker.js';
+export { type Instance, originOf } from './instance.js';
+export { OutlierDetector, type OutlierOptions } from './outlier-detector.js';
+export { Registration, type RegistrationOptions } from './registration.js';
+export { RetryBudget } from './retry-budget.js';
+export { type CallRequest, ServiceClient, type ServiceClientOptions } from './service-client.js';

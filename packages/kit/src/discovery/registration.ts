@@ -1,0 +1,105 @@
+import type { Logger } from 'pino';
+import type { MtlsClient } from '../identity/mtls-client.js';
+
+export interface RegistrationOptions {
+  address: string;
+  port: number;
+  version?: string;
+  metadata?: Record<string, string>;
+  /** Asked before registering: register only once the service is ready. */
+  ready: () => Promise<boolean>;
+}
+
+/**
+ * Keeps this instance in the registry: registers once ready, heartbeats, registers
+ * again if the registry forgot it (e.g. it restarted), and deregisters first thing
+ * at shutdown so callers stop choosing it before it drains.
+ */
+export class Registration {
+  private id: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private intervalMs = 1_000;
+  private stopped = false;
+
+  constructor(
+    private readonly client: MtlsClient,
+    private readonly controlUrl: string,
+    private readonly opts: RegistrationOptions,
+    private readonly log: Logger,
+  ) {}
+
+  get instanceId(): string | undefined {
+    return this.id;
+  }
+
+  start(): void {
+    void this.tick();
+  }
+
+  async deregister(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (!this.id) return;
+    const id = this.id;
+    this.id = undefined;
+    try {
+      const res = await this.call('DELETE', `/v1/registry/instances/${id}`);
+      await res.body.dump();
+    } catch (err) {
+      this.log.warn(
+        { err: (err as Error).message },
+        'deregistration failed; the registry will expire this instance',
+      );
+    }
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      if (!this.id) await this.register();
+      else await this.heartbeat();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'registry unreachable; will retry');
+    }
+    if (!this.stopped) {
+      this.timer = setTimeout(() => void this.tick(), this.id ? this.intervalMs : 500);
+      this.timer.unref();
+    }
+  }
+
+  private async register(): Promise<void> {
+    if (!(await this.opts.ready())) return;
+    const { address, port, version, metadata } = this.opts;
+    const res = await this.call(
+      'POST',
+      '/v1/registry/instances',
+      JSON.stringify({ address, port, version, metadata }),
+    );
+    const body = (await res.body.json()) as { id?: string; heartbeatSeconds?: number; detail?: string };
+    if (res.statusCode !== 201 || !body.id)
+      throw new Error(`registration refused: ${res.statusCode} ${body.detail ?? ''}`);
+    if (this.stopped) return;
+    this.id = body.id;
+    this.intervalMs = (body.heartbeatSeconds ?? 1) * 1000;
+    this.log.info({ instanceId: body.id }, 'registered');
+  }
+
+  private async heartbeat(): Promise<void> {
+    const res = await this.call('PUT', `/v1/registry/instances/${this.id}/heartbeat`);
+    await res.body.dump();
+    if (res.statusCode === 404) {
+      this.log.info('registry forgot this instance; registering again');
+      this.id = undefined;
+      await this.register();
+    } else if (res.statusCode >= 300) throw new Error(`heartbeat answered ${res.statusCode}`);
+  }
+
+  private call(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: string) {
+    return this.client.request('control', this.controlUrl, {
+      method,
+      path,
+      timeoutMs: 3_000,
+      ...(body ? { body, headers: { 'content-type': 'application/json' } } : {}),
+    });
+  }
+}
