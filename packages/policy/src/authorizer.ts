@@ -201,6 +201,13 @@ export class Authorizer {
       const context = (request.context ?? {}) as Record<string, CedarValueJson>;
       const roots = [uidKey(principal), uidKey(resource), ...partition.literals];
       if (request.context) roots.push(...valueRefs(context));
+      const missing = [principal, resource].filter(
+        (u) => set.mustExist.has(u.type) && !overlay?.has(uidKey(u)) && !this.#store.get(uidKey(u)),
+      );
+      if (missing.length > 0) {
+        const names = missing.map((u) => `${uidKey(u)} (${u.type} has required attributes)`);
+        return { decision: deny([`unknown entity ${names.join(', ')}`]), cacheable: true };
+      }
       const answer = cedar.statefulIsAuthorized({
         principal,
         action,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as cedar from './cedar.js';
+import type { SchemaJson } from './cedar.js';
 import type { CompiledPolicies, PolicyInfo } from './compile.js';
 import { uidKey } from './entities.js';
 import { PolicyError } from './errors.js';
@@ -24,6 +25,8 @@ export interface PreparedSet {
   /** For actions the schema does not know (Cedar refuses them, with a clear error). */
   readonly fallback: Partition;
   readonly byId: ReadonlyMap<string, PolicyInfo>;
+  /** Entity types with required attributes: a request naming one must supply it. */
+  readonly mustExist: ReadonlySet<string>;
 }
 
 const LITERAL = /([A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*)::("(?:[^"\\]|\\.)*")/g;
@@ -32,7 +35,9 @@ export function prepare(compiled: CompiledPolicies): PreparedSet {
   const { schema } = compiled.sources;
   const schemaId = `flotilla-schema:${hash(schema)}`;
   check(cedar.preparseSchema(schemaId, schema), 'schema');
-  const ancestors = actionAncestors(schema);
+  const json = cedar.schemaToJson(schema);
+  if (json.type === 'failure') throw new PolicyError('POLICY_SCHEMA_INVALID', json.errors[0]?.message);
+  const ancestors = actionAncestors(json.json);
   const byAction = new Map<string, Partition>();
   for (const [action, ups] of ancestors) {
     const members = compiled.policies.filter((p) => appliesTo(p, action, ups));
@@ -40,7 +45,7 @@ export function prepare(compiled: CompiledPolicies): PreparedSet {
   }
   const fallback = preparePartition(compiled.policies.filter((p) => p.json.action.op === 'All'));
   const byId = new Map(compiled.policies.map((p) => [p.id, p]));
-  return { compiled, schemaId, byAction, fallback, byId };
+  return { compiled, schemaId, byAction, fallback, byId, mustExist: typesWithRequiredAttributes(json.json) };
 }
 
 function appliesTo(p: PolicyInfo, action: string, ancestors: ReadonlySet<string>): boolean {
@@ -80,11 +85,9 @@ function preparePartition(policies: readonly PolicyInfo[]): Partition {
 }
 
 /** Every action the schema declares, with the transitive set of groups it belongs to. */
-function actionAncestors(schema: string): Map<string, Set<string>> {
-  const json = cedar.schemaToJson(schema);
-  if (json.type === 'failure') throw new PolicyError('POLICY_SCHEMA_INVALID', json.errors[0]?.message);
+function actionAncestors(schema: SchemaJson<string>): Map<string, Set<string>> {
   const parents = new Map<string, string[]>();
-  for (const [ns, def] of Object.entries(json.json)) {
+  for (const [ns, def] of Object.entries(schema)) {
     const actionType = ns ? `${ns}::Action` : 'Action';
     for (const [id, action] of Object.entries(def.actions)) {
       const ups = (action.memberOf ?? []).map((m) => uidKey({ type: m.type ?? actionType, id: m.id }));
@@ -102,6 +105,22 @@ function actionAncestors(schema: string): Map<string, Set<string>> {
       stack.push(...(parents.get(next) ?? []));
     }
     out.set(action, seen);
+  }
+  return out;
+}
+
+// Cedar treats an entity missing from the request as one with no attributes and no
+// parents, so `principal is User` would hold for a user nobody loaded. For types whose
+// schema requires attributes, an absent entity is a caller bug: deny and say so.
+function typesWithRequiredAttributes(schema: SchemaJson<string>): Set<string> {
+  const out = new Set<string>();
+  for (const [ns, def] of Object.entries(schema)) {
+    for (const [name, type] of Object.entries(def.entityTypes)) {
+      const shape =
+        'shape' in type ? (type.shape as { attributes?: Record<string, { required?: boolean }> }) : {};
+      if (Object.values(shape.attributes ?? {}).some((a) => a.required !== false))
+        out.add(ns ? `${ns}::${name}` : name);
+    }
   }
   return out;
 }
