@@ -1,0 +1,35 @@
+import { Type } from '@flotilla/kit';
+
+/**
+ * Settings of the control plane on top of the kit's (names are environment variables).
+ * The trust domain is the kit's `FLOTILLA_TRUST_DOMAIN`.
+ */
+export const controlConfig = Type.Object({
+  CONTROL_PUBLIC_PORT: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 0,
+    description: 'plain-HTTP listener for CRLs and OCSP; 0 picks a free port',
+  }),
+  CONTROL_PUBLIC_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^/?#]+$',
+      description: 'base URL written into certificates for CRL/OCSP; default: the listener address',
+    }),
+  ),
+  FLOTILLA_CERT_TTL_SECONDS: Type.Integer({ minimum: 5, maximum: 31 * 24 * 3600, default: 3600 }),
+  FLOTILLA_CA_KEK: Type.Optional(Type.String({ minLength: 1 })),
+  FLOTILLA_ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
+  CONTROL_ROOT_ACTIVATION_SECONDS: Type.Integer({
+    minimum: 0,
+    maximum: 30 * 24 * 3600,
+    default: 60,
+    description: 'after a root rotation, how long the new root is published before anything chains to it',
+  }),
+  CONTROL_CRL_LIFETIME_SECONDS: Type.Integer({
+    minimum: 10,
+    maximum: 7 * 24 * 3600,
+    default: 300,
+    description: 'nextUpdate of each CRL; CRLs are re-signed at half this interval and on every revocation',
+  }),
+});

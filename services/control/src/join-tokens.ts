@@ -1,0 +1,73 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Db, Queryable } from '@flotilla/kit';
+
+export const DEFAULT_TOKEN_TTL_SECONDS = 600;
+export const MAX_TOKEN_TTL_SECONDS = 7 * 24 * 3600;
+const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+
+export interface JoinToken {
+  token: string;
+  service: string;
+  expiresAt: Date;
+}
+
+export type TokenProblem = 'token_malformed' | 'token_unknown' | 'token_used' | 'token_expired';
+
+/** Only the SHA-256 of a token is stored: a copy of the database lets no one join. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** A random, single-use token bound to one service name. */
+export async function createJoinToken(
+  db: Db,
+  service: string,
+  ttlSeconds: number,
+  now = new Date(),
+): Promise<JoinToken> {
+  const token = randomBytes(32).toString('base64url');
+  const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
+  await db.query(
+    'INSERT INTO ca_join_tokens (token_hash, service, expires_at, created_at) VALUES ($1, $2, $3, $4)',
+    [hashToken(token), service, expiresAt, now],
+  );
+  return { token, service, expiresAt };
+}
+
+/** The service a token is for, without using it; or why it cannot be used. */
+export async function peekJoinToken(
+  db: Db,
+  token: string,
+  now = new Date(),
+): Promise<{ service: string } | { problem: TokenProblem; service?: string }> {
+  if (!TOKEN.test(token)) return { problem: 'token_malformed' };
+  const { rows } = await db.query<{ service: string; expires_at: Date; used_at: Date | null }>(
+    'SELECT service, expires_at, used_at FROM ca_join_tokens WHERE token_hash = $1',
+    [hashToken(token)],
+  );
+  const row = rows[0];
+  if (!row) return { problem: 'token_unknown' };
+  if (row.used_at) return { problem: 'token_used', service: row.service };
+  if (new Date(row.expires_at) <= now) return { problem: 'token_expired', service: row.service };
+  return { service: row.service };
+}
+
+/**
+ * Uses a token inside the caller's transaction. The conditional UPDATE is the atomic
+ * step: of concurrent uses of one token, exactly one sees a row.
+ */
+export async function consumeJoinToken(tx: Queryable, token: string, now: Date): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    'UPDATE ca_join_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2',
+    [hashToken(token), now],
+  );
+  return rowCount === 1;
+}
+
+/** Revoking a service also voids the tokens it has not used yet. */
+export async function voidJoinTokens(tx: Queryable, service: string, now: Date): Promise<void> {
+  await tx.query('UPDATE ca_join_tokens SET used_at = $2 WHERE service = $1 AND used_at IS NULL', [
+    service,
+    now,
+  ]);
+}

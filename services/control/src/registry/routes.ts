@@ -1,0 +1,163 @@
+import { FlotillaError, type Peer, peerOf, type ServiceApp, type ServiceContext, Type } from '@flotilla/kit';
+import type { FastifyRequest } from 'fastify';
+import { publicView, type Registry, type RegistryEvent } from './registry.js';
+
+export interface RegistryRouteDeps {
+  registry: Registry;
+  isAllowedAddress: (address: string) => boolean;
+  heartbeatSeconds: number;
+  ttlSeconds: number;
+  /** True when the request carries the operator's admin token (read-only listing for the CLI). */
+  isAdmin: (request: FastifyRequest) => boolean;
+}
+
+const InstanceBody = Type.Object(
+  {
+    address: Type.String({ minLength: 1, maxLength: 64 }),
+    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    version: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    metadata: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[a-zA-Z0-9._-]{1,64}$' }), Type.String({ maxLength: 256 }), {
+        maxProperties: 32,
+      }),
+    ),
+    /** Optional: if given it must be the caller's own service. */
+    service: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
+  },
+  { additionalProperties: false },
+);
+const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+const KEEPALIVE_MS = 5_000;
+
+/**
+ * The registry's API. Every write is made as the identity in the caller's
+ * certificate: a service registers, heartbeats and removes only its own instances.
+ */
+export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: RegistryRouteDeps): void {
+  const { registry } = deps;
+
+  const requirePeer = (request: FastifyRequest): Peer => {
+    const peer = peerOf(request);
+    if (!peer) throw new FlotillaError('UNAUTHENTICATED', 'a client certificate is required');
+    return peer;
+  };
+
+  const refuse = async (peer: Peer, action: string, target: string, reason: string): Promise<never> => {
+    await ctx.audit({ actor: peer.id, action, target, outcome: 'denied', reason });
+    throw new FlotillaError('FORBIDDEN', reason);
+  };
+
+  app.post('/v1/registry/instances', { schema: { body: InstanceBody } }, async (req, reply) => {
+    const peer = requirePeer(req);
+    const { service, address, port, version, metadata } = req.body;
+    if (service !== undefined && service !== peer.service) {
+      await refuse(
+        peer,
+        'registry.register',
+        `service/${service}`,
+        `your certificate is for ${peer.service}, not ${service}`,
+      );
+    }
+    if (!deps.isAllowedAddress(address)) {
+      await ctx.audit({
+        actor: peer.id,
+        action: 'registry.register',
+        target: `${address}:${port}`,
+        outcome: 'failure',
+        reason: 'address not allowed',
+      });
+      throw new FlotillaError('BAD_REQUEST', `address ${address} is outside the allowed networks`);
+    }
+    const instance = registry.register({
+      service: peer.service,
+      address,
+      port,
+      ...(version ? { version } : {}),
+      ...(metadata ? { metadata } : {}),
+    });
+    await ctx.audit({
+      actor: peer.id,
+      action: 'registry.register',
+      target: `instance/${instance.id}`,
+      outcome: 'success',
+      details: { address, port },
+    });
+    return reply
+      .code(201)
+      .send({ id: instance.id, heartbeatSeconds: deps.heartbeatSeconds, ttlSeconds: deps.ttlSeconds });
+  });
+
+  const owned = async (req: FastifyRequest, id: string, action: string) => {
+    const peer = requirePeer(req);
+    const instance = registry.get(id);
+    if (!instance) throw new FlotillaError('NOT_FOUND', `instance ${id} is not registered`);
+    if (instance.service !== peer.service) {
+      await refuse(
+        peer,
+        action,
+        `instance/${instance.id}`,
+        `instance ${instance.id} belongs to ${instance.service}`,
+      );
+    }
+    return instance;
+  };
+
+  app.put('/v1/registry/instances/:id/heartbeat', { schema: { params: IdParams } }, async (req, reply) => {
+    const instance = await owned(req, req.params.id, 'registry.heartbeat');
+    registry.heartbeat(instance.id);
+    return reply.code(204).send();
+  });
+
+  app.delete('/v1/registry/instances/:id', { schema: { params: IdParams } }, async (req, reply) => {
+    const instance = await owned(req, req.params.id, 'registry.deregister');
+    registry.remove(instance.id, 'deregistered');
+    await ctx.audit({
+      actor: requirePeer(req).id,
+      action: 'registry.deregister',
+      target: `instance/${instance.id}`,
+      outcome: 'success',
+    });
+    return reply.code(204).send();
+  });
+
+  app.get('/v1/registry/instances', async (req) => {
+    if (!deps.isAdmin(req)) requirePeer(req);
+    const now = Date.now();
+    return {
+      instances: registry.all().map((i) => ({
+        ...publicView(i),
+        registeredAt: i.registeredAt,
+        lastHeartbeatSecondsAgo: Math.round((now - i.lastHeartbeat) / 100) / 10,
+        healthy: i.failedChecks === 0,
+      })),
+    };
+  });
+
+  // Server-Sent Events: a snapshot, then every change as it happens.
+  app.get('/v1/registry/watch', async (req, reply) => {
+    requirePeer(req);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      'x-request-id': String(req.id),
+    });
+    const send = (event: string, data: unknown) =>
+      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    send('snapshot', { instances: registry.snapshot() });
+    const onChange = (e: RegistryEvent) => {
+      if (e.type === 'up') send('up', e.instance);
+      else send('down', { id: e.id, service: e.service, reason: e.reason });
+    };
+    registry.on('change', onChange);
+    const keepalive = setInterval(() => res.write(': keep-alive\n\n'), KEEPALIVE_MS);
+    const close = () => {
+      clearInterval(keepalive);
+      registry.off('change', onChange);
+    };
+    res.once('close', close);
+    app.server.once('close', () => res.destroy());
+  });
+}

@@ -1,0 +1,63 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RunningService, StartOptions } from '@flotilla/kit';
+import type { CertificateAuthority } from './ca/certificate-authority.js';
+import type { TrustBundle } from './ca/ca-store.js';
+import { type ControlConfig, type ControlInternals, createControlService } from './control-service.js';
+
+export interface StartControlOptions extends Omit<StartOptions, 'identity'> {
+  /** Write the roots to `<FLOTILLA_HOME>/ca.pem`, where services look for their first trust (default true). */
+  writeBundleFile?: boolean;
+}
+
+export interface RunningControl {
+  /** The API, served over mTLS: `https://…`. */
+  url: string;
+  /** The plain-HTTP listener for CRLs and OCSP, as written into certificates. */
+  publicUrl: string;
+  adminToken: string;
+  /** Path of the root bundle file written at start (if any). */
+  bundleFile: string | undefined;
+  bundle(): TrustBundle;
+  /** The CA itself, for tests and the benchmark (not reachable over HTTP). */
+  ca: CertificateAuthority;
+  service: RunningService<ControlConfig>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the control plane in this process: for tests, and for `flotilla control` and
+ * `flotilla up`.
+ *
+ * @example
+ * const control = await startControl({ env: { FLOTILLA_HOME: dir }, inMemoryDb: true });
+ * const roots = control.bundle().roots;
+ * await control.stop();
+ */
+export async function startControl(opts: StartControlOptions = {}): Promise<RunningControl> {
+  let internals: ControlInternals | undefined;
+  const service = await createControlService((i) => {
+    internals = i;
+  }).start(opts);
+  if (!internals) {
+    await service.stop();
+    throw new Error('control plane started without its certificate authority');
+  }
+  const { ca, publicUrl, adminToken } = internals;
+  let bundleFile: string | undefined;
+  if (opts.writeBundleFile ?? true) {
+    bundleFile = join(service.ctx.config.FLOTILLA_HOME, 'ca.pem');
+    await mkdir(service.ctx.config.FLOTILLA_HOME, { recursive: true });
+    await writeFile(bundleFile, ca.bundle().roots.join(''), { mode: 0o644 });
+  }
+  return {
+    url: service.url,
+    publicUrl,
+    adminToken,
+    bundleFile,
+    bundle: () => ca.bundle(),
+    ca,
+    service,
+    stop: () => service.stop(),
+  };
+}
