@@ -14,13 +14,13 @@ export function createCaMetrics(registry: Registry): CaMetrics {
   new Gauge({
     name: 'control_certificate_expiry_seconds',
     help: 'Seconds until the newest unrevoked certificate of each service expires',
-    labelNames: ['service'],
+    labelNames: ['workload'],
     registers: [registry],
     collect() {
       this.reset();
       const now = Date.now();
       for (const [service, notAfter] of newestExpiry) {
-        this.set({ service }, Math.round((notAfter.getTime() - now) / 1000));
+        this.set({ workload: service }, Math.round((notAfter.getTime() - now) / 1000));
       }
     },
   });

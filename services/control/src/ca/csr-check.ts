@@ -30,7 +30,7 @@ const BASIC_CONSTRAINTS_OID = '2.5.29.19';
 /** Parses a PEM CSR; throws CsrError('malformed') for anything that is not one. */
 export function parseCsr(pem: string): x509.Pkcs10CertificateRequest {
   if (!/^\s*-----BEGIN (NEW )?CERTIFICATE REQUEST-----/.test(pem)) {
-    throw new CsrError('malformed', 'csr must be a PEM "CERTIFICATE REQUEST"');
+    throw new CsrError('malformed', 'csr must be a PEM-encoded PKCS#10 certificate request');
   }
   try {
     return new x509.Pkcs10CertificateRequest(pem);
@@ -63,7 +63,6 @@ export async function checkCsr(
   }
   if (!valid) throw new CsrError('signature', 'csr signature does not verify');
 
-  checkSubject(csr.subjectName, service);
   for (const ext of csr.extensions) {
     if (ext.type === SAN_OID) checkSan(ext, service, trustDomain);
     else if (ext.type === BASIC_CONSTRAINTS_OID) {
@@ -74,6 +73,7 @@ export async function checkCsr(
       throw new CsrError('extension', `csr carries an unsupported extension ${ext.type}`);
     }
   }
+  checkSubject(csr.subjectName, service);
   return csr.publicKey;
 }
 

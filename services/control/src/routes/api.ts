@@ -35,7 +35,7 @@ export async function apiRoutes(app: ServiceApp, ctx: ServiceContext, deps: ApiD
   /** Audits a refusal, counts refused CSRs, and turns it into problem+json. */
   const refuse = async (request: FastifyRequest, action: string, err: unknown): Promise<never> => {
     if (!(err instanceof Refusal)) throw err;
-    if (action.startsWith('cert.')) metrics.refused.inc({ reason: err.reason });
+    if (action === 'cert.issue' || action === 'cert.renew') metrics.refused.inc({ reason: err.reason });
     await ctx.audit({
       actor: actorOf(request),
       action,
@@ -61,7 +61,7 @@ export async function apiRoutes(app: ServiceApp, ctx: ServiceContext, deps: ApiD
         : code?.startsWith('FST_ERR_CTP')
           ? 'malformed_body'
           : 'internal_error';
-      if (action.startsWith('cert.')) metrics.refused.inc({ reason });
+      if (action === 'cert.issue' || action === 'cert.renew') metrics.refused.inc({ reason });
       await ctx.audit({ actor: actorOf(request), action, target: 'unknown', outcome: 'failure', reason });
     });
 
