@@ -1,0 +1,127 @@
+import { readFile } from 'node:fs/promises';
+import { Ajv, type ErrorObject } from 'ajv';
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { Fleet } from './schema.js';
+
+/** A fleet file problem, named by its path in the file and its line. */
+export class FleetError extends Error {
+  constructor(
+    readonly file: string,
+    readonly path: string,
+    readonly line: number | undefined,
+    message: string,
+  ) {
+    super(`${file}${line ? `:${line}` : ''}: ${path ? `${path}: ` : ''}${message}`);
+    this.name = 'FleetError';
+  }
+}
+
+const ajv = new Ajv({ allErrors: false, strict: false, useDefaults: true });
+const validate = ajv.compile<Fleet>(Fleet);
+
+/** Reads and validates a fleet file; any problem is a FleetError naming where it is. */
+export async function loadFleet(file: string): Promise<Fleet> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new FleetError(
+      file,
+      '',
+      undefined,
+      `cannot read the fleet file (${(err as NodeJS.ErrnoException).code})`,
+    );
+  }
+  return parseFleet(text, file);
+}
+
+export function parseFleet(text: string, file = 'flotilla.yaml'): Fleet {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    const line = yamlError.linePos?.[0]?.line;
+    throw new FleetError(file, '', line, yamlError.message.split('\n')[0] ?? 'invalid YAML');
+  }
+  const data = doc.toJS() as unknown;
+  if (!validate(data)) {
+    const error = validate.errors?.[0];
+    const segments = pathOf(error);
+    const line = lineOf(doc.contents, segments, lineCounter);
+    throw new FleetError(file, segments.join('.'), line, describe(error));
+  }
+  checkReferences(data, file, doc.contents, lineCounter);
+  return data;
+}
+
+function pathOf(error: ErrorObject | undefined): string[] {
+  if (!error) return [];
+  const segments = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
+  const extra = (error.params as { additionalProperty?: string }).additionalProperty;
+  return extra ? [...segments, extra] : segments;
+}
+
+function describe(error: ErrorObject | undefined): string {
+  if (!error) return 'invalid';
+  const params = error.params as {
+    additionalProperty?: string;
+    missingProperty?: string;
+    allowedValues?: unknown[];
+  };
+  if (params.additionalProperty) return 'unknown key';
+  if (params.missingProperty) return `missing required key "${params.missingProperty}"`;
+  return error.message ?? 'invalid';
+}
+
+/** The line of the node at `path` (or of its nearest ancestor that exists). */
+function lineOf(root: unknown, path: readonly string[], counter: LineCounter): number | undefined {
+  let node = root as Node | null | undefined;
+  let line = rangeLine(node, counter);
+  for (const key of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+      if (!pair) break;
+      line = rangeLine(pair.key as Node, counter) ?? line;
+      node = pair.value as Node | null;
+    } else if (isSeq(node)) {
+      node = node.items[Number(key)] as Node | undefined;
+    } else break;
+    line = rangeLine(node, counter) ?? line;
+  }
+  return line;
+}
+
+function rangeLine(node: Node | null | undefined, counter: LineCounter): number | undefined {
+  const offset = node?.range?.[0];
+  return offset === undefined ? undefined : counter.linePos(offset).line;
+}
+
+/** Cross-references a schema cannot express: unique names, calls and routes to known services. */
+function checkReferences(fleet: Fleet, file: string, root: unknown, counter: LineCounter): void {
+  const names = fleet.services.map((s) => s.name);
+  const fail = (path: (string | number)[], message: string): never => {
+    const segments = path.map(String);
+    throw new FleetError(file, segments.join('.'), lineOf(root, segments, counter), message);
+  };
+  names.forEach((name, i) => {
+    if (names.indexOf(name) !== i) fail(['services', i, 'name'], `service "${name}" is defined twice`);
+    if (['control', 'auth', 'gateway'].includes(name))
+      fail(['services', i, 'name'], `"${name}" is a platform service name`);
+  });
+  fleet.services.forEach((s, i) => {
+    s.calls?.forEach((c, j) => {
+      if (!names.includes(c.service))
+        fail(['services', i, 'calls', j, 'service'], `unknown service "${c.service}"`);
+    });
+    s.dependsOn?.forEach((d, j) => {
+      if (!names.includes(d)) fail(['services', i, 'dependsOn', j], `unknown service "${d}"`);
+    });
+  });
+  fleet.gateway.routes.forEach((r, i) => {
+    if (!names.includes(r.service))
+      fail(['gateway', 'routes', i, 'service'], `unknown service "${r.service}"`);
+  });
+}

@@ -1,0 +1,116 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+const Name = Type.String({
+  pattern: '^[a-z][a-z0-9-]{0,62}$',
+  description: 'lower-case letters, digits and dashes',
+});
+const Method = Type.Union(
+  ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((m) => Type.Literal(m)),
+);
+const Port = Type.Integer({ minimum: 0, maximum: 65535, description: '0 picks a free port' });
+const Env = Type.Record(Type.String({ pattern: '^[A-Z][A-Z0-9_]*$' }), Type.String(), {
+  description: 'extra settings for the process (never secrets: those are generated under .flotilla/secrets)',
+});
+
+const strict = { additionalProperties: false } as const;
+
+export const ServiceCall = Type.Object(
+  { service: Name, method: Method, path: Type.String({ pattern: '^/' }) },
+  { ...strict, description: 'a call this service may make to another service (default deny)' },
+);
+
+export const FleetService = Type.Object(
+  {
+    name: Name,
+    entry: Type.String({ minLength: 1, description: 'TypeScript entry point, relative to the fleet file' }),
+    port: Type.Optional(Port),
+    instances: Type.Optional(Type.Integer({ minimum: 1, maximum: 16, default: 1 })),
+    calls: Type.Optional(Type.Array(ServiceCall)),
+    dependsOn: Type.Optional(Type.Array(Name, { description: 'services that must be ready first' })),
+    database: Type.Optional(Type.Boolean({ description: 'the service keeps data (PGlite or DATABASE_URL)' })),
+    env: Type.Optional(Env),
+  },
+  strict,
+);
+
+export const GatewayRoute = Type.Object(
+  {
+    method: Method,
+    path: Type.String({ pattern: '^/', description: 'pattern, e.g. /api/videos/:id' }),
+    service: Name,
+    upstreamPath: Type.String({ pattern: '^/' }),
+    auth: Type.Optional(
+      Type.Union([Type.Literal('public'), Type.Literal('required')], { default: 'required' }),
+    ),
+    scopes: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    action: Type.Optional(Type.String({ minLength: 1, description: 'policy action, e.g. video:Read' })),
+    throttle: Type.Optional(Type.String({ minLength: 1, description: 'name of a throttling policy' })),
+    cors: Type.Optional(Type.String({ minLength: 1, description: 'name of a CORS policy' })),
+  },
+  strict,
+);
+
+export const OAuthClient = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$' }),
+    type: Type.Union([Type.Literal('spa'), Type.Literal('confidential'), Type.Literal('service')]),
+    redirectUris: Type.Optional(Type.Array(Type.String({ pattern: '^https?://' }))),
+    postLogoutRedirectUris: Type.Optional(Type.Array(Type.String({ pattern: '^https?://' }))),
+    scopes: Type.Array(Type.String({ minLength: 1 })),
+    audience: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  strict,
+);
+
+export const Fleet = Type.Object(
+  {
+    version: Type.Literal(1),
+    name: Type.String({ minLength: 1 }),
+    trustDomain: Type.Optional(Type.String({ pattern: '^[a-z0-9._-]+$', default: 'flotilla.local' })),
+    control: Type.Optional(
+      Type.Object({ port: Type.Optional(Port), publicPort: Type.Optional(Port) }, strict),
+    ),
+    auth: Type.Object(
+      {
+        port: Type.Optional(Port),
+        audience: Type.String({ minLength: 1, description: 'the API audience of access tokens' }),
+        clients: Type.Array(OAuthClient),
+      },
+      strict,
+    ),
+    roles: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9-]*$' })),
+    demoUsers: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { name: Type.String({ pattern: '^[a-z][a-z0-9._-]{0,63}$' }), roles: Type.Array(Type.String()) },
+          strict,
+        ),
+      ),
+    ),
+    gateway: Type.Object(
+      {
+        port: Type.Optional(Port),
+        httpPort: Type.Optional(Port),
+        web: Type.Optional(Type.String({ minLength: 1, description: 'folder of the web app, served at /' })),
+        routes: Type.Array(GatewayRoute),
+        throttling: Type.Optional(
+          Type.Record(
+            Type.String(),
+            Type.Object({
+              points: Type.Integer({ minimum: 1 }),
+              durationSeconds: Type.Integer({ minimum: 1 }),
+              by: Type.Optional(Type.String()),
+            }),
+          ),
+        ),
+        cors: Type.Optional(Type.Record(Type.String(), Type.Object({ origins: Type.Array(Type.String()) }))),
+      },
+      strict,
+    ),
+    services: Type.Array(FleetService, { minItems: 1 }),
+  },
+  { ...strict, $id: 'https://flotilla.dev/schemas/fleet.schema.json', title: 'Flotilla fleet file' },
+);
+
+export type Fleet = Static<typeof Fleet>;
+export type FleetService = Static<typeof FleetService>;

@@ -1,0 +1,77 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FleetError, loadFleet, parseFleet } from '../src/fleet/load-fleet.js';
+import { Fleet } from '../src/fleet/schema.js';
+
+const root = join(import.meta.dirname, '..', '..', '..');
+
+const minimal = `version: 1
+name: demo
+auth:
+  audience: demo-api
+  clients: []
+roles: [viewer]
+gateway:
+  routes:
+    - { method: GET, path: /api/a, service: alpha, upstreamPath: /a }
+services:
+  - name: alpha
+    entry: alpha.ts
+`;
+
+const problem = (text: string) => {
+  try {
+    parseFleet(text, 'fleet.yaml');
+  } catch (err) {
+    if (err instanceof FleetError) return err.message;
+    throw err;
+  }
+  throw new Error('the fleet file was accepted');
+};
+
+describe('the fleet file', () => {
+  it('loads the repository flotilla.yaml', async () => {
+    const fleet = await loadFleet(join(root, 'flotilla.yaml'));
+    expect(fleet.services.map((s) => s.name)).toEqual(['metadata', 'history']);
+    expect(fleet.services[0]?.instances).toBe(1);
+  });
+
+  it('accepts a minimal file', () => {
+    expect(parseFleet(minimal).name).toBe('demo');
+  });
+
+  it('names an unknown key with its path and line', () => {
+    const text = minimal.replace('    entry: alpha.ts\n', '    entry: alpha.ts\n    replicas: 3\n');
+    expect(problem(text)).toBe('fleet.yaml:13: services.0.replicas: unknown key');
+  });
+
+  it('names a bad value with its path and line', () => {
+    const text = minimal.replace('  - name: alpha', '  - name: Alpha_1');
+    expect(problem(text)).toBe('fleet.yaml:11: services.0.name: must match pattern "^[a-z][a-z0-9-]{0,62}$"');
+  });
+
+  it('names a missing key', () => {
+    expect(problem(minimal.replace('    entry: alpha.ts\n', ''))).toBe(
+      'fleet.yaml:11: services.0: missing required key "entry"',
+    );
+  });
+
+  it('refuses references to unknown services, and duplicates', () => {
+    expect(problem(minimal.replace('service: alpha, upstreamPath', 'service: beta, upstreamPath'))).toBe(
+      'fleet.yaml:9: gateway.routes.0.service: unknown service "beta"',
+    );
+    expect(problem(`${minimal}  - name: alpha\n    entry: b.ts\n`)).toBe(
+      'fleet.yaml:13: services.1.name: service "alpha" is defined twice',
+    );
+  });
+
+  it('reports YAML syntax errors with a line', () => {
+    expect(problem('version: 1\nname: [unclosed\n')).toMatch(/^fleet\.yaml:\d+: /);
+  });
+
+  it('publishes its JSON schema in docs/fleet.schema.json, in step with the code', async () => {
+    const published = JSON.parse(await readFile(join(root, 'docs', 'fleet.schema.json'), 'utf8')) as unknown;
+    expect(published).toEqual(JSON.parse(JSON.stringify(Fleet)));
+  });
+});
