@@ -1,0 +1,79 @@
+import { type AuditEvent, FlotillaError, type ServiceApp, Type } from '@flotilla/kit';
+import type { FastifyRequest } from 'fastify';
+import type { AccessTokenVerifier } from '../provider/access-tokens.js';
+import type { Sealer } from '../keys.js';
+import type { Revocations } from '../revocations.js';
+import type { Argon2Params } from '../users/password.js';
+import type { User, UserStore } from '../users/store.js';
+import { confirmEnrollment, startEnrollment } from './totp.js';
+
+export interface MfaRouteDeps {
+  users: UserStore;
+  sealer: Sealer;
+  argon2: Argon2Params;
+  verifier: AccessTokenVerifier;
+  revocations: Revocations;
+  issuerName: string;
+  audit: (e: AuditEvent) => Promise<unknown>;
+}
+
+/** Self-service TOTP enrollment for a signed-in user (bearer access token from this issuer). */
+export function registerMfaRoutes(app: ServiceApp, d: MfaRouteDeps): void {
+  async function caller(req: FastifyRequest): Promise<User> {
+    const auth = req.headers.authorization;
+    if (!auth?.startsWith('Bearer '))
+      throw new FlotillaError('UNAUTHENTICATED', 'a bearer access token is required', {
+        headers: { 'www-authenticate': 'Bearer' },
+      });
+    try {
+      const claims = await d.verifier.verify(auth.slice(7));
+      const revoked = await d.revocations.isRevoked({
+        ...(claims.jti ? { jti: claims.jti } : {}),
+        ...(claims.grant_id ? { grantId: claims.grant_id } : {}),
+        ...(claims.sub ? { sub: claims.sub } : {}),
+        ...(claims.iat ? { iat: claims.iat } : {}),
+      });
+      const user = !revoked && claims.sub ? await d.users.byId(claims.sub) : undefined;
+      if (user && !user.disabled) return user;
+    } catch {
+      // fall through: one answer for every invalid token
+    }
+    throw new FlotillaError('UNAUTHENTICATED', 'invalid access token', {
+      headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+    });
+  }
+
+  app.post('/v1/mfa/enroll', async (req, reply) => {
+    const user = await caller(req);
+    if (user.totpSecret)
+      throw new FlotillaError('CONFLICT', 'MFA is already enrolled; an admin can reset it');
+    const enrollment = await startEnrollment(d.users, d.sealer, user, d.issuerName);
+    return reply.header('cache-control', 'no-store').send(enrollment);
+  });
+
+  app.post(
+    '/v1/mfa/confirm',
+    {
+      schema: {
+        body: Type.Object(
+          { code: Type.String({ minLength: 6, maxLength: 10 }) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req, reply) => {
+      const user = await caller(req);
+      const codes = await confirmEnrollment(d.users, d.sealer, d.argon2, user, req.body.code);
+      if (!codes) {
+        void d
+          .audit({ actor: user.id, action: 'mfa.enroll', target: user.username, outcome: 'failure' })
+          .catch(() => undefined);
+        throw new FlotillaError('BAD_REQUEST', 'invalid code or no enrollment in progress');
+      }
+      void d
+        .audit({ actor: user.id, action: 'mfa.enroll', target: user.username, outcome: 'success' })
+        .catch(() => undefined);
+      return reply.header('cache-control', 'no-store').send({ recoveryCodes: codes });
+    },
+  );
+}

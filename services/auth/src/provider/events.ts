@@ -1,0 +1,101 @@
+import type { AuditEvent } from '@flotilla/kit';
+import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { Revocations } from '../revocations.js';
+
+type Audit = (event: AuditEvent) => Promise<unknown>;
+type OAuthError = Error & { error?: string; error_description?: string; statusCode?: number };
+
+const CLIENT_AUTH_ERRORS = new Set(['invalid_client']);
+const GRANT_ACTIONS: Record<string, string> = {
+  authorization_code: 'token.issue',
+  client_credentials: 'token.issue',
+  refresh_token: 'token.refresh',
+  'urn:ietf:params:oauth:grant-type:token-exchange': 'token.exchange',
+};
+
+function grantType(ctx: KoaContextWithOIDC): string {
+  const g = (ctx.oidc?.params as { grant_type?: unknown } | undefined)?.grant_type;
+  return typeof g === 'string' ? g : 'unknown';
+}
+
+/**
+ * Audits what oidc-provider does (never a token or secret value: ids only) and turns
+ * its revocations into revocation events.
+ */
+export function wireProviderEvents(provider: Provider, audit: Audit, revocations: Revocations): void {
+  const record = (e: AuditEvent) => void audit(e).catch(() => undefined);
+
+  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    const g = grantType(ctx);
+    const at = ctx.oidc.entities.AccessToken ?? ctx.oidc.entities.ClientCredentials;
+    record({
+      actor: ctx.oidc.client?.clientId ?? 'anonymous',
+      action: GRANT_ACTIONS[g] ?? 'token.issue',
+      target: (ctx.oidc.entities.Account?.accountId as string | undefined) ?? ctx.oidc.client?.clientId,
+      outcome: 'success',
+      details: {
+        grantType: g,
+        ...(at?.jti ? { jti: at.jti } : {}),
+        ...(at && 'grantId' in at && at.grantId ? { grantId: at.grantId } : {}),
+      },
+    });
+  });
+
+  const failure = (route: string) => (ctx: KoaContextWithOIDC, err: OAuthError) => {
+    const code = err.error ?? 'server_error';
+    // oidc-provider's own refusal of JWT introspection/revocation is answered by our middleware.
+    if (code === 'unsupported_token_type') return;
+    const clientAuth = CLIENT_AUTH_ERRORS.has(code);
+    record({
+      actor: ctx.oidc?.client?.clientId ?? clientIdHint(ctx) ?? 'anonymous',
+      action: clientAuth ? 'client.authenticate' : `${route}.error`,
+      target: route === 'grant' ? grantType(ctx) : route,
+      outcome: 'failure',
+      reason: code,
+      details: { description: err.error_description },
+    });
+  };
+  provider.on('grant.error', failure('grant'));
+  provider.on('introspection.error', failure('introspection'));
+  provider.on('revocation.error', failure('revocation'));
+  provider.on('authorization.error', failure('authorization'));
+  provider.on('userinfo.error', failure('userinfo'));
+
+  provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
+    const sub = ctx.oidc?.entities.Account?.accountId as string | undefined;
+    const clientId = ctx.oidc?.client?.clientId;
+    record({ actor: clientId ?? 'anonymous', action: 'grant.revoke', target: grantId, outcome: 'success' });
+    void revocations
+      .revoke({ type: 'grant', grantId, ...(sub ? { sub } : {}), ...(clientId ? { clientId } : {}) })
+      .catch(() => undefined);
+  });
+
+  // RFC 7009 revocation of an opaque token. Its id is its value, so neither the audit nor
+  // the event carries it: the grant revocation that follows is what gateways act on.
+  for (const kind of ['refresh_token', 'access_token', 'client_credentials'] as const) {
+    (provider as unknown as NodeJS.EventEmitter).on(
+      `${kind}.destroyed`,
+      (token: { grantId?: string; clientId?: string }) => {
+        record({
+          actor: token.clientId ?? 'anonymous',
+          action: 'token.revoke',
+          target: token.grantId ?? kind,
+          outcome: 'success',
+          details: { kind },
+        });
+      },
+    );
+  }
+}
+
+function clientIdHint(ctx: KoaContextWithOIDC): string | undefined {
+  const auth = ctx.get?.('authorization');
+  if (auth?.startsWith('Basic ')) {
+    const decoded = Buffer.from(auth.slice(6), 'base64').toString('utf8');
+    const id = decoded.split(':')[0];
+    if (id) return decodeURIComponent(id).slice(0, 128);
+  }
+  const p = (ctx.oidc?.params as { client_id?: unknown } | undefined)?.client_id;
+  return typeof p === 'string' ? p.slice(0, 128) : undefined;
+}
