@@ -75,3 +75,4 @@ export {
   RoundRobin,
   ServiceClient,
 } from './discovery/index.js';
+export * from './user-auth/index.js';
