@@ -42,6 +42,16 @@ export const baseConfigSchema = Type.Object(
       description: 'whether callers must present a certificate (the control plane takes joins without one)',
     }),
     FLOTILLA_REFRESH_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 15_000 }),
+    FLOTILLA_POLICY_DIR: Type.String({
+      default: 'policies',
+      minLength: 1,
+      description: 'Cedar schema and policies',
+    }),
+    FLOTILLA_ALLOWED_CALLS: Type.String({
+      default: '{}',
+      description:
+        'JSON: the calls each service declared, e.g. {"history":{"calls":[{"service":"metadata","method":"GET","path":"/videos/:id"}]}}',
+    }),
     FLOTILLA_ADVERTISE_ADDRESS: Type.Optional(
       Type.String({ minLength: 1, description: 'address registered for callers' }),
     ),

@@ -19,6 +19,7 @@ import { FlotillaError } from './errors.js';
 import { type IdentitySource, MtlsClient } from './identity/index.js';
 import { joinControlPlane } from './identity/join.js';
 import { secureServer, tlsOptions } from './identity/server-tls.js';
+import { authorizeServiceCalls } from './authz/inbound.js';
 import { type CallRequest, Catalog, Registration, ServiceClient } from './discovery/index.js';
 import type { Dispatcher } from 'undici';
 import { type HealthCheck, runChecks } from './health.js';
@@ -209,7 +210,11 @@ async function startService<P extends TProperties>(
   };
 
   const app = createApp(config, log, identity && tlsOptions(identity.current(), config));
-  if (identity) secureServer(app, identity, config);
+  if (identity) {
+    secureServer(app, identity, config);
+    const authz = await authorizeServiceCalls(app, ctx, config);
+    closers.push(() => authz.close());
+  }
   instrumentHttp(app, metrics);
   app.get('/livez', async () => ({ status: 'alive' }));
   app.get('/readyz', async (_req, reply) => {

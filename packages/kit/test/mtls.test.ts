@@ -1,4 +1,6 @@
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +9,18 @@ import { TestCa } from '@flotilla/testing';
 import { echoService } from './fixtures/echo-service.js';
 import { tempHome } from './helpers.js';
 
-const env = (home: string) => ({ PORT: '0', FLOTILLA_HOME: home, LOG_LEVEL: 'silent' });
+const allowed = (callers: string[]) =>
+  JSON.stringify(
+    Object.fromEntries(
+      callers.map((c) => [c, { calls: [{ service: 'metadata', method: 'GET', path: '/whoami' }] }]),
+    ),
+  );
+const env = (home: string) => ({
+  PORT: '0',
+  FLOTILLA_HOME: home,
+  LOG_LEVEL: 'silent',
+  FLOTILLA_ALLOWED_CALLS: allowed(['history', 'likes', 'recommendations']),
+});
 
 describe('mTLS between services', () => {
   let ca: TestCa;
@@ -41,6 +54,24 @@ describe('mTLS between services', () => {
     const { status, body } = await whoami(history, 'metadata');
     expect(status).toBe(200);
     expect(body.caller).toBe('spiffe://flotilla.local/svc/history');
+  });
+
+  it('refuses, by policy, a verified caller that declared no such call, and audits it', async () => {
+    const billing = new MtlsClient(new ManualIdentity(ca.trustDomain, await ca.issue('billing')));
+    const res = await billing.request('metadata', metadata.url, { path: '/whoami' });
+    expect(res.statusCode).toBe(403);
+    expect(await res.body.json()).toMatchObject({
+      code: 'FORBIDDEN',
+      detail: 'billing may not call GET /whoami',
+    });
+    const trail = await readFile(join(home.dir, 'audit', 'metadata.jsonl'), 'utf8');
+    const last = JSON.parse(trail.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    expect(last).toMatchObject({
+      actor: 'spiffe://flotilla.local/svc/billing',
+      action: 'policy.deny',
+      outcome: 'denied',
+    });
+    await billing.close();
   });
 
   it('refuses a client without a certificate', async () => {

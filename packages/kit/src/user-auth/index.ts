@@ -3,3 +3,4 @@ export { DiscoveryError } from './discovery.js';
 export { startTestIssuer, type TestIssuer, type TestTokenOptions } from './test-issuer.js';
 export { createUserAuth, type UserAuth, type UserAuthOptions } from './user-auth.js';
 export type { User } from './user.js';
+export { type CallerEntity, callerEntity } from './user-entity.js';

@@ -6,6 +6,7 @@ import { FlotillaError } from '../errors.js';
 import { bearerToken } from './bearer.js';
 import { startTestIssuer, type TestIssuer } from './test-issuer.js';
 import { createUserAuth, type UserAuth } from './user-auth.js';
+import { callerEntity } from './user-entity.js';
 
 const AUDIENCE = 'flixtube-api';
 let issuer: TestIssuer;
@@ -165,5 +166,20 @@ describe('bearerToken', () => {
     expect(bearerToken({ authorization: 'bearer abc.def-ghi_' })).toBe('abc.def-ghi_');
     expect(bearerToken({ authorization: ['Bearer a', 'Bearer b'] })).toBeUndefined();
     expect(bearerToken({})).toBeUndefined();
+  });
+});
+
+describe('callerEntity', () => {
+  it('makes a user a member of its roles and a client a Client', async () => {
+    const user = await auth.authenticate(
+      bearer(await issuer.token('bob', { claims: { roles: ['admin'], amr: ['pwd', 'mfa'] } })),
+    );
+    expect(callerEntity(user)).toEqual({
+      uid: { type: 'User', id: 'bob' },
+      attrs: { roles: ['admin'], mfa: true },
+      parents: [{ type: 'Role', id: 'admin' }],
+    });
+    const client = await auth.authenticate(bearer(await issuer.token('flixtube-web')));
+    expect(callerEntity(client).uid).toEqual({ type: 'Client', id: 'flixtube-web' });
   });
 });

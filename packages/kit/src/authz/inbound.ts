@@ -1,0 +1,64 @@
+import type { AllowList } from '@flotilla/policy';
+import type { FastifyInstance } from 'fastify';
+import type { BaseConfig } from '../config.js';
+import { ConfigError, FlotillaError } from '../errors.js';
+import { peerOfSocket } from '../identity/peer.js';
+import type { ServiceContext } from '../service.js';
+import { ServiceAuthz } from './service-authz.js';
+
+/**
+ * Checks every inbound mTLS call against policy before anything else runs: the caller
+ * is the service in its certificate, the resource is the matched route. A denial is a
+ * 403 problem and an audit event.
+ */
+export async function authorizeServiceCalls(
+  app: FastifyInstance,
+  ctx: ServiceContext,
+  config: BaseConfig,
+): Promise<ServiceAuthz> {
+  const authz = await ServiceAuthz.load({
+    service: ctx.name,
+    trustDomain: config.FLOTILLA_TRUST_DOMAIN,
+    dir: config.FLOTILLA_POLICY_DIR,
+    allowedCalls: parseAllowedCalls(config.FLOTILLA_ALLOWED_CALLS),
+    onDecision: (entry) => ctx.log.info({ decision: entry }, 'policy decision'),
+    onReloadError: (err) => ctx.log.warn({ err }, 'policy reload failed; keeping the previous policies'),
+  }).catch((err: unknown) => {
+    throw new ConfigError(
+      'FLOTILLA_POLICY_DIR',
+      `FLOTILLA_POLICY_DIR: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  });
+  authz.watch();
+  app.addHook('onRequest', async (request) => {
+    const peer = peerOfSocket(request.raw.socket);
+    const route = request.routeOptions.url;
+    if (!peer || route === undefined) return; // no route: the 404 handler answers
+    const decision = authz.check(peer.service, request.method, route);
+    if (decision.decision === 'allow') return;
+    await ctx.audit({
+      actor: peer.id,
+      action: 'policy.deny',
+      target: `${ctx.name} ${request.method} ${route}`,
+      outcome: 'denied',
+      ...(decision.errors.length ? { reason: decision.errors.join('; ') } : {}),
+      details: { policies: decision.reasons },
+    });
+    throw new FlotillaError('FORBIDDEN', `${peer.service} may not call ${request.method} ${route}`);
+  });
+  return authz;
+}
+
+function parseAllowedCalls(json: string): AllowList {
+  try {
+    const value = JSON.parse(json) as unknown;
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw new Error('must be an object');
+    return value as AllowList;
+  } catch (err) {
+    throw new ConfigError(
+      'FLOTILLA_ALLOWED_CALLS',
+      `FLOTILLA_ALLOWED_CALLS is not valid: ${(err as Error).message}`,
+    );
+  }
+}
