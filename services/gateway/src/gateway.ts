@@ -1,0 +1,307 @@
+import { readFileSync } from 'node:fs';
+import {
+  ConfigError,
+  defineService,
+  type Service,
+  type ServiceApp,
+  type ServiceContext,
+} from '@flotilla/kit';
+import { Redis } from 'ioredis';
+import type { JWTVerifyGetKey } from 'jose';
+import { Authenticator } from './auth/authenticate.js';
+import { Introspector } from './auth/introspection.js';
+import { JwtVerifier } from './auth/verify-jwt.js';
+import { gatewayConfigSchema } from './config.js';
+import { startRedirectListener } from './edge/redirect-listener.js';
+import { GENERATED_RESPONSE_HEADERS, hstsHeader } from './edge/security-headers.js';
+import { startTlsListener } from './edge/tls-listener.js';
+import { type CallerCredential, forwardOriginalToken } from './forward/caller-credential.js';
+import { UndiciUpstream } from './forward/undici-upstream.js';
+import type { Upstream } from './forward/upstream.js';
+import { createGatewayMetrics } from './observability/gateway-metrics.js';
+import { Pipeline } from './pipeline/pipeline.js';
+import { type PolicyDecider, scopePolicy } from './policy/policy-decider.js';
+import { Denylist } from './revocation/denylist.js';
+import type { RevocationSubscriber } from './revocation/events.js';
+import { RedisRevocationSubscriber } from './revocation/redis-subscriber.js';
+import { SseRevocationSubscriber } from './revocation/sse-subscriber.js';
+import { loadRoutesFile, validateRoutes } from './routes/load-routes.js';
+import type { GatewayRoutesConfig } from './routes/route-schema.js';
+import { RouteTable } from './routes/route-table.js';
+import { Throttler } from './throttle/throttler.js';
+
+type GatewayConfigProps = (typeof gatewayConfigSchema)['properties'];
+export type GatewayConfig = Readonly<ServiceContext<GatewayConfigProps>['config']>;
+export type GatewayContext = ServiceContext<GatewayConfigProps>;
+
+/** What can be injected instead of being built from configuration (tests, `flotilla up`, later wiring). */
+export interface GatewayDeps {
+  /** Routes given in code instead of `GATEWAY_ROUTES_FILE`. */
+  routes?: GatewayRoutesConfig;
+  /** Replaces the plain per-service upstream (e.g. with the kit's mTLS discovery client). */
+  upstream?: Upstream;
+  /** Replaces the default scope policy (e.g. with `@flotilla/policy`). */
+  policy?: PolicyDecider;
+  /** Replaces the subscriber chosen from REDIS_URL / REVOCATION_EVENTS_URL. */
+  revocations?: RevocationSubscriber;
+  /** Replaces forwarding the caller's own token. */
+  credential?: CallerCredential;
+  /** The edge certificate and key (PEM) instead of TLS_CERT_FILE / TLS_KEY_FILE. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** A key resolver instead of fetching AUTH_JWKS_URL. */
+  getKey?: JWTVerifyGetKey;
+}
+
+/** Ports and objects a running gateway exposes to `startGateway`. */
+export interface GatewayRuntime {
+  httpsPort?: number;
+  redirectPort?: number;
+  denylist?: Denylist;
+  revocations?: RevocationSubscriber;
+}
+
+/**
+ * The gateway's service definition. `deps` lets tests and the CLI inject parts; with none,
+ * everything comes from configuration.
+ *
+ * @example
+ * await runService(createGatewayService());
+ */
+export function createGatewayService(
+  deps: GatewayDeps = {},
+  runtime: GatewayRuntime = {},
+): Service<GatewayConfigProps> {
+  return defineService({
+    name: 'gateway',
+    config: gatewayConfigSchema,
+    routes: (app, ctx) => setup(app, ctx, deps, runtime),
+  });
+}
+
+async function setup(
+  app: ServiceApp,
+  ctx: GatewayContext,
+  deps: GatewayDeps,
+  runtime: GatewayRuntime,
+): Promise<void> {
+  const config = ctx.config;
+  const routes = deps.routes
+    ? validateRoutes(deps.routes)
+    : config.GATEWAY_ROUTES_FILE
+      ? loadRoutesFile(config.GATEWAY_ROUTES_FILE)
+      : undefined;
+  if (!routes)
+    throw new ConfigError(
+      'GATEWAY_ROUTES_FILE',
+      'GATEWAY_ROUTES_FILE is required (the gateway has no routes)',
+    );
+  const table = new RouteTable(routes.routes);
+
+  const authenticator = buildAuthenticator(config, deps, routes);
+  const redis = config.REDIS_URL
+    ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
+    : undefined;
+  if (redis) {
+    redis.on('error', (err: Error) =>
+      ctx.log.warn({ err: { message: err.message } }, 'redis error (throttling falls back to memory)'),
+    );
+    ctx.onClose(async () => void (await redis.quit().catch(() => undefined)));
+  }
+
+  const denylist = new Denylist(config.DENYLIST_TTL_S * 1000);
+  const sweep = setInterval(() => denylist.sweep(), 60_000);
+  sweep.unref();
+  ctx.onClose(() => clearInterval(sweep));
+  const revocations =
+    deps.revocations ??
+    (config.REDIS_URL
+      ? new RedisRevocationSubscriber({ url: config.REDIS_URL, ttlSec: config.DENYLIST_TTL_S })
+      : config.REVOCATION_EVENTS_URL
+        ? new SseRevocationSubscriber({ url: config.REVOCATION_EVENTS_URL })
+        : undefined);
+  if (revocations) {
+    await revocations.start((event) => denylist.apply(event));
+    ctx.onClose(() => revocations.close());
+    ctx.addCheck('revocations', () => {
+      if (!revocations.connected) throw new Error('revocation events are not connected');
+    });
+  } else if (authenticator) {
+    ctx.log.warn(
+      'no revocation source (REDIS_URL or REVOCATION_EVENTS_URL): revoked tokens stay valid until they expire',
+    );
+  }
+
+  const upstream =
+    deps.upstream ??
+    new UndiciUpstream({ services: upstreamUrls(config, routes), timeoutMs: config.UPSTREAM_TIMEOUT_MS });
+  ctx.onClose(() => upstream.close());
+
+  const tls = deps.tls ?? readTls(config);
+  const metrics = createGatewayMetrics(ctx.metrics);
+  const pipeline = new Pipeline({
+    table,
+    authenticator,
+    denylist,
+    policy: deps.policy ?? scopePolicy,
+    throttler: new Throttler(routes.throttle, redis),
+    upstream,
+    credential: deps.credential ?? forwardOriginalToken,
+    metrics,
+    audit: (event) => ctx.audit(event),
+    log: ctx.log,
+    bodyLimit: config.BODY_LIMIT,
+    // The port clients use, once the HTTPS listener is up (TLS_PORT may be 0 in tests).
+    httpsPort: () => (tls ? (config.PUBLIC_HTTPS_PORT ?? runtime.httpsPort) : undefined),
+  });
+  runtime.denylist = denylist;
+  runtime.revocations = revocations;
+
+  const hsts = hstsHeader(config.HSTS_MAX_AGE_S);
+  await app.register(async (scope) => {
+    // Bodies are streamed to the upstream untouched, never parsed here.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    scope.addHook('onSend', async (_request, reply, payload) => {
+      reply.headers(hsts);
+      const type = String(reply.getHeader('content-type') ?? '');
+      if (type.startsWith('application/problem+json')) reply.headers(GENERATED_RESPONSE_HEADERS);
+      return payload;
+    });
+    scope.addHook('onResponse', async (request, reply) => {
+      const o = pipeline.outcomes.get(request);
+      if (!o) return;
+      metrics.requests.inc({ route: o.route, status: String(reply.statusCode), decision: o.decision });
+      // The access line: no query string, no headers, no token; the caller as verified.
+      request.log.info(
+        {
+          access: {
+            method: request.method,
+            route: o.route,
+            path: o.path,
+            status: reply.statusCode,
+            decision: o.decision,
+            principal: o.principal,
+            clientId: o.clientId,
+            throttledBy: o.throttledBy,
+            upstreamMs: o.upstreamMs === undefined ? undefined : Math.round(o.upstreamMs * 10) / 10,
+            ms: Math.round(reply.elapsedTime * 10) / 10,
+          },
+        },
+        'gateway access',
+      );
+    });
+    scope.all('/*', (request, reply) => pipeline.handle(request, reply));
+    scope.all('/', (request, reply) => pipeline.handle(request, reply));
+  });
+
+  if (tls) {
+    app.addHook('onReady', async () => {
+      const listener = await startTlsListener((req, res) => app.routing(req, res), {
+        host: config.TLS_HOST ?? config.HOST,
+        port: config.TLS_PORT,
+        key: tls.key,
+        cert: tls.cert,
+        maxHeaderSize: config.MAX_HEADER_BYTES,
+        requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+        headersTimeoutMs: Math.min(
+          config.HEADERS_TIMEOUT_MS,
+          config.REQUEST_TIMEOUT_MS || config.HEADERS_TIMEOUT_MS,
+        ),
+      });
+      runtime.httpsPort = listener.port;
+      ctx.onClose(() => listener.close(config.SHUTDOWN_TIMEOUT_MS));
+      if (config.HTTP_REDIRECT_PORT !== undefined) {
+        const redirect = await startRedirectListener({
+          host: config.HOST,
+          port: config.HTTP_REDIRECT_PORT,
+          httpsPort: config.PUBLIC_HTTPS_PORT ?? listener.port,
+          hstsMaxAgeSec: config.HSTS_MAX_AGE_S,
+          maxHeaderSize: config.MAX_HEADER_BYTES,
+        });
+        runtime.redirectPort = redirect.port;
+        ctx.onClose(() => redirect.close());
+      }
+      ctx.log.info(
+        { httpsPort: listener.port, redirectPort: runtime.redirectPort },
+        'gateway edge listening',
+      );
+    });
+  }
+}
+
+function buildAuthenticator(
+  config: GatewayConfig,
+  deps: GatewayDeps,
+  routes: GatewayRoutesConfig,
+): Authenticator | undefined {
+  if (!routes.routes.some((r) => r.auth === 'required')) return undefined;
+  for (const setting of ['AUTH_ISSUER', 'AUTH_AUDIENCE'] as const) {
+    if (!config[setting])
+      throw new ConfigError(setting, `${setting} is required when a route requires authentication`);
+  }
+  const jwksUrl = config.AUTH_JWKS_URL;
+  const jwt =
+    jwksUrl || deps.getKey
+      ? new JwtVerifier({
+          issuer: config.AUTH_ISSUER!,
+          audience: config.AUTH_AUDIENCE!,
+          jwksUrl: jwksUrl ?? 'http://unused.invalid/',
+          clockToleranceSec: config.JWT_CLOCK_TOLERANCE_S,
+          jwksCooldownMs: config.JWKS_COOLDOWN_MS,
+          jwksCacheMaxAgeMs: config.JWKS_CACHE_MAX_AGE_MS,
+          jwksTimeoutMs: config.JWKS_TIMEOUT_MS,
+          cacheSize: config.TOKEN_CACHE_SIZE,
+          ...(deps.getKey ? { getKey: deps.getKey } : {}),
+        })
+      : undefined;
+  let introspector: Introspector | undefined;
+  if (config.INTROSPECTION_URL) {
+    if (!config.INTROSPECTION_CLIENT_ID || !config.INTROSPECTION_CLIENT_SECRET) {
+      throw new ConfigError(
+        'INTROSPECTION_CLIENT_ID',
+        'INTROSPECTION_CLIENT_ID and INTROSPECTION_CLIENT_SECRET are required with INTROSPECTION_URL',
+      );
+    }
+    introspector = new Introspector({
+      url: config.INTROSPECTION_URL,
+      clientId: config.INTROSPECTION_CLIENT_ID,
+      clientSecret: config.INTROSPECTION_CLIENT_SECRET,
+      cacheMs: config.INTROSPECTION_CACHE_MS,
+      cacheSize: config.TOKEN_CACHE_SIZE,
+      timeoutMs: config.JWKS_TIMEOUT_MS,
+      issuer: config.AUTH_ISSUER,
+      audience: config.AUTH_AUDIENCE,
+    });
+  }
+  if (!jwt && !introspector)
+    throw new ConfigError(
+      'AUTH_JWKS_URL',
+      'AUTH_JWKS_URL (or INTROSPECTION_URL) is required when a route requires authentication',
+    );
+  return new Authenticator(jwt, introspector);
+}
+
+function upstreamUrls(config: GatewayConfig, routes: GatewayRoutesConfig): Record<string, string> {
+  const fromEnv = Object.fromEntries(
+    (config.GATEWAY_UPSTREAMS ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
+  return { ...routes.upstreams, ...fromEnv };
+}
+
+function readTls(config: GatewayConfig): { cert: Buffer; key: Buffer } | undefined {
+  if (!config.TLS_CERT_FILE && !config.TLS_KEY_FILE) return undefined;
+  if (!config.TLS_CERT_FILE || !config.TLS_KEY_FILE) {
+    throw new ConfigError('TLS_CERT_FILE', 'TLS_CERT_FILE and TLS_KEY_FILE go together');
+  }
+  try {
+    return { cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE) };
+  } catch (err) {
+    throw new ConfigError(
+      'TLS_CERT_FILE',
+      `cannot read the edge certificate or key (${(err as Error).message})`,
+    );
+  }
+}

@@ -1,0 +1,373 @@
+import type { TLSSocket } from 'node:tls';
+import { FlotillaError, traceHeaders } from '@flotilla/kit';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { insufficientScope, invalidToken } from '../auth/auth-errors.js';
+import type { Authenticator } from '../auth/authenticate.js';
+import type { Principal } from '../auth/principal.js';
+import { answerPreflight, corsResponseHeaders, isPreflight } from '../cors.js';
+import { BodyTooLargeError, limitBody } from '../edge/body-limit.js';
+import { GENERATED_RESPONSE_HEADERS } from '../edge/security-headers.js';
+import type { CallerCredential } from '../forward/caller-credential.js';
+import {
+  clientResponseHeaders,
+  forwardedHeader,
+  upstreamRequestHeaders,
+} from '../forward/forward-headers.js';
+import { type Upstream, UpstreamError, type UpstreamRequest } from '../forward/upstream.js';
+import type { AuditEvent } from '@flotilla/kit';
+import type { GatewayMetrics } from '../observability/gateway-metrics.js';
+import type { PolicyDecider } from '../policy/policy-decider.js';
+import type { Denylist } from '../revocation/denylist.js';
+import { normalisePath } from '../routes/normalise-path.js';
+import { type CompiledRoute, type RouteTable, upstreamPathFor } from '../routes/route-table.js';
+import { rateLimitHeaders } from '../throttle/ratelimit-headers.js';
+import type { ThrottleOutcome, Throttler } from '../throttle/throttler.js';
+
+export interface PipelineDeps {
+  table: RouteTable;
+  authenticator: Authenticator | undefined;
+  denylist: Denylist;
+  policy: PolicyDecider;
+  throttler: Throttler;
+  upstream: Upstream;
+  credential: CallerCredential;
+  metrics: GatewayMetrics;
+  audit: (event: AuditEvent) => Promise<unknown>;
+  log: Logger;
+  bodyLimit: number;
+  /** When it gives a port, API requests over plain HTTP are redirected to that HTTPS port. */
+  httpsPort: () => number | undefined;
+}
+
+/** What the access log and metrics say about one request. */
+export interface RequestOutcome {
+  route: string;
+  path?: string;
+  decision: string;
+  principal?: string;
+  clientId?: string;
+  throttledBy?: string;
+  upstreamMs?: number;
+}
+
+const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
+
+/**
+ * One request through the edge: HTTPS gate, path normalisation, route, CORS preflight,
+ * IP throttle, authentication, revocation, scopes, policy, quotas, then the upstream.
+ * Every refusal is a problem+json with a metric label and (for 401/403/429) an audit record.
+ */
+export class Pipeline {
+  readonly #d: PipelineDeps;
+  readonly outcomes = new WeakMap<FastifyRequest, RequestOutcome>();
+
+  constructor(deps: PipelineDeps) {
+    this.#d = deps;
+  }
+
+  async handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const d = this.#d;
+    const outcome: RequestOutcome = { route: 'unmatched', decision: 'allow' };
+    this.outcomes.set(request, outcome);
+    const raw = request.raw;
+    const secure = Boolean((raw.socket as Partial<TLSSocket>).encrypted);
+    const url = raw.url ?? '/';
+    reply.header('vary', 'Origin');
+
+    const httpsPort = d.httpsPort();
+    if (httpsPort !== undefined && !secure) {
+      outcome.decision = 'redirect-https';
+      const host = (request.headers.host ?? '').replace(/:\d+$/, '');
+      if (!/^[A-Za-z0-9.-]+$|^\[[0-9a-fA-F:.]+\]$/.test(host))
+        throw new FlotillaError('BAD_REQUEST', 'bad Host header');
+      const port = httpsPort === 443 ? '' : `:${httpsPort}`;
+      return reply
+        .headers(GENERATED_RESPONSE_HEADERS)
+        .code(308)
+        .header('location', `https://${host}${port}${url}`)
+        .send();
+    }
+
+    const q = url.indexOf('?');
+    const rawPath = q === -1 ? url : url.slice(0, q);
+    const query = q === -1 ? '' : url.slice(q + 1);
+    const norm = normalisePath(rawPath);
+    if (!norm.ok) return this.#refuse(outcome, 'bad-path', new FlotillaError('BAD_REQUEST', norm.reason));
+    outcome.path = norm.path;
+
+    const preflight = isPreflight(request.method, request.headers);
+    const method = preflight ? String(request.headers['access-control-request-method']) : request.method;
+    const match = d.table.match(method, norm.segments);
+    if (match.kind === 'not-found') {
+      return this.#refuse(
+        outcome,
+        'not-found',
+        new FlotillaError('NOT_FOUND', `no route for ${request.method} ${norm.path}`),
+      );
+    }
+    if (match.kind === 'method-not-allowed') {
+      return this.#refuse(
+        outcome,
+        'method-not-allowed',
+        new FlotillaError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${norm.path}`, {
+          headers: { allow: match.allow.join(', ') },
+        }),
+      );
+    }
+    const route = match.route;
+    outcome.route = route.id;
+    const origin = typeof request.headers.origin === 'string' ? request.headers.origin : undefined;
+
+    if (preflight) {
+      const answer = answerPreflight(
+        route.config.cors,
+        route.config.method,
+        origin ?? '',
+        method,
+        typeof request.headers['access-control-request-headers'] === 'string'
+          ? request.headers['access-control-request-headers']
+          : undefined,
+      );
+      if (!answer.ok) {
+        return this.#deny(
+          request,
+          outcome,
+          route,
+          undefined,
+          'cors',
+          new FlotillaError('FORBIDDEN', `CORS preflight refused: ${answer.reason}`),
+        );
+      }
+      outcome.decision = 'preflight';
+      return reply.headers(GENERATED_RESPONSE_HEADERS).headers(answer.headers).code(204).send();
+    }
+    reply.headers(corsResponseHeaders(route.config.cors, origin));
+
+    const ip = request.ip;
+    const early = await d.throttler.beforeAuth(route, ip);
+    if (!early.allowed) return this.#throttled(request, reply, outcome, route, undefined, early);
+
+    let principal: Principal | undefined;
+    if (route.config.auth === 'required') {
+      if (!d.authenticator) throw new FlotillaError('INTERNAL', 'authentication is not configured');
+      try {
+        principal = await d.authenticator.authenticate(request.headers, query);
+      } catch (err) {
+        const reason =
+          err instanceof FlotillaError && err.status === 401
+            ? request.headers.authorization
+              ? 'invalid-token'
+              : 'no-token'
+            : 'auth-error';
+        if (err instanceof FlotillaError && err.status < 500)
+          return this.#deny(request, outcome, route, undefined, reason, err);
+        throw err;
+      }
+      outcome.principal = `${principal.type}:${principal.id}`;
+      outcome.clientId = principal.clientId;
+      const revoked = d.denylist.check(principal);
+      if (revoked) return this.#deny(request, outcome, route, principal, 'revoked', invalidToken(revoked));
+      const required = route.config.scopes ?? [];
+      const missing = required.filter((s) => !principal!.scopes.includes(s));
+      if (missing.length)
+        return this.#deny(
+          request,
+          outcome,
+          route,
+          principal,
+          'insufficient-scope',
+          insufficientScope(required),
+        );
+    }
+
+    const decision = await d.policy.decide({
+      principal,
+      action: route.action,
+      resource: {
+        type: 'Route',
+        id: route.id,
+        service: route.config.service,
+        method: route.config.method,
+        path: route.config.path,
+      },
+      context: {
+        sourceIp: ip,
+        time: new Date(),
+        mfa: principal ? principal.amr.includes('otp') || principal.amr.includes('mfa') : false,
+        scopes: principal?.scopes ?? [],
+        requiredScopes: route.config.scopes ?? [],
+      },
+    });
+    if (decision.decision !== 'allow') {
+      return this.#deny(
+        request,
+        outcome,
+        route,
+        principal,
+        'policy',
+        new FlotillaError('FORBIDDEN', 'denied by policy'),
+        {
+          reasons: decision.reasons,
+        },
+      );
+    }
+
+    const quota = await d.throttler.afterAuth(route, principal, ip);
+    const states = [...early.states, ...quota.states];
+    if (!quota.allowed)
+      return this.#throttled(request, reply, outcome, route, principal, { ...quota, states });
+    reply.headers(rateLimitHeaders(states));
+
+    const declared = Number(request.headers['content-length'] ?? 0);
+    if (declared > d.bodyLimit) {
+      return this.#refuse(
+        outcome,
+        'body-too-large',
+        new FlotillaError('PAYLOAD_TOO_LARGE', 'request body is larger than the limit'),
+      );
+    }
+    return this.#forward(request, reply, outcome, route, match.params, query, principal, secure);
+  }
+
+  async #forward(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    outcome: RequestOutcome,
+    route: CompiledRoute,
+    params: Readonly<Record<string, string | readonly string[]>>,
+    query: string,
+    principal: Principal | undefined,
+    secure: boolean,
+  ): Promise<FastifyReply> {
+    const d = this.#d;
+    const raw = request.raw;
+    const headers = upstreamRequestHeaders(raw.headers);
+    if (principal) {
+      // The upstream gets the caller in a form it verifies itself, never a bare header.
+      delete headers.authorization;
+      Object.assign(headers, await d.credential.headers(principal, raw.headers.authorization));
+    }
+    Object.assign(headers, traceHeaders(), {
+      'x-request-id': String(request.id),
+      forwarded: forwardedHeader(request.ip, secure ? 'https' : 'http', raw.headers.host),
+    });
+
+    const hasBody =
+      !BODYLESS.has(request.method) ||
+      raw.headers['content-length'] !== undefined ||
+      raw.headers['transfer-encoding'] !== undefined;
+    const limiter = hasBody ? limitBody(d.bodyLimit) : undefined;
+    let tooLarge = false;
+    if (limiter) {
+      limiter.on('error', (err) => void (tooLarge = err instanceof BodyTooLargeError));
+      raw.pipe(limiter);
+    }
+    const abort = new AbortController();
+    // The client went away before the answer was written: stop the upstream call too.
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    });
+
+    const upstreamRequest: UpstreamRequest = {
+      method: request.method,
+      path: upstreamPathFor(route, params) + (query ? `?${query}` : ''),
+      headers,
+      body: limiter,
+      signal: abort.signal,
+    };
+    const started = performance.now();
+    try {
+      const res = await d.upstream.forward(route, upstreamRequest);
+      outcome.upstreamMs = performance.now() - started;
+      d.metrics.upstream.observe(
+        { service: route.config.service, outcome: 'response' },
+        outcome.upstreamMs / 1000,
+      );
+      const out = clientResponseHeaders(res.headers);
+      out['x-content-type-options'] ??= 'nosniff';
+      return reply.code(res.status).headers(out).send(res.body);
+    } catch (err) {
+      outcome.upstreamMs = performance.now() - started;
+      if (
+        tooLarge ||
+        err instanceof BodyTooLargeError ||
+        (err as Error | undefined)?.cause instanceof BodyTooLargeError
+      ) {
+        return this.#refuse(
+          outcome,
+          'body-too-large',
+          new FlotillaError('PAYLOAD_TOO_LARGE', 'request body is larger than the limit'),
+        );
+      }
+      const kind = err instanceof UpstreamError ? err.kind : 'bad-response';
+      d.metrics.upstream.observe({ service: route.config.service, outcome: kind }, outcome.upstreamMs / 1000);
+      outcome.decision = `upstream-${kind}`;
+      const code =
+        kind === 'unavailable'
+          ? 'SERVICE_UNAVAILABLE'
+          : kind === 'timeout'
+            ? 'GATEWAY_TIMEOUT'
+            : 'BAD_GATEWAY';
+      throw new FlotillaError(code, `${route.config.service}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  #refuse(outcome: RequestOutcome, decision: string, err: FlotillaError): never {
+    outcome.decision = decision;
+    throw err;
+  }
+
+  #deny(
+    request: FastifyRequest,
+    outcome: RequestOutcome,
+    route: CompiledRoute,
+    principal: Principal | undefined,
+    reason: string,
+    err: FlotillaError,
+    details: Record<string, unknown> = {},
+  ): never {
+    outcome.decision = reason;
+    this.#audit(request, route, principal, reason, err, details);
+    throw err;
+  }
+
+  #throttled(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    outcome: RequestOutcome,
+    route: CompiledRoute,
+    principal: Principal | undefined,
+    result: ThrottleOutcome,
+  ): never {
+    outcome.decision = 'throttled';
+    outcome.throttledBy = result.refusedBy;
+    this.#d.metrics.throttled.inc({ route: route.id, policy: result.refusedBy ?? 'unknown' });
+    const err = new FlotillaError('RATE_LIMITED', `rate limit ${result.refusedBy} exceeded`, {
+      headers: { 'retry-after': String(result.retryAfterSec ?? 1), ...rateLimitHeaders(result.states) },
+    });
+    reply.headers(err.headers ?? {});
+    this.#audit(request, route, principal, 'throttled', err, { policy: result.refusedBy });
+    throw err;
+  }
+
+  #audit(
+    request: FastifyRequest,
+    route: CompiledRoute,
+    principal: Principal | undefined,
+    reason: string,
+    err: FlotillaError,
+    details: Record<string, unknown>,
+  ): void {
+    // Never the token: only who (as verified), where from, what, and why.
+    const event: AuditEvent = {
+      actor: principal ? `${principal.type.toLowerCase()}:${principal.id}` : 'anonymous',
+      action: err.status === 429 ? 'gateway.throttle' : 'gateway.deny',
+      target: route.id,
+      outcome: 'denied',
+      reason: `${reason}: ${err.message}`,
+      details: { status: err.status, ip: request.ip, clientId: principal?.clientId, ...details },
+    };
+    this.#d.audit(event).catch((e: unknown) => this.#d.log.error({ err: e }, 'audit append failed'));
+  }
+}

@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '@flotilla/kit';
+import { Value } from '@sinclair/typebox/value';
+import { parse as parseYaml } from 'yaml';
+import { type GatewayRoutesConfig, GatewayRoutesSchema } from './route-schema.js';
+
+/** The built-in policy for login and token endpoints: by source IP. */
+export const AUTH_ENDPOINT_POLICY = 'auth-endpoint';
+
+/**
+ * Validates a routing configuration (unknown keys refused) and returns it frozen.
+ * Errors name where the bad entry is, e.g. `/routes/2/auth`.
+ */
+export function validateRoutes(input: unknown, source = 'routes'): Readonly<GatewayRoutesConfig> {
+  const first = Value.Errors(GatewayRoutesSchema, input).First();
+  if (first) {
+    throw new ConfigError('GATEWAY_ROUTES_FILE', `${source}: ${first.path || '/'} ${first.message}`);
+  }
+  const config = input as GatewayRoutesConfig;
+  const seen = new Set<string>();
+  const policies = config.throttle?.policies ?? {};
+  config.routes.forEach((route, i) => {
+    const at = (field: string, message: string) =>
+      new ConfigError('GATEWAY_ROUTES_FILE', `${source}: /routes/${i}/${field} ${message}`);
+    const params = patternParams(route.path, (m) => at('path', m));
+    const upstreamParams = patternParams(route.upstreamPath, (m) => at('upstreamPath', m));
+    for (const p of upstreamParams) {
+      if (!params.includes(p)) throw at('upstreamPath', `uses ${p} which the path does not capture`);
+    }
+    const key = `${route.method} ${route.path.replace(/:[^/]+/g, ':')}`;
+    if (seen.has(key)) throw at('path', `duplicates another ${route.method} route`);
+    seen.add(key);
+    if (route.throttle && route.throttle !== AUTH_ENDPOINT_POLICY && !(route.throttle in policies)) {
+      throw at('throttle', `names no policy in /throttle/policies ("${route.throttle}")`);
+    }
+    if (route.auth === 'public' && route.scopes?.length) {
+      throw at('scopes', 'needs auth: required (a public route has no token to check)');
+    }
+    const cors = route.cors;
+    if (cors?.credentials && cors.origins.includes('*')) {
+      throw at('cors/origins', 'must list exact origins when credentials is true');
+    }
+    cors?.origins.forEach((o, j) => {
+      if (o !== '*' && !/^https?:\/\/[^/?#\s]+$/i.test(o)) {
+        throw at(`cors/origins/${j}`, `must be an origin like https://app.example (got "${o}")`);
+      }
+    });
+  });
+  return deepFreeze(structuredClone(config));
+}
+
+/** Reads and validates `GATEWAY_ROUTES_FILE` (`.json`, else YAML). */
+export function loadRoutesFile(path: string): Readonly<GatewayRoutesConfig> {
+  let data: unknown;
+  try {
+    const text = readFileSync(path, 'utf8');
+    data = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(
+      'GATEWAY_ROUTES_FILE',
+      `GATEWAY_ROUTES_FILE: cannot read ${path} (${(err as Error).message})`,
+    );
+  }
+  return validateRoutes(data, path);
+}
+
+function patternParams(pattern: string, fail: (m: string) => Error): string[] {
+  const names: string[] = [];
+  const segments = pattern.split('/').slice(1);
+  segments.forEach((s, i) => {
+    if (s === '' && i !== segments.length - 1) throw fail('has an empty segment');
+    if (s === '.' || s === '..') throw fail('has a dot segment');
+    if (s === '*') {
+      if (i !== segments.length - 1) throw fail('may use * only as the last segment');
+      names.push('*');
+    } else if (s.startsWith(':')) {
+      const name = s.slice(1);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw fail(`has a bad parameter name "${s}"`);
+      if (names.includes(name)) throw fail(`repeats parameter ${name}`);
+      names.push(name);
+    } else if (s.includes('%') || s.includes('*') || s.includes(':')) {
+      throw fail(`has a literal segment with a reserved character ("${s}")`);
+    }
+  });
+  return names;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

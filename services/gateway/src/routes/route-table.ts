@@ -1,0 +1,119 @@
+import type { RouteConfig } from './route-schema.js';
+import { encodeSegment } from './normalise-path.js';
+
+type Part = { kind: 'literal'; value: string } | { kind: 'param'; name: string } | { kind: 'rest' };
+
+/** A route compiled for matching. */
+export interface CompiledRoute {
+  readonly id: string;
+  readonly action: string;
+  readonly config: RouteConfig;
+  readonly parts: readonly Part[];
+  readonly upstreamParts: readonly Part[];
+}
+
+export type RouteMatch =
+  | { kind: 'match'; route: CompiledRoute; params: Readonly<Record<string, string | readonly string[]>> }
+  | { kind: 'method-not-allowed'; allow: readonly string[] }
+  | { kind: 'not-found' };
+
+function compile(pattern: string): Part[] {
+  return pattern
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s): Part =>
+      s === '*'
+        ? { kind: 'rest' }
+        : s.startsWith(':')
+          ? { kind: 'param', name: s.slice(1) }
+          : { kind: 'literal', value: s },
+    );
+}
+
+function specificity(parts: readonly Part[]): number[] {
+  // Literal before parameter before rest, segment by segment: `/a/new` wins over `/a/:id`.
+  return parts.map((p) => (p.kind === 'literal' ? 0 : p.kind === 'param' ? 1 : 2));
+}
+
+function compareSpecificity(a: readonly Part[], b: readonly Part[]): number {
+  const sa = specificity(a);
+  const sb = specificity(b);
+  for (let i = 0; i < Math.max(sa.length, sb.length); i++) {
+    const x = sa[i] ?? 3;
+    const y = sb[i] ?? 3;
+    if (x !== y) return x - y;
+  }
+  return 0;
+}
+
+/**
+ * Matches normalised paths against the configured routes. Matching is on decoded
+ * segments; literals compare exactly (case-sensitive, RFC 3986 §6.2.2.1 leaves path case alone).
+ */
+export class RouteTable {
+  readonly routes: readonly CompiledRoute[];
+
+  constructor(routes: readonly RouteConfig[]) {
+    this.routes = routes
+      .map((config) => ({
+        id: config.id ?? `${config.method} ${config.path}`,
+        action: config.action ?? `${config.method} ${config.path}`,
+        config,
+        parts: compile(config.path),
+        upstreamParts: compile(config.upstreamPath),
+      }))
+      .sort((a, b) => compareSpecificity(a.parts, b.parts));
+  }
+
+  match(method: string, segments: readonly string[]): RouteMatch {
+    const allow = new Set<string>();
+    for (const route of this.routes) {
+      const params = matchParts(route.parts, segments);
+      if (!params) continue;
+      const m = route.config.method;
+      if (m === method || (m === 'GET' && method === 'HEAD')) return { kind: 'match', route, params };
+      allow.add(m);
+      if (m === 'GET') allow.add('HEAD');
+    }
+    return allow.size ? { kind: 'method-not-allowed', allow: [...allow] } : { kind: 'not-found' };
+  }
+}
+
+function matchParts(
+  parts: readonly Part[],
+  segments: readonly string[],
+): Record<string, string | string[]> | undefined {
+  const params: Record<string, string | string[]> = {};
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    if (part.kind === 'rest') {
+      params['*'] = segments.slice(i);
+      return params;
+    }
+    const segment = segments[i];
+    if (segment === undefined) return undefined;
+    if (part.kind === 'literal') {
+      if (part.value !== segment) return undefined;
+    } else {
+      params[part.name] = segment;
+    }
+  }
+  return parts.length === segments.length ? params : undefined;
+}
+
+/** Builds the upstream path from the route's `upstreamPath`, re-encoding every captured segment. */
+export function upstreamPathFor(
+  route: CompiledRoute,
+  params: Readonly<Record<string, string | readonly string[]>>,
+): string {
+  const out: string[] = [];
+  for (const part of route.upstreamParts) {
+    if (part.kind === 'literal') out.push(part.value);
+    else if (part.kind === 'param') out.push(encodeSegment(String(params[part.name] ?? '')));
+    else {
+      const rest = params['*'];
+      if (Array.isArray(rest)) out.push(...rest.map((s: string) => encodeSegment(s)));
+    }
+  }
+  return `/${out.join('/')}`;
+}

@@ -1,0 +1,35 @@
+import type { LimitConfig } from '../routes/route-schema.js';
+
+/** One quota policy as applied to one request. */
+export interface LimitState {
+  /** Policy name, e.g. `user`, `client`, `tier-admin`, a route policy. */
+  name: string;
+  limit: LimitConfig;
+  /** Requests left in the window. */
+  remaining: number;
+  /** Seconds until the window resets. */
+  resetSec: number;
+}
+
+// Policy names travel as Structured Field Strings (RFC 9651 §3.3.3): printable ASCII, `"` and `\` escaped.
+function sfString(value: string): string {
+  return `"${value.replace(/[^\x20-\x7e]/g, '').replace(/["\\]/g, (c) => `\\${c}`)}"`;
+}
+
+/**
+ * The `RateLimit-Policy` and `RateLimit` fields of draft-ietf-httpapi-ratelimit-headers-11
+ * (May 2026): each a List of items named after the policy, with `q` (quota) and `w`
+ * (window, seconds) for the policy, and `r` (remaining) and `t` (seconds to reset) for
+ * the current state, e.g. `RateLimit-Policy: "user";q=100;w=60` and `RateLimit: "user";r=0;t=17`.
+ */
+export function rateLimitHeaders(states: readonly LimitState[]): Record<string, string> {
+  if (states.length === 0) return {};
+  return {
+    'ratelimit-policy': states
+      .map((s) => `${sfString(s.name)};q=${s.limit.points};w=${s.limit.duration}`)
+      .join(', '),
+    ratelimit: states
+      .map((s) => `${sfString(s.name)};r=${Math.max(0, s.remaining)};t=${Math.max(0, s.resetSec)}`)
+      .join(', '),
+  };
+}

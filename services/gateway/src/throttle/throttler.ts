@@ -1,0 +1,129 @@
+import type { Redis } from 'ioredis';
+import {
+  type RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+} from 'rate-limiter-flexible';
+import type { Principal } from '../auth/principal.js';
+import { AUTH_ENDPOINT_POLICY } from '../routes/load-routes.js';
+import type { LimitConfig, ThrottleConfig } from '../routes/route-schema.js';
+import type { CompiledRoute } from '../routes/route-table.js';
+import type { LimitState } from './ratelimit-headers.js';
+
+/** Login and token endpoints: 10 attempts a minute per source IP unless configured. */
+export const DEFAULT_AUTH_ENDPOINT_LIMIT: LimitConfig = { points: 10, duration: 60, key: 'ip' };
+
+export interface ThrottleOutcome {
+  allowed: boolean;
+  /** Every policy consulted, for the `RateLimit` fields. */
+  states: LimitState[];
+  /** The policy that refused, when one did. */
+  refusedBy?: string;
+  retryAfterSec?: number;
+}
+
+/**
+ * Quotas with rate-limiter-flexible: in memory by default, in Redis when given a client
+ * so that every replica shares the counters (with an in-memory insurance limiter if
+ * Redis fails, so an outage degrades to per-replica limits rather than none or all).
+ */
+export class Throttler {
+  readonly #config: ThrottleConfig;
+  readonly #redis: Redis | undefined;
+  readonly #limiters = new Map<string, RateLimiterAbstract>();
+
+  constructor(config: ThrottleConfig | undefined, redis?: Redis) {
+    this.#config = config ?? {};
+    this.#redis = redis;
+  }
+
+  /** Limits checked before authentication: `ip`-keyed route policies (login and token endpoints). */
+  async beforeAuth(route: CompiledRoute, ip: string): Promise<ThrottleOutcome> {
+    const policy = this.#routePolicy(route);
+    if (!policy || (policy.limit.key ?? 'caller') !== 'ip') return { allowed: true, states: [] };
+    return this.#consume([{ name: policy.name, limit: policy.limit, key: `${route.id}|${ip}` }]);
+  }
+
+  /** Limits checked after authorization: application quota, user fair usage or tier, per-operation policy. */
+  async afterAuth(
+    route: CompiledRoute,
+    principal: Principal | undefined,
+    ip: string,
+  ): Promise<ThrottleOutcome> {
+    const checks: Array<{ name: string; limit: LimitConfig; key: string }> = [];
+    if (principal) {
+      const tier = this.#tier(principal);
+      if (tier) checks.push({ name: `tier-${tier.role}`, limit: tier.limit, key: principal.id });
+      else if (this.#config.user && principal.type === 'User') {
+        checks.push({ name: 'user', limit: this.#config.user, key: principal.sub });
+      }
+      if (this.#config.client)
+        checks.push({ name: 'client', limit: this.#config.client, key: principal.clientId });
+    }
+    const policy = this.#routePolicy(route);
+    const key = policy?.limit.key ?? 'caller';
+    if (policy && key !== 'ip') {
+      const who = key === 'route' ? '' : `|${principal ? `${principal.type}:${principal.id}` : `ip:${ip}`}`;
+      checks.push({ name: policy.name, limit: policy.limit, key: `${route.id}${who}` });
+    }
+    return this.#consume(checks);
+  }
+
+  #routePolicy(route: CompiledRoute): { name: string; limit: LimitConfig } | undefined {
+    const name = route.config.throttle;
+    if (!name) return undefined;
+    const limit =
+      this.#config.policies?.[name] ??
+      (name === AUTH_ENDPOINT_POLICY ? DEFAULT_AUTH_ENDPOINT_LIMIT : undefined);
+    return limit ? { name, limit } : undefined;
+  }
+
+  #tier(principal: Principal): { role: string; limit: LimitConfig } | undefined {
+    let best: { role: string; limit: LimitConfig } | undefined;
+    for (const role of principal.roles) {
+      const limit = this.#config.tiers?.[role];
+      if (limit && (!best || limit.points / limit.duration > best.limit.points / best.limit.duration)) {
+        best = { role, limit };
+      }
+    }
+    return best;
+  }
+
+  async #consume(checks: Array<{ name: string; limit: LimitConfig; key: string }>): Promise<ThrottleOutcome> {
+    const states: LimitState[] = [];
+    // One at a time: a refusal stops before the next quota is spent.
+    for (const check of checks) {
+      let res: RateLimiterRes;
+      let allowed = true;
+      try {
+        res = await this.#limiter(check.name, check.limit).consume(check.key, 1);
+      } catch (err) {
+        if (!(err instanceof RateLimiterRes)) throw err;
+        res = err;
+        allowed = false;
+      }
+      const resetSec = Math.ceil(res.msBeforeNext / 1000);
+      states.push({ name: check.name, limit: check.limit, remaining: res.remainingPoints, resetSec });
+      if (!allowed) return { allowed, states, refusedBy: check.name, retryAfterSec: Math.max(1, resetSec) };
+    }
+    return { allowed: true, states };
+  }
+
+  #limiter(name: string, limit: LimitConfig): RateLimiterAbstract {
+    const id = `${name}:${limit.points}:${limit.duration}`;
+    let limiter = this.#limiters.get(id);
+    if (!limiter) {
+      const opts = { points: limit.points, duration: limit.duration, keyPrefix: `flotilla:gw:rl:${name}` };
+      limiter = this.#redis
+        ? new RateLimiterRedis({
+            ...opts,
+            storeClient: this.#redis,
+            insuranceLimiter: new RateLimiterMemory(opts),
+          })
+        : new RateLimiterMemory(opts);
+      this.#limiters.set(id, limiter);
+    }
+    return limiter;
+  }
+}
