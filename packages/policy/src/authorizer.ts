@@ -127,6 +127,22 @@ export class Authorizer {
   }
 
   decide(request: DecisionRequest): Decision {
+    // The cache is consulted before any parsing: a hit costs one key build and one lookup.
+    const key = this.#cacheKey(request);
+    const hit = key === undefined ? undefined : this.#cache?.get(key);
+    if (hit) {
+      if (this.#onDecision && (hit.decision === 'deny' || this.#logAllows)) {
+        const uid = (ref: EntityRef, type?: string) => {
+          try {
+            return uidKey(toUid(ref, type));
+          } catch {
+            return describe(ref);
+          }
+        };
+        this.#log(uid(request.principal), uid(request.action, 'Action'), uid(request.resource), hit, true);
+      }
+      return hit;
+    }
     let principal: Uid;
     let action: Uid;
     let resource: Uid;
@@ -145,18 +161,10 @@ export class Authorizer {
       );
       return result;
     }
-    const pk = uidKey(principal);
     const ak = uidKey(action);
-    const rk = uidKey(resource);
-    const key = this.#cacheKey(pk, ak, rk, request);
-    const hit = key === undefined ? undefined : this.#cache?.get(key);
-    if (hit) {
-      this.#log(pk, ak, rk, hit, true);
-      return hit;
-    }
     const result = this.#evaluate(principal, action, resource, ak, request);
     if (key !== undefined && result.cacheable) this.#cache?.set(key, result.decision);
-    this.#log(pk, ak, rk, result.decision, false);
+    this.#log(uidKey(principal), ak, uidKey(resource), result.decision, false);
     return result.decision;
   }
 
@@ -179,12 +187,19 @@ export class Authorizer {
     return this.decide(req).decision === 'allow';
   }
 
-  #cacheKey(pk: string, ak: string, rk: string, request: DecisionRequest): string | undefined {
+  // Key on the full request as given, the entity store version and the policy set version.
+  // Length prefixes keep the parts unambiguous whatever characters ids contain.
+  #cacheKey(request: DecisionRequest): string | undefined {
     if (!this.#cache) return undefined;
+    const p = refKey(request.principal);
+    const a = refKey(request.action);
+    const r = refKey(request.resource);
     const ctx = request.context === undefined ? '' : stableJson(request.context);
     const ents = request.entities === undefined ? '' : stableJson(request.entities);
-    if (ctx === undefined || ents === undefined) return undefined;
-    return `${this.#version}\u0000${this.#store.version}\u0000${pk}\u0000${ak}\u0000${rk}\u0000${ctx}\u0000${ents}`;
+    if (p === undefined || a === undefined || r === undefined || ctx === undefined || ents === undefined) {
+      return undefined;
+    }
+    return `${this.#version}|${this.#store.version}|${p}${a}${r}${ctx.length}:${ctx}${ents}`;
   }
 
   #evaluate(
@@ -195,8 +210,8 @@ export class Authorizer {
     request: DecisionRequest,
   ): { decision: Decision; cacheable: boolean } {
     const set = this.#set;
-    const partition = set.byAction.get(actionKey) ?? set.fallback;
     try {
+      const partition = set.partitionFor(actionKey, principal, resource);
       const overlay = request.entities ? indexEntities(request.entities) : undefined;
       const context = (request.context ?? {}) as Record<string, CedarValueJson>;
       const roots = [uidKey(principal), uidKey(resource), ...partition.literals];
@@ -265,6 +280,15 @@ export class Authorizer {
       // A failing log sink must not turn into a failed (or different) decision.
     }
   }
+}
+
+function refKey(ref: unknown): string | undefined {
+  if (typeof ref === 'string') return `${ref.length}:${ref}`;
+  if (!ref || typeof ref !== 'object') return undefined;
+  const { type, id } = ref as { type?: unknown; id?: unknown };
+  return typeof type === 'string' && typeof id === 'string'
+    ? `o${type.length}:${type}${id.length}:${id}`
+    : undefined;
 }
 
 function describe(ref: unknown): string {

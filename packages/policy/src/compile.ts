@@ -122,9 +122,10 @@ export function compilePolicies(sources: PolicySources): CompiledPolicies {
       policyId,
     };
   };
-  const errors = answer.validationErrors.map((v) => locate(v.policyId, v.error));
+  const byPlace = (a: PolicyIssue, b: PolicyIssue) => a.file.localeCompare(b.file) || a.line - b.line;
+  const errors = answer.validationErrors.map((v) => locate(v.policyId, v.error)).sort(byPlace);
   if (errors.length > 0) throw invalid(errors);
-  const warnings = answer.validationWarnings.map((v) => locate(v.policyId, v.error));
+  const warnings = answer.validationWarnings.map((v) => locate(v.policyId, v.error)).sort(byPlace);
   return Object.freeze({
     sources: Object.freeze({
       ...sources,

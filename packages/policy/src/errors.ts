@@ -5,7 +5,6 @@
 export const policyErrorCodes = {
   POLICY_INVALID: 'a policy does not parse or does not validate against the schema',
   POLICY_SCHEMA_INVALID: 'the schema does not parse',
-  POLICY_DUPLICATE_ID: 'two policies carry the same id',
   POLICY_SOURCE_MISSING: 'the policy directory, schema or a policy file cannot be read',
   POLICY_ENTITY_INVALID: 'an entity or entity reference is malformed',
   POLICY_BUNDLE_MALFORMED: 'a policy bundle is not a well-formed JWS with the expected payload',
