@@ -4,6 +4,7 @@
  * Prints figures; it is not a timed test.  Run: npx tsx bench/policy/decisions.ts
  */
 import { fileURLToPath } from 'node:url';
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { Authorizer, type DecisionRequest, type EntityInput, readPolicySources } from '@flotilla/policy';
 
 const DIR = fileURLToPath(new URL('../../policies', import.meta.url));
@@ -134,3 +135,34 @@ const errors = requests.filter((r) => uncached.decide(r).errors.length > 0).leng
 console.log(`request mix: ${requests.length} distinct requests, ${errors} with errors`);
 measure('uncached (prepared, sliced)', uncached, requests, 3000);
 measure('cached (LRU hit)', cached, requests.slice(0, 512), 3000);
+
+// Reference: Cedar's own floor on this machine, one prepared policy and two entities,
+// so the engine's overhead can be told apart from the Wasm call.
+cedar.preparseSchema('bench-schema', sources.schema);
+cedar.preparsePolicySet('bench-one', {
+  staticPolicies: { a: 'permit(principal is User, action == Action::"video:Read", resource is Video);' },
+});
+const call = {
+  principal: { type: 'User', id: 'u1' },
+  action: { type: 'Action', id: 'video:Read' },
+  resource: { type: 'Video', id: 'v1' },
+  context: {},
+  entities: [
+    { uid: { type: 'User', id: 'u1' }, attrs: { roles: ['viewer'], mfa: true }, parents: [] },
+    {
+      uid: { type: 'Video', id: 'v1' },
+      attrs: { owner: { __entity: { type: 'User', id: 'u1' } } },
+      parents: [],
+    },
+  ],
+  preparsedPolicySetId: 'bench-one',
+  preparsedSchemaName: 'bench-schema',
+  validateRequest: true,
+};
+let n = 0;
+const t0 = performance.now();
+while (performance.now() - t0 < 2000) for (let k = 0; k < 64; k++, n++) cedar.statefulIsAuthorized(call);
+const floor = n / ((performance.now() - t0) / 1000);
+console.log(
+  `${'reference: raw Cedar call, 1 policy'.padEnd(34)} ${Math.round(floor).toLocaleString('en-US').padStart(12)} calls/s`,
+);
