@@ -1,0 +1,95 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishRevocation, type RunningGateway, startGateway } from '../src/index.js';
+import type { GatewayRoutesConfig } from '../src/routes/route-schema.js';
+import { AUDIENCE, ISSUER, startIssuer, startUpstream } from './harness.js';
+
+const REDIS_URL = process.env.REDIS_URL;
+if (!REDIS_URL)
+  console.warn(
+    'gateway: REDIS_URL is unset — skipping the Redis-backed throttling and denylist tests across two gateways',
+  );
+
+describe.skipIf(!REDIS_URL)('two gateway replicas sharing Redis', () => {
+  let issuer: Awaited<ReturnType<typeof startIssuer>>;
+  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  const gateways: RunningGateway[] = [];
+  let redis: Redis;
+  const run = crypto.randomUUID().slice(0, 8);
+
+  const start = async () => {
+    const routes: GatewayRoutesConfig = {
+      upstreams: { videos: upstream.url },
+      throttle: { policies: { tight: { points: 3, duration: 60 } } },
+      routes: [
+        {
+          method: 'GET',
+          path: '/api/v',
+          service: 'videos',
+          upstreamPath: '/v',
+          auth: 'required',
+          throttle: 'tight',
+        },
+      ],
+    };
+    const gw = await startGateway({
+      routes,
+      env: {
+        FLOTILLA_HOME: mkdtempSync(join(tmpdir(), 'gw-redis-')),
+        LOG_LEVEL: 'silent',
+        REDIS_URL,
+        AUTH_ISSUER: ISSUER,
+        AUTH_AUDIENCE: AUDIENCE,
+        AUTH_JWKS_URL: issuer.jwksUrl,
+      },
+    });
+    gateways.push(gw);
+    return gw;
+  };
+
+  beforeAll(async () => {
+    issuer = await startIssuer();
+    upstream = await startUpstream();
+    redis = new Redis(REDIS_URL!);
+    await start();
+    await start();
+  });
+
+  afterAll(async () => {
+    await Promise.all(gateways.map((g) => g.stop()));
+    await redis?.quit();
+    await Promise.all([issuer?.close(), upstream?.close()]);
+  });
+
+  const call = async (gw: RunningGateway, token: string) =>
+    (await fetch(`${gw.url}/api/v`, { headers: { authorization: `Bearer ${token}` } })).status;
+
+  it('shares rate-limit counters', async () => {
+    const token = await issuer.token({ sub: `rl-${run}` });
+    const [a, b] = gateways as [RunningGateway, RunningGateway];
+    expect([await call(a, token), await call(b, token), await call(a, token), await call(b, token)]).toEqual([
+      200, 200, 200, 429,
+    ]);
+  });
+
+  it('denies a revoked token on every replica within 1 s, and on a replica that starts later', async () => {
+    const jti = `jti-${run}`;
+    const token = await issuer.token({ jti, sub: `rev-${run}` });
+    const [a, b] = gateways as [RunningGateway, RunningGateway];
+    expect(await call(a, token)).toBe(200);
+    expect(await call(b, token)).toBe(200);
+    const started = Date.now();
+    await publishRevocation(redis, { type: 'token', jti, at: Math.floor(Date.now() / 1000) });
+    for (const gw of [a, b]) {
+      while ((await call(gw, token)) !== 401) {
+        expect(Date.now() - started).toBeLessThan(1000);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    const late = await start();
+    expect(await call(late, token)).toBe(401);
+  });
+});
