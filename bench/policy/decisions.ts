@@ -142,7 +142,7 @@ cedar.preparseSchema('bench-schema', sources.schema);
 cedar.preparsePolicySet('bench-one', {
   staticPolicies: { a: 'permit(principal is User, action == Action::"video:Read", resource is Video);' },
 });
-const call = {
+const call: cedar.StatefulAuthorizationCall = {
   principal: { type: 'User', id: 'u1' },
   action: { type: 'Action', id: 'video:Read' },
   resource: { type: 'Video', id: 'v1' },
