@@ -177,12 +177,14 @@ export async function browserLogin(
     const mfa = formOf(html, url, '/mfa');
     ({ res, url } = await browser.submit(mfa.action, { ...mfa.fields, code: await opts.otp() }, origin));
   }
+  let lastHtml = '';
   if (url.origin === origin) {
-    html = await res.text();
-    if (html.includes('/confirm')) {
-      const consent = formOf(html, url, '/confirm');
+    lastHtml = await res.text();
+    if (lastHtml.includes('/confirm')) {
+      const consent = formOf(lastHtml, url, '/confirm');
       ({ res, url } = await browser.submit(consent.action, consent.fields, origin));
+      lastHtml = url.origin === origin ? await res.text() : '';
     }
   }
-  return { callbackUrl: url, verifier, state, browser, lastResponse: res };
+  return { callbackUrl: url, verifier, state, browser, lastResponse: res, lastHtml };
 }

@@ -42,11 +42,19 @@ export async function subscribeOn(
   onEvent: (event: RevocationEvent) => void,
   close: () => Promise<void>,
 ): Promise<Subscription> {
-  sub.on('message', (channel: string, message: string) => {
+  const listener = (channel: string, message: string) => {
     if (channel !== REVOCATION_CHANNEL) return;
     const event = parseRevocationEvent(message);
     if (event) onEvent(event);
-  });
+  };
+  sub.on('message', listener);
   await sub.subscribe(REVOCATION_CHANNEL);
-  return { close };
+  return {
+    close: async () => {
+      // Stop delivering at once, even if messages are still in flight on the socket.
+      sub.off('message', listener);
+      await sub.unsubscribe(REVOCATION_CHANNEL).catch(() => undefined);
+      await close();
+    },
+  };
 }
