@@ -4,3 +4,5 @@ export { startTestIssuer, type TestIssuer, type TestTokenOptions } from './test-
 export { createUserAuth, type UserAuth, type UserAuthOptions } from './user-auth.js';
 export type { User } from './user.js';
 export { type CallerEntity, callerEntity } from './user-entity.js';
+export { callerOf, requireUser } from './request-user.js';
+export { openUserPolicy, type UserPolicy, type UserPolicyOptions } from './user-policy.js';
