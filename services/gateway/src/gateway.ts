@@ -16,6 +16,7 @@ import { startRedirectListener } from './edge/redirect-listener.js';
 import { GENERATED_RESPONSE_HEADERS, hstsHeader } from './edge/security-headers.js';
 import { startTlsListener } from './edge/tls-listener.js';
 import { type CallerCredential, forwardOriginalToken } from './forward/caller-credential.js';
+import { KitUpstream, RoutedUpstream } from './forward/kit-upstream.js';
 import { UndiciUpstream } from './forward/undici-upstream.js';
 import type { Upstream } from './forward/upstream.js';
 import { createGatewayMetrics } from './observability/gateway-metrics.js';
@@ -131,9 +132,7 @@ async function setup(
     );
   }
 
-  const upstream =
-    deps.upstream ??
-    new UndiciUpstream({ services: upstreamUrls(config, routes), timeoutMs: config.UPSTREAM_TIMEOUT_MS });
+  const upstream = deps.upstream ?? buildUpstream(ctx, routes);
   ctx.onClose(() => upstream.close());
 
   const tls = deps.tls ?? readTls(config);
@@ -279,6 +278,21 @@ function buildAuthenticator(
       'AUTH_JWKS_URL (or INTROSPECTION_URL) is required when a route requires authentication',
     );
   return new Authenticator(jwt, introspector);
+}
+
+/**
+ * Services with a configured URL are called over plain HTTP(S); with a workload identity
+ * and a control plane, every other service goes through the kit (discovery + mTLS).
+ */
+function buildUpstream(ctx: GatewayContext, routes: GatewayRoutesConfig): Upstream {
+  const urls = upstreamUrls(ctx.config, routes);
+  const plain = new UndiciUpstream({ services: urls, timeoutMs: ctx.config.UPSTREAM_TIMEOUT_MS });
+  if (!ctx.identity || !ctx.config.FLOTILLA_CONTROL_URL) return plain;
+  const kit = new KitUpstream(
+    (service, request) => ctx.call(service, request),
+    ctx.config.UPSTREAM_TIMEOUT_MS,
+  );
+  return new RoutedUpstream(plain, Object.keys(urls), kit);
 }
 
 function upstreamUrls(config: GatewayConfig, routes: GatewayRoutesConfig): Record<string, string> {
