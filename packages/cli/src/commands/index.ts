@@ -8,4 +8,6 @@ export const commands: Record<string, Command> = {
   up: { summary: 'run the fleet on this machine', load: () => import('./up.js') },
   audit: { summary: 'verify an audit trail (audit verify [FILE|DIR])', load: () => import('./audit.js') },
   policy: { summary: 'validate, test, lint and explain policies', load: () => import('./policy.js') },
+  users: { summary: 'manage auth users (add, disable, enable, reset-mfa, list)', load: () => import('./users.js') },
+  auth: { summary: 'auth service keys (rotate-keys, keys, hash-secret)', load: () => import('./auth.js') },
 };
