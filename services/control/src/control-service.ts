@@ -50,7 +50,6 @@ export function createControlService(
         config.FLOTILLA_TRUST_DOMAIN,
         config.CONTROL_ROOT_ACTIVATION_SECONDS * 1000,
       );
-      kek.fill(0);
       const crlLifetimeMs = config.CONTROL_CRL_LIFETIME_SECONDS * 1000;
       const metrics = createCaMetrics(ctx.metrics);
       const crls = new CrlCache(ctx.db, crlLifetimeMs);

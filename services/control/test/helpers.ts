@@ -18,12 +18,13 @@ export interface TestControl extends RunningControl {
 /** A control plane on a temporary FLOTILLA_HOME with PGlite in memory (or DATABASE_URL when given). */
 export async function startTestControl(
   env: Record<string, string> = {},
-  home?: string,
+  opts: { home?: string; persistent?: boolean } = {},
 ): Promise<TestControl> {
+  const { home } = opts;
   const dir = home ?? (await mkdtemp(joinPath(tmpdir(), 'flotilla-control-')));
   const control = await startControl({
     env: { FLOTILLA_HOME: dir, LOG_LEVEL: 'silent', ...env },
-    inMemoryDb: !env.DATABASE_URL,
+    inMemoryDb: !env.DATABASE_URL && !opts.persistent,
   });
   return {
     ...control,
