@@ -139,7 +139,7 @@ export async function toClientMetadata(
         break;
       }
       default:
-        fail(`client ${(c as ClientConfig).client_id}: type must be spa, confidential or service`);
+        fail(`client ${c.client_id}: type must be spa, confidential or service`);
     }
   }
   return out;
@@ -147,7 +147,7 @@ export async function toClientMetadata(
 
 async function clientAuth(c: ClientConfig, argon2: Argon2Params): Promise<Partial<ClientMetadata>> {
   if (c.jwks) {
-    return { token_endpoint_auth_method: 'private_key_jwt', jwks: c.jwks as ClientMetadata['jwks'] };
+    return { token_endpoint_auth_method: 'private_key_jwt', jwks: c.jwks };
   }
   const hashed =
     c.client_secret_hash ?? (c.client_secret ? await hashSecret(c.client_secret, argon2) : undefined);

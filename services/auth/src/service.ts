@@ -134,7 +134,7 @@ async function setup(app: ServiceApp, ctx: AuthContext, opts: AuthServiceOptions
     const version = await keys.version();
     const stored = await keys.load();
     const iss = issuerOf();
-    verifier.setKeys(iss, publicJwks(stored as unknown as { jwk: Record<string, unknown> }[]));
+    verifier.setKeys(iss, publicJwks(stored));
     const provider = createProvider({
       issuer: iss,
       trustProxy: cfg.AUTH_TRUST_PROXY,

@@ -29,7 +29,7 @@ export interface ExchangeDeps {
 }
 
 function param(ctx: KoaContextWithOIDC, name: string): string | undefined {
-  const v = (ctx.oidc.params as Record<string, unknown> | undefined)?.[name];
+  const v = ctx.oidc.params?.[name];
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
@@ -65,9 +65,9 @@ export function tokenExchangeHandler(deps: ExchangeDeps) {
     if (
       await deps.revocations.isRevoked({
         jti: subject.jti,
-        grantId: subject.grant_id as string | undefined,
+        grantId: subject.grant_id,
         sub: subject.sub,
-        clientId: subject.client_id as string | undefined,
+        clientId: subject.client_id,
         iat: subject.iat,
       })
     ) {
@@ -96,7 +96,7 @@ export function tokenExchangeHandler(deps: ExchangeDeps) {
     const at = new provider.AccessToken({
       accountId: subject.sub!,
       client,
-      grantId: subject.grant_id as string | undefined,
+      grantId: subject.grant_id,
       scope: scope || undefined,
       gty: 'token_exchange',
     } as ConstructorParameters<typeof provider.AccessToken>[0]);

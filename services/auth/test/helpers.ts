@@ -58,7 +58,7 @@ export async function startTestAuth(
     ...extra,
     env: { ...TEST_ENV, FLOTILLA_HOME: home, ...extra.env },
   });
-  const stop = auth.stop;
+  const stop = () => auth.service.stop();
   return Object.assign(auth, {
     home,
     stop: async () => {

@@ -149,7 +149,7 @@ describe('auth security', () => {
 
     const jwks = (await (await fetch(`${auth.url}/jwks`)).json()) as { keys: { kid: string }[] };
     expect(jwks.keys.map((k) => k.kid)).toEqual(expect.arrayContaining([oldKid, nextKid, rotated.next]));
-    const keySet = createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]);
+    const keySet = createLocalJWKSet(jwks);
     const opts = { issuer: auth.issuerUrl, audience: API, algorithms: ['ES256'], typ: 'at+jwt' };
     await expect(jwtVerify(before.access_token, keySet, opts)).resolves.toBeDefined();
     await expect(jwtVerify(after.access_token, keySet, opts)).resolves.toBeDefined();

@@ -114,7 +114,7 @@ export function registerInteractions(app: ServiceApp, d: InteractionDeps): void 
         clientName: await clientName(provider, details),
       };
       if (details.prompt.name === 'login') return html(reply, 200, loginPage(f));
-      const scopes = String(details.params.scope ?? '')
+      const scopes = (typeof details.params.scope === 'string' ? details.params.scope : '')
         .split(' ')
         .filter(Boolean);
       return html(reply, 200, consentPage({ ...f, scopes }));

@@ -35,7 +35,7 @@ export function providerConfiguration(s: ProviderSettings): Configuration {
   return {
     adapter: dbAdapter(s.db),
     clients: s.clients,
-    jwks: { keys: s.signingKeys as NonNullable<Configuration['jwks']>['keys'] },
+    jwks: { keys: s.signingKeys },
     cookies: { keys: s.cookieKeys, long: cookie, short: cookie },
     async findAccount(_ctx, sub) {
       const user = await s.users.byId(sub);

@@ -32,7 +32,7 @@ export function wireProviderEvents(provider: Provider, audit: Audit, revocations
     record({
       actor: ctx.oidc.client?.clientId ?? 'anonymous',
       action: GRANT_ACTIONS[g] ?? 'token.issue',
-      target: (ctx.oidc.entities.Account?.accountId as string | undefined) ?? ctx.oidc.client?.clientId,
+      target: ctx.oidc.entities.Account?.accountId ?? ctx.oidc.client?.clientId,
       outcome: 'success',
       details: {
         grantType: g,
@@ -63,7 +63,7 @@ export function wireProviderEvents(provider: Provider, audit: Audit, revocations
   provider.on('userinfo.error', failure('userinfo'));
 
   provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
-    const sub = ctx.oidc?.entities.Account?.accountId as string | undefined;
+    const sub = ctx.oidc?.entities.Account?.accountId;
     const clientId = ctx.oidc?.client?.clientId;
     record({ actor: clientId ?? 'anonymous', action: 'grant.revoke', target: grantId, outcome: 'success' });
     void revocations

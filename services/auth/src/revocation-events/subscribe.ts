@@ -42,7 +42,8 @@ async function sseSubscription(
   let controller = new AbortController();
   let firstConnect: ((err?: unknown) => void) | undefined;
   const connected = new Promise<void>((resolve, reject) => {
-    firstConnect = (err) => (err ? reject(err as Error) : resolve());
+    firstConnect = (err) =>
+      err ? reject(err instanceof Error ? err : new Error('revocation stream failed')) : resolve();
   });
 
   const loop = async () => {
