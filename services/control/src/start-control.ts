@@ -46,9 +46,22 @@ export async function startControl(opts: StartControlOptions = {}): Promise<Runn
   const { ca, publicUrl, adminToken } = internals;
   let bundleFile: string | undefined;
   if (opts.writeBundleFile ?? true) {
-    bundleFile = join(service.ctx.config.FLOTILLA_HOME, 'ca.pem');
+    const file = join(service.ctx.config.FLOTILLA_HOME, 'ca.pem');
+    bundleFile = file;
     await mkdir(service.ctx.config.FLOTILLA_HOME, { recursive: true });
-    await writeFile(bundleFile, ca.bundle().roots.join(''), { mode: 0o644 });
+    await writeFile(file, ca.bundle().roots.join(''), { mode: 0o644 });
+    // Kept current across rotations: a service that starts later must trust the roots of now.
+    let written = ca.bundle().version;
+    const watcher = setInterval(() => {
+      const bundle = ca.bundle();
+      if (bundle.version === written) return;
+      written = bundle.version;
+      writeFile(file, bundle.roots.join(''), { mode: 0o644 }).catch((err: unknown) =>
+        service.ctx.log.warn({ err }, `could not update ${file}`),
+      );
+    }, 1000);
+    watcher.unref();
+    service.ctx.onClose(() => clearInterval(watcher));
   }
   return {
     url: service.url,

@@ -6,8 +6,8 @@ export interface Command {
 
 export const commands: Record<string, Command> = {
   up: { summary: 'run the fleet on this machine', load: () => import('./up.js') },
-  control: { summary: 'run the control plane (certificate authority) alone', load: () => import('./control.js') },
-  ca: { summary: 'join tokens, signing, revocation, bundle, rotation (ca --help)', load: () => import('./ca.js') },
+  control: { summary: 'run the control plane (CA) alone', load: () => import('./control.js') },
+  ca: { summary: 'token, sign, revoke, bundle, rotate (ca --help)', load: () => import('./ca.js') },
   audit: { summary: 'verify an audit trail (audit verify [FILE|DIR])', load: () => import('./audit.js') },
   policy: { summary: 'validate, test, lint and explain policies', load: () => import('./policy.js') },
   users: { summary: 'manage auth users (add, disable, enable, reset-mfa, list)', load: () => import('./users.js') },
