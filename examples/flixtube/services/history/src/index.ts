@@ -1,0 +1,2 @@
+export { createHistory, history, type HistoryOptions } from './service.js';
+export type { VideoLookup, VideoSummary } from './video-lookup.js';

@@ -1,0 +1,52 @@
+import { createUserAuth, defineService, openUserPolicy, requireUser, type Service } from '@flotilla/kit';
+import { historyConfig } from './config.js';
+import { historyRoutes } from './routes.js';
+import { metadataLookup, type VideoLookup } from './video-lookup.js';
+import { ViewStore } from './view-store.js';
+
+export interface HistoryOptions {
+  /** How videos are looked up; default metadata over mTLS (`ctx.call`). Tests pass a fake. */
+  lookup?: VideoLookup;
+}
+
+/**
+ * FlixTube's watch history. It verifies the caller's token itself, asks metadata (over
+ * mTLS, with the user's token) whether a video exists and what it is called, and lets
+ * the fleet's Cedar policies decide whose history a caller may read.
+ */
+export function createHistory(opts: HistoryOptions = {}): Service<typeof historyConfig.properties> {
+  return defineService({
+    name: 'history',
+    config: historyConfig,
+    migrations: { dir: new URL('../migrations', import.meta.url) },
+    async routes(app, ctx) {
+      const { config } = ctx;
+      const auth = createUserAuth({
+        issuer: config.AUTH_ISSUER,
+        audience: config.AUTH_AUDIENCE,
+        jwksUrl: config.AUTH_JWKS_URL,
+      });
+      const policy = await openUserPolicy({
+        dir: config.FLOTILLA_POLICY_DIR,
+        watch: config.POLICY_WATCH,
+        audit: (event) => ctx.audit(event),
+        onReload: (version) => ctx.log.info({ version }, 'policies reloaded'),
+        onReloadError: (err) => ctx.log.warn({ err }, 'policy reload failed; keeping the previous policies'),
+      });
+      ctx.onClose(() => policy.close());
+      const deps = {
+        store: new ViewStore(ctx.db),
+        lookup: opts.lookup ?? metadataLookup(ctx, config.METADATA_SERVICE),
+        policy,
+        log: ctx.log,
+      };
+      // An encapsulated scope: the token check covers the API, not /livez, /readyz or /metrics.
+      await app.register(async (api) => {
+        api.addHook('onRequest', requireUser(auth));
+        historyRoutes(api, deps);
+      });
+    },
+  });
+}
+
+export const history = createHistory();

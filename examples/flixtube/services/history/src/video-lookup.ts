@@ -1,0 +1,61 @@
+import { FlotillaError, type ServiceContext } from '@flotilla/kit';
+
+export interface VideoSummary {
+  id: string;
+  title: string;
+}
+
+/**
+ * How history learns about a video: by asking metadata with the user's own token, so
+ * metadata's policy decides what this user may see. An interface so tests can run
+ * history without a control plane.
+ */
+export interface VideoLookup {
+  /**
+   * The video as metadata shows it to the bearer of `authorization`; undefined when it
+   * does not exist. Throws 403 when the user may not see it, 502/503 when metadata fails.
+   */
+  find(id: string, authorization: string): Promise<VideoSummary | undefined>;
+}
+
+/** The real lookup: `GET /videos/:id` on metadata over mTLS, through the kit's discovery. */
+export function metadataLookup(ctx: Pick<ServiceContext, 'call'>, service = 'metadata'): VideoLookup {
+  return {
+    async find(id, authorization) {
+      let res: Awaited<ReturnType<ServiceContext['call']>>;
+      try {
+        res = await ctx.call(service, {
+          method: 'GET',
+          path: `/videos/${encodeURIComponent(id)}`,
+          headers: { authorization, accept: 'application/json' },
+          timeoutMs: 5_000,
+        });
+      } catch (err) {
+        if (err instanceof FlotillaError) throw err;
+        throw new FlotillaError('BAD_GATEWAY', `${service} could not be reached`, { cause: err });
+      }
+      if (res.statusCode === 404) {
+        await res.body.dump();
+        return undefined;
+      }
+      if (res.statusCode === 403) {
+        await res.body.dump();
+        throw new FlotillaError('FORBIDDEN', 'you may not watch this video');
+      }
+      if (res.statusCode !== 200) {
+        await res.body.dump();
+        throw new FlotillaError('BAD_GATEWAY', `${service} answered ${res.statusCode}`);
+      }
+      return summaryOf(await res.body.json(), id);
+    },
+  };
+}
+
+/** Takes only what history needs from metadata's answer, and checks it is what we asked for. */
+export function summaryOf(body: unknown, id: string): VideoSummary {
+  const video = body as { id?: unknown; title?: unknown } | null;
+  if (!video || video.id !== id || typeof video.title !== 'string') {
+    throw new FlotillaError('BAD_GATEWAY', 'metadata answered with something that is not the video');
+  }
+  return { id, title: video.title };
+}

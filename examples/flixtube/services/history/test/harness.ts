@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type RunningService, startTestIssuer, type TestIssuer } from '@flotilla/kit';
+import { createHistory, type VideoLookup } from '../src/index.js';
+
+export const AUDIENCE = 'flixtube-api';
+export const POLICY_DIR = resolve(import.meta.dirname, '../../../../../policies');
+
+/** The database backends to run against: always PGlite, PostgreSQL when DATABASE_URL is set. */
+export function backends(): Array<{ name: string; env: Record<string, string> }> {
+  const list = [{ name: 'pglite', env: {} as Record<string, string> }];
+  const url = process.env.DATABASE_URL;
+  if (url) list.push({ name: 'postgres', env: { DATABASE_URL: url } });
+  else
+    console.warn('DATABASE_URL is not set: the FlixTube database tests run on PGlite only, not PostgreSQL');
+  return list;
+}
+
+export type Person = 'alice' | 'bob';
+
+export interface HistoryHarness {
+  issuer: TestIssuer;
+  service: RunningService;
+  /** Subjects unique to this run, so runs sharing a PostgreSQL database do not see each other. */
+  subs: Record<Person, string>;
+  token(who: Person): Promise<string>;
+  call(token: string | undefined, method: string, path: string, body?: unknown): Promise<Response>;
+  auditRecords(): Promise<Array<Record<string, unknown>>>;
+  close(): Promise<void>;
+}
+
+/** Starts history in-process with the given video lookup (and, optionally, a shared issuer). */
+export async function startHistory(
+  lookup: VideoLookup,
+  env: Record<string, string> = {},
+  shared?: TestIssuer,
+): Promise<HistoryHarness> {
+  const issuer = shared ?? (await startTestIssuer({ audience: AUDIENCE, clientId: 'flixtube-web' }));
+  const home = await mkdtemp(join(tmpdir(), 'flixtube-history-'));
+  const run = randomUUID().slice(0, 8);
+  const subs = { alice: `alice-${run}`, bob: `bob-${run}` };
+  const service = await createHistory({ lookup }).start({
+    env: {
+      PORT: '0',
+      FLOTILLA_HOME: home,
+      LOG_LEVEL: 'silent',
+      AUTH_ISSUER: issuer.issuer,
+      AUTH_JWKS_URL: issuer.jwksUrl,
+      FLOTILLA_POLICY_DIR: POLICY_DIR,
+      POLICY_WATCH: 'false',
+      ...env,
+    },
+    inMemoryDb: true,
+  });
+  return {
+    issuer,
+    service,
+    subs,
+    token: (who) =>
+      issuer.token(subs[who], {
+        claims: { roles: who === 'bob' ? ['admin'] : ['viewer'], amr: ['pwd', 'otp'] },
+      }),
+    call: (token, method, path, body) =>
+      fetch(`${service.url}${path}`, {
+        method,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      }),
+    async auditRecords() {
+      const text = await readFile(join(home, 'audit', 'history.jsonl'), 'utf8').catch(() => '');
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+    async close() {
+      await service.stop();
+      if (!shared) await issuer.close();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}
