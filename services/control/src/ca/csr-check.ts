@@ -1,4 +1,6 @@
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject, verify } from 'node:crypto';
+import { CertificationRequest } from '@peculiar/asn1-csr';
+import { AsnConvert } from '@peculiar/asn1-schema';
 import { x509 } from '../x509.js';
 import { spiffeIdFor } from './names.js';
 
@@ -16,7 +18,12 @@ export class CsrError extends Error {
   }
 }
 
-const ALLOWED_HASHES = new Set(['SHA-256', 'SHA-384', 'SHA-512']);
+// RFC 5758 §3.2: ecdsa-with-SHA256/384/512; SHA-1 and anything else is refused.
+const ECDSA_HASHES: Record<string, string> = {
+  '1.2.840.10045.4.3.2': 'sha256',
+  '1.2.840.10045.4.3.3': 'sha384',
+  '1.2.840.10045.4.3.4': 'sha512',
+};
 // Extensions a CSR may carry; we never copy any of them into the certificate except
 // that the SAN is checked against the identity (RFC 5280 §4.2.1.6).
 const TOLERATED_EXTENSIONS = new Set([
@@ -49,15 +56,16 @@ export async function checkCsr(
   service: string,
   trustDomain: string,
 ): Promise<x509.PublicKey> {
-  checkKey(csr.publicKey);
-  const alg = csr.signatureAlgorithm as unknown as { name?: string; hash?: string | { name?: string } };
-  const hash = typeof alg.hash === 'string' ? alg.hash : alg.hash?.name;
-  if (alg.name !== 'ECDSA' || !hash || !ALLOWED_HASHES.has(hash)) {
-    throw new CsrError('signature', 'csr must be signed with ECDSA and SHA-256, SHA-384 or SHA-512');
-  }
+  const key = checkKey(csr.publicKey);
+  // PKCS#10 proof of possession (RFC 2986 §3): the request is signed by the key it certifies.
+  const der = AsnConvert.parse(csr.rawData, CertificationRequest);
+  const hash = ECDSA_HASHES[der.signatureAlgorithm.algorithm];
+  if (!hash) throw new CsrError('signature', 'csr must be signed with ECDSA and SHA-256, SHA-384 or SHA-512');
   let valid = false;
   try {
-    valid = await csr.verify();
+    const info = der.certificationRequestInfoRaw;
+    valid =
+      !!info && verify(hash, Buffer.from(info), { key, dsaEncoding: 'der' }, Buffer.from(der.signature));
   } catch {
     valid = false;
   }
@@ -77,11 +85,12 @@ export async function checkCsr(
   return csr.publicKey;
 }
 
-function checkKey(key: x509.PublicKey): void {
+function checkKey(key: x509.PublicKey): KeyObject {
   let details: { type?: string; curve?: string };
+  let k: KeyObject;
   try {
     // node:crypto (OpenSSL) decodes the SPKI and checks the point lies on the curve.
-    const k = createPublicKey({ key: Buffer.from(key.rawData), format: 'der', type: 'spki' });
+    k = createPublicKey({ key: Buffer.from(key.rawData), format: 'der', type: 'spki' });
     details = { type: k.asymmetricKeyType, curve: k.asymmetricKeyDetails?.namedCurve };
   } catch {
     throw new CsrError('key_type', 'csr public key cannot be decoded');
@@ -91,6 +100,7 @@ function checkKey(key: x509.PublicKey): void {
       details.type === 'ec' ? `EC ${details.curve ?? '?'}` : (details.type ?? 'unknown').toUpperCase();
     throw new CsrError('key_type', `csr key must be EC P-256 (got ${got})`);
   }
+  return k;
 }
 
 function checkSubject(name: x509.Name, service: string): void {
