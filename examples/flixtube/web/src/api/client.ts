@@ -14,6 +14,7 @@ export interface ApiOptions {
 export interface Api {
   listVideos(cursor?: string): Promise<VideoPage>;
   getVideo(id: string): Promise<Video>;
+  createVideo(input: { title: string; description?: string }): Promise<Video>;
   deleteVideo(id: string): Promise<void>;
   recordView(videoId: string): Promise<HistoryEntry>;
   history(): Promise<History>;
@@ -56,6 +57,7 @@ export function createApi(opts: ApiOptions): Api {
     listVideos: (cursor) =>
       call('list', 'GET', `/videos${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`),
     getVideo: (videoId) => call('watch', 'GET', `/videos/${id(videoId)}`),
+    createVideo: (input) => call('create', 'POST', '/videos', input),
     deleteVideo: (videoId) => call('delete', 'DELETE', `/videos/${id(videoId)}`),
     recordView: (videoId) => call('record-view', 'POST', '/history', { videoId }),
     history: () => call('history', 'GET', '/history'),

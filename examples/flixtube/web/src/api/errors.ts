@@ -1,11 +1,12 @@
 import type { Problem } from './types.js';
 
 /** What the user was trying to do, so a refusal can be said in their terms. */
-export type Intent = 'list' | 'watch' | 'delete' | 'record-view' | 'history';
+export type Intent = 'list' | 'watch' | 'create' | 'delete' | 'record-view' | 'history';
 
 const FORBIDDEN: Record<Intent, string> = {
   list: 'You may not see the videos.',
   watch: 'You may not watch this video.',
+  create: 'You may not add videos.',
   delete: 'You may not delete this video.',
   'record-view': 'Your view could not be recorded.',
   history: 'You may not see this history.',
@@ -14,6 +15,7 @@ const FORBIDDEN: Record<Intent, string> = {
 const NOT_FOUND: Record<Intent, string> = {
   list: 'The video list is not available.',
   watch: 'This video does not exist.',
+  create: 'Videos cannot be added right now.',
   delete: 'This video does not exist any more.',
   'record-view': 'This video does not exist.',
   history: 'No history was found.',

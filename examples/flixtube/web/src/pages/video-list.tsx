@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import type { Api } from '../api/client.js';
 import type { Video } from '../api/types.js';
 import { hrefOf } from '../routes.js';
+import { AddVideoForm } from './add-video.js';
 import { messageOf, useLoad } from '../use-load.js';
 
 interface Props {
@@ -57,6 +58,10 @@ export function VideoListPage({ api, notice }: Props) {
           {moreError}
         </p>
       )}
+      <AddVideoForm
+        api={api}
+        onAdded={(video) => (window.location.hash = hrefOf({ page: 'video', id: video.id }))}
+      />
       {next && (
         <button type="button" onClick={() => void loadMore()} data-testid="more-videos">
           More videos
