@@ -28,7 +28,7 @@ export class KitUpstream implements Upstream {
     if (body) headers['content-length'] = String(body.length);
     try {
       const res = await this.#call(route.config.service, {
-        method: request.method as Dispatcher.HttpMethod,
+        method: request.method,
         path: request.path,
         headers,
         ...(body ? { body } : {}),

@@ -9,6 +9,8 @@ export interface UndiciUpstreamOptions {
   timeoutMs: number;
   connectTimeoutMs?: number;
   connections?: number;
+  /** Extra CA certificates (PEM) to trust for https upstreams. */
+  ca?: string | Buffer;
 }
 
 // Connection could not be made: nobody is there to answer (503).
@@ -40,6 +42,7 @@ export class UndiciUpstream implements Upstream {
         headersTimeout: opts.timeoutMs,
         bodyTimeout: opts.timeoutMs,
         connectTimeout: opts.connectTimeoutMs ?? Math.min(opts.timeoutMs, 5000),
+        ...(opts.ca ? { connect: { ca: opts.ca } } : {}),
       });
       this.#pools.set(service, { pool, prefix: url.pathname.replace(/\/$/, '') });
     }

@@ -300,6 +300,11 @@ export class Pipeline {
           new FlotillaError('PAYLOAD_TOO_LARGE', 'request body is larger than the limit'),
         );
       }
+      if (abort.signal.aborted) {
+        // The client left first: nothing to answer, and not an upstream failure.
+        outcome.decision = 'client-closed';
+        return reply;
+      }
       const kind = err instanceof UpstreamError ? err.kind : 'bad-response';
       d.metrics.upstream.observe({ service: route.config.service, outcome: kind }, outcome.upstreamMs / 1000);
       outcome.decision = `upstream-${kind}`;

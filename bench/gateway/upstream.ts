@@ -1,0 +1,27 @@
+// The benchmark's upstream, in its own process: the same small JSON answer over plain
+// HTTP (for the direct baseline) and over HTTPS (for the gateway and HAProxy).
+import { createServer as createHttp, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttps } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+
+const [certFile, keyFile] = process.argv.slice(2) as [string, string];
+const body = JSON.stringify({ id: 42, title: 'a video', views: 1234 });
+const handler = (_req: IncomingMessage, res: ServerResponse) => {
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+};
+const http = createHttp({ keepAliveTimeout: 60_000 }, handler);
+const https = createHttps(
+  { cert: readFileSync(certFile), key: readFileSync(keyFile), keepAliveTimeout: 60_000 },
+  handler,
+);
+http.listen(0, '127.0.0.1', () => {
+  https.listen(0, '127.0.0.1', () => {
+    const ports = {
+      http: (http.address() as AddressInfo).port,
+      https: (https.address() as AddressInfo).port,
+    };
+    process.stdout.write(`${JSON.stringify(ports)}\n`);
+  });
+});
