@@ -15,6 +15,16 @@ export async function loadAdminToken(home: string, fromEnv: string | undefined):
 
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
 
+/** True when the request carries the admin token (for read-only routes that also admit services). */
+export function isAdminRequest(adminToken: string): (request: FastifyRequest) => boolean {
+  const expected = digest(adminToken);
+  return (request) => {
+    const header = request.headers.authorization;
+    const given = typeof header === 'string' ? /^Bearer ([\x21-\x7e]+)$/.exec(header)?.[1] : undefined;
+    return given !== undefined && timingSafeEqual(digest(given), expected);
+  };
+}
+
 /**
  * A Fastify preHandler admitting only `Authorization: Bearer <admin token>`. Hashes are
  * compared so the comparison takes the same time whatever the length of the guess.

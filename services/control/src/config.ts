@@ -26,6 +26,19 @@ export const controlConfig = Type.Object({
     default: 60,
     description: 'after a root rotation, how long the new root is published before anything chains to it',
   }),
+  REGISTRY_HEARTBEAT_SECONDS: Type.Integer({ minimum: 1, maximum: 300, default: 1 }),
+  REGISTRY_TTL_SECONDS: Type.Integer({
+    minimum: 1,
+    maximum: 3600,
+    default: 5,
+    description: 'missed heartbeats for this long remove an instance',
+  }),
+  REGISTRY_HEALTH_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 2_000 }),
+  REGISTRY_HEALTH_MAX_FAILURES: Type.Integer({ minimum: 1, maximum: 100, default: 2 }),
+  REGISTRY_ALLOWED_NETWORKS: Type.String({
+    default: '127.0.0.0/8,::1/128',
+    description: 'CIDRs an instance may register its address in',
+  }),
   CONTROL_CRL_LIFETIME_SECONDS: Type.Integer({
     minimum: 10,
     maximum: 7 * 24 * 3600,

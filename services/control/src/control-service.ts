@@ -16,6 +16,8 @@ import { createCaMetrics } from './metrics.js';
 import { migrations } from './migrations.js';
 import { controlTlsMaterial, placeholderIdentity } from './own-identity.js';
 import { apiRoutes } from './routes/api.js';
+import { isAdminRequest } from './admin-auth.js';
+import { startRegistry } from './registry/index.js';
 import { startPublicListener } from './routes/public-listener.js';
 
 export type ControlConfig = typeof controlConfig.properties;
@@ -129,6 +131,28 @@ export function createControlService(
       });
 
       await apiRoutes(app, ctx, { ca: authority, metrics, adminToken, onBundleChange });
+
+      // The control plane's own server refuses revoked callers like every service does.
+      const refreshRevoked = async () => identity?.setRevoked(await authority.revokedSerials());
+      await refreshRevoked();
+      const revokedTimer = setInterval(() => {
+        refreshRevoked().catch((err: unknown) => log.error({ err }, 'could not refresh revoked serials'));
+      }, 1_000);
+      revokedTimer.unref();
+      ctx.onClose(() => clearInterval(revokedTimer));
+
+      await startRegistry(
+        app,
+        ctx,
+        {
+          heartbeatSeconds: config.REGISTRY_HEARTBEAT_SECONDS,
+          ttlSeconds: config.REGISTRY_TTL_SECONDS,
+          healthIntervalMs: config.REGISTRY_HEALTH_INTERVAL_MS,
+          healthMaxFailures: config.REGISTRY_HEALTH_MAX_FAILURES,
+          allowedNetworks: config.REGISTRY_ALLOWED_NETWORKS,
+        },
+        isAdminRequest(adminToken),
+      );
       log.info(
         { publicUrl: listener.url, bundleVersion: store.bundle().version },
         'certificate authority ready',

@@ -1,4 +1,5 @@
 import type { Migration } from '@flotilla/kit';
+import { registryMigrations } from './registry/index.js';
 
 /** The control plane's schema: CAs, issued certificates, join tokens and the bundle version. */
 export const migrations: readonly Migration[] = [
@@ -47,4 +48,5 @@ CREATE TABLE ca_state (
 INSERT INTO ca_state (id, bundle_version) VALUES (1, 0);
 `,
   },
+  ...registryMigrations,
 ];

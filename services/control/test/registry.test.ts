@@ -20,6 +20,7 @@ const ECHO_MAIN = join(
   'echo-main.ts',
 );
 const silent = pino({ level: 'silent' });
+const POLICY_DIR = join(import.meta.dirname, '..', '..', '..', 'policies');
 
 const registryEnv = {
   REGISTRY_HEARTBEAT_SECONDS: '1',
@@ -57,6 +58,10 @@ describe('discovery that cannot be poisoned, and client-side load balancing', ()
     FLOTILLA_DEREGISTER_DELAY_MS: '300',
     PORT: '0',
     LOG_LEVEL: 'silent',
+    FLOTILLA_POLICY_DIR: POLICY_DIR,
+    FLOTILLA_ALLOWED_CALLS: JSON.stringify({
+      frontend: { calls: [{ service: 'echo', method: 'GET', path: '/whoami' }] },
+    }),
   });
   const spawnEcho = async () => {
     const p = await spawnService(ECHO_MAIN, { ...(await serviceEnv('echo')), ECHO_NAME: 'echo' });

@@ -208,6 +208,14 @@ export class CertificateAuthority {
     await this.crls.refresh(this.store.all(), false);
   }
 
+  /** Serials of revoked certificates that have not yet expired. */
+  async revokedSerials(): Promise<string[]> {
+    const { rows } = await this.db.query<{ serial: string }>(
+      'SELECT serial FROM ca_certificates WHERE revoked_at IS NOT NULL AND not_after > now()',
+    );
+    return rows.map((r) => r.serial);
+  }
+
   async countCertificates(): Promise<number> {
     const { rows } = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM ca_certificates');
     return Number(rows[0]?.n ?? 0);

@@ -134,6 +134,12 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
     };
   });
 
+  // Watch streams never end on their own: close them before the server drains, or it never would.
+  const streams = new Set<{ destroy: () => void }>();
+  app.addHook('preClose', async () => {
+    for (const stream of streams) stream.destroy();
+  });
+
   // Server-Sent Events: a snapshot, then every change as it happens.
   app.get('/v1/registry/watch', async (req, reply) => {
     requirePeer(req);
@@ -157,7 +163,10 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
       clearInterval(keepalive);
       registry.off('change', onChange);
     };
-    res.once('close', close);
-    app.server.once('close', () => res.destroy());
+    streams.add(res);
+    res.once('close', () => {
+      streams.delete(res);
+      close();
+    });
   });
 }
