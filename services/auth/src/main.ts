@@ -1,4 +1,6 @@
 import { runService } from '@flotilla/kit';
 import { auth } from './service.js';
 
-await runService(auth);
+const running = await runService(auth);
+// The fleet runner waits for this one line (log lines are pino JSON too, but never carry `listening`).
+if (running) process.stdout.write(`${JSON.stringify({ listening: running.url, pid: process.pid })}\n`);
