@@ -108,7 +108,8 @@ export function tokenExchangeHandler(deps: ExchangeDeps) {
       accessTokenFormat: 'jwt',
       jwt: { sign: { alg: 'ES256' } },
     });
-    pendingClaims.set(at, { act });
+    // The user signed in the same way whoever presents the token: keep the subject's amr.
+    pendingClaims.set(at, { act, ...(Array.isArray(subject.amr) ? { amr: subject.amr } : {}) });
     ctx.oidc.entity('AccessToken', at);
     const value = await at.save();
     ctx.body = {

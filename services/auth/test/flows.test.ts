@@ -68,6 +68,8 @@ describe('auth flows with openid-client', () => {
     expect(decodeProtectedHeader(tokens.access_token)).toMatchObject({ typ: 'at+jwt', alg: 'ES256' });
     const at = decodeJwt(tokens.access_token);
     expect(at).toMatchObject({ aud: API, client_id: 'spa', roles: ['viewer'], iss: auth.issuerUrl });
+    // RFC 9068 §2.2.1: the access token says how the user signed in, like the ID token.
+    expect(at.amr).toEqual(['pwd']);
     expect(at.exp! - at.iat!).toBe(300);
     expect(at.grant_id).toBeTruthy();
     expect(tokens.claims()!.amr).toEqual(['pwd']);
@@ -119,7 +121,11 @@ describe('auth flows with openid-client', () => {
     const refreshed = await oidc.refreshTokenGrant(config, first, { resource: API });
     expect(refreshed.refresh_token).toBeTruthy();
     expect(refreshed.refresh_token).not.toBe(first);
-    expect(decodeJwt(refreshed.access_token).grant_id).toBe(grantId);
+    expect(decodeJwt(refreshed.access_token)).toMatchObject({
+      grant_id: grantId,
+      amr: ['pwd'],
+      roles: ['viewer'],
+    });
     const started = Date.now();
     expect(await oauthError(oidc.refreshTokenGrant(config, first, { resource: API }))).toBe('invalid_grant');
     // The whole grant is gone: the new refresh token is dead too.
@@ -140,6 +146,9 @@ describe('auth flows with openid-client', () => {
     const tokens = await oidc.clientCredentialsGrant(config, { scope: 'videos:read', resource: API });
     const at = decodeJwt(tokens.access_token);
     expect(at).toMatchObject({ aud: API, client_id: 'worker', sub: 'worker', scope: 'videos:read' });
+    // No user signed in: no amr, no roles.
+    expect(at.amr).toBeUndefined();
+    expect(at.roles).toBeUndefined();
   });
 
   it('exchanges a token for another audience with narrowed scopes and an act claim (RFC 8693)', async () => {
@@ -159,6 +168,7 @@ describe('auth flows with openid-client', () => {
       sub: subject.sub,
       scope: 'videos:read',
       act: { sub: 'exchanger' },
+      amr: ['pwd'],
     });
     expect(at.grant_id).toBe(subject.grant_id);
   });

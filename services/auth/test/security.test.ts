@@ -85,6 +85,7 @@ describe('auth security', () => {
       expectedState: second.state,
     });
     expect(t2.claims()!.amr).toEqual(['pwd', 'mfa']);
+    expect(decodeJwt(t2.access_token)).toMatchObject({ amr: ['pwd', 'mfa'], roles: [] });
     // A recovery code works once.
     const reuse = await browserLogin(spa, auth, { username: 'carol', otp: async () => recoveryCodes[0]! });
     expect(reuse.lastResponse.status).toBe(401);
@@ -127,6 +128,7 @@ describe('auth security', () => {
       expectedState: again.state,
     });
     expect(t2.claims()!.amr).toEqual(['pwd', 'otp']);
+    expect(decodeJwt(t2.access_token).amr).toEqual(['pwd', 'otp']);
     void formOf;
   });
 

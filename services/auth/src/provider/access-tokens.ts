@@ -10,6 +10,8 @@ export interface AccessTokenClaims extends JWTPayload {
   grant_id?: string;
   act?: Record<string, unknown>;
   roles?: string[];
+  /** RFC 8176 authentication methods of the user (user tokens only). */
+  amr?: string[];
 }
 
 /** Verifies our own JWT access tokens (RFC 9068 §4) against the published keys. */

@@ -29,6 +29,16 @@ function clientList(client: { metadata(): Record<string, unknown> } | undefined,
   return Array.isArray(v) ? (v as string[]) : [];
 }
 
+/** The `amr` of the code or refresh token an access token is being issued for. */
+function sourceAmr(ctx: KoaContextWithOIDC | undefined): string[] | undefined {
+  const entities = ctx?.oidc?.entities as
+    { AuthorizationCode?: { amr?: unknown }; RefreshToken?: { amr?: unknown } } | undefined;
+  const amr = entities?.AuthorizationCode?.amr ?? entities?.RefreshToken?.amr;
+  return Array.isArray(amr) && amr.length && amr.every((v) => typeof v === 'string')
+    ? (amr as string[])
+    : undefined;
+}
+
 /** The oidc-provider configuration: secure defaults, nothing left to its dev defaults. */
 export function providerConfiguration(s: ProviderSettings): Configuration {
   const cookie = { secure: !s.insecureHttp, httpOnly: true, sameSite: 'lax' as const };
@@ -147,7 +157,7 @@ export function providerConfiguration(s: ProviderSettings): Configuration {
     rotateRefreshToken: true,
     revokeGrantPolicy: () => true,
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-    async extraTokenClaims(_ctx: KoaContextWithOIDC, token) {
+    async extraTokenClaims(ctx: KoaContextWithOIDC, token) {
       const extra: Record<string, unknown> = { ...pendingClaims.get(token) };
       if (token.kind === 'AccessToken') {
         const at = token as { grantId?: string; accountId?: string };
@@ -155,6 +165,14 @@ export function providerConfiguration(s: ProviderSettings): Configuration {
         if (at.grantId) extra.grant_id = at.grantId;
         const user = at.accountId ? await s.users.byId(at.accountId) : undefined;
         if (user) extra.roles = user.roles;
+        // RFC 9068 §2.2.1: how the user signed in, as in the ID token (RFC 8176 values), so
+        // resource servers can ask for MFA. It comes from the code or refresh token the
+        // access token is issued for (both carry the session's amr); token exchange sets
+        // the subject token's amr through pendingClaims.
+        if (extra.amr === undefined) {
+          const amr = sourceAmr(ctx);
+          if (amr) extra.amr = amr;
+        }
       }
       return extra;
     },
