@@ -55,4 +55,16 @@ export const gatewayConfigSchema = Type.Object({
   HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 120_000, default: 10_000 }),
   UPSTREAM_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000 }),
   HSTS_MAX_AGE_S: Type.Integer({ minimum: 0, maximum: 63_072_000, default: 31_536_000 }),
+  GATEWAY_WEB_DIR: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'web app to serve on the edge (index.html + assets) for paths no route matches',
+    }),
+  ),
+  GATEWAY_WEB_CONFIG: Type.Optional(
+    Type.String({
+      minLength: 2,
+      description: 'JSON object answered at GET /config.json ({ issuer, clientId, scope, resource?, … })',
+    }),
+  ),
 });

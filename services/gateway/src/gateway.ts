@@ -6,6 +6,7 @@ import {
   type ServiceApp,
   type ServiceContext,
 } from '@flotilla/kit';
+import { formatIssue, PolicyError } from '@flotilla/policy';
 import { Redis } from 'ioredis';
 import type { JWTVerifyGetKey } from 'jose';
 import { Authenticator } from './auth/authenticate.js';
@@ -15,12 +16,14 @@ import { gatewayConfigSchema } from './config.js';
 import { startRedirectListener } from './edge/redirect-listener.js';
 import { GENERATED_RESPONSE_HEADERS, hstsHeader } from './edge/security-headers.js';
 import { startTlsListener } from './edge/tls-listener.js';
+import { parseWebConfig, registerWebApp } from './edge/web-app.js';
 import { type CallerCredential, forwardOriginalToken } from './forward/caller-credential.js';
 import { KitUpstream, RoutedUpstream } from './forward/kit-upstream.js';
 import { UndiciUpstream } from './forward/undici-upstream.js';
 import type { Upstream } from './forward/upstream.js';
 import { createGatewayMetrics } from './observability/gateway-metrics.js';
 import { Pipeline } from './pipeline/pipeline.js';
+import { CedarDecider } from './policy/cedar-decider.js';
 import { type PolicyDecider, scopePolicy } from './policy/policy-decider.js';
 import { Denylist } from './revocation/denylist.js';
 import type { RevocationSubscriber } from './revocation/events.js';
@@ -56,6 +59,8 @@ export interface GatewayDeps {
 /** Ports and objects a running gateway exposes to `startGateway`. */
 export interface GatewayRuntime {
   httpsPort?: number;
+  /** The HTTPS edge as clients reach it, once listening (e.g. `https://127.0.0.1:8443`). */
+  httpsUrl?: string;
   redirectPort?: number;
   denylist?: Denylist;
   revocations?: RevocationSubscriber;
@@ -99,6 +104,7 @@ async function setup(
   const table = new RouteTable(routes.routes);
 
   const authenticator = buildAuthenticator(config, deps, routes);
+  const policy = deps.policy ?? (authenticator ? await loadCedar(ctx) : scopePolicy);
   const redis = config.REDIS_URL
     ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
     : undefined;
@@ -135,15 +141,24 @@ async function setup(
   const upstream = deps.upstream ?? buildUpstream(ctx, routes);
   ctx.onClose(() => upstream.close());
 
-  const tls = deps.tls ?? readTls(config);
+  const tls = edgeTls(ctx, deps, Boolean(authenticator));
+  const webConfig = parseWebConfig(config.GATEWAY_WEB_CONFIG);
+  const web = config.GATEWAY_WEB_DIR
+    ? await registerWebApp(app, {
+        dir: config.GATEWAY_WEB_DIR,
+        config: webConfig,
+        issuer: config.AUTH_ISSUER,
+      })
+    : undefined;
   const metrics = createGatewayMetrics(ctx.metrics);
   const pipeline = new Pipeline({
     table,
     authenticator,
     denylist,
-    policy: deps.policy ?? scopePolicy,
+    policy,
     throttler: new Throttler(routes.throttle, redis),
     upstream,
+    web,
     credential: deps.credential ?? forwardOriginalToken,
     metrics,
     audit: (event) => ctx.audit(event),
@@ -198,8 +213,8 @@ async function setup(
       const listener = await startTlsListener((req, res) => app.routing(req, res), {
         host: config.TLS_HOST ?? config.HOST,
         port: config.TLS_PORT,
-        key: tls.key,
-        cert: tls.cert,
+        key: tls.material.key,
+        cert: tls.material.cert,
         maxHeaderSize: config.MAX_HEADER_BYTES,
         requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
         headersTimeoutMs: Math.min(
@@ -208,6 +223,12 @@ async function setup(
         ),
       });
       runtime.httpsPort = listener.port;
+      runtime.httpsUrl = `https://${urlHost(config.TLS_HOST ?? config.HOST)}:${listener.port}`;
+      // A renewed workload certificate is served to new connections at once; open ones keep theirs.
+      const offChange = tls.onChange?.((m) =>
+        listener.server.setSecureContext({ key: m.key, cert: m.cert, minVersion: 'TLSv1.2' }),
+      );
+      ctx.onClose(() => offChange?.());
       ctx.onClose(() => listener.close(config.SHUTDOWN_TIMEOUT_MS));
       if (config.HTTP_REDIRECT_PORT !== undefined) {
         const redirect = await startRedirectListener({
@@ -221,7 +242,11 @@ async function setup(
         ctx.onClose(() => redirect.close());
       }
       ctx.log.info(
-        { httpsPort: listener.port, redirectPort: runtime.redirectPort },
+        {
+          httpsPort: listener.port,
+          redirectPort: runtime.redirectPort,
+          certificate: tls.source,
+        },
         'gateway edge listening',
       );
     });
@@ -303,6 +328,74 @@ function upstreamUrls(config: GatewayConfig, routes: GatewayRoutesConfig): Recor
       .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
   );
   return { ...routes.upstreams, ...fromEnv };
+}
+
+/**
+ * The Cedar policies from `FLOTILLA_POLICY_DIR`, reloaded on change (a broken edit keeps
+ * the previous set in force). A set that does not load refuses the start.
+ */
+async function loadCedar(ctx: GatewayContext): Promise<CedarDecider> {
+  const dir = ctx.config.FLOTILLA_POLICY_DIR;
+  let cedar: CedarDecider;
+  try {
+    cedar = await CedarDecider.load({
+      dir,
+      onReload: (version) => ctx.log.info({ dir, version }, 'gateway policies reloaded'),
+      onReloadError: (err) =>
+        ctx.log.warn({ err: policyProblem(err) }, 'gateway policy reload failed; keeping the previous set'),
+    });
+  } catch (err) {
+    throw new ConfigError(
+      'FLOTILLA_POLICY_DIR',
+      `FLOTILLA_POLICY_DIR: the policies in ${dir} do not load: ${policyProblem(err)}`,
+    );
+  }
+  ctx.onClose(() => cedar.close());
+  ctx.log.info({ dir }, 'gateway policies loaded');
+  return cedar;
+}
+
+function policyProblem(err: unknown): string {
+  if (err instanceof PolicyError && err.issues.length > 0) return err.issues.map(formatIssue).join('; ');
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The edge certificate: given, from files, or the workload identity (renewed in place). */
+interface EdgeTls {
+  material: { cert: string | Buffer; key: string | Buffer };
+  source: 'injected' | 'files' | 'workload-identity';
+  onChange?: (listener: (m: { cert: string; key: string }) => void) => () => void;
+}
+
+function edgeTls(ctx: GatewayContext, deps: GatewayDeps, needsAuth: boolean): EdgeTls | undefined {
+  if (deps.tls) return { material: deps.tls, source: 'injected' };
+  const files = readTls(ctx.config);
+  if (files) return { material: files, source: 'files' };
+  const identity = ctx.identity;
+  if (identity) {
+    // The control plane's certificate names localhost and 127.0.0.1 with serverAuth; at the
+    // edge it is served without asking browsers for a client certificate.
+    const { key, cert } = identity.current();
+    return {
+      material: { key, cert },
+      source: 'workload-identity',
+      onChange: (listener) => identity.onChange((m) => listener({ key: m.key, cert: m.cert })),
+    };
+  }
+  if (needsAuth) {
+    throw new ConfigError(
+      'TLS_CERT_FILE',
+      'TLS_CERT_FILE and TLS_KEY_FILE (or a workload identity from FLOTILLA_CONTROL_URL) are required when a route requires authentication: tokens never cross plain HTTP',
+    );
+  }
+  return undefined;
+}
+
+/** A listen address as a URL host: wildcard addresses become loopback, IPv6 is bracketed. */
+export function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 function readTls(config: GatewayConfig): { cert: Buffer; key: Buffer } | undefined {

@@ -36,7 +36,7 @@ export async function startGateway(opts: StartGatewayOptions = {}): Promise<Runn
   if (logStream) startOpts.logStream = logStream;
   const service = await createGatewayService(deps, runtime).start(startOpts);
   const host = new URL(service.url).hostname;
-  const httpsUrl = runtime.httpsPort !== undefined ? `https://${host}:${runtime.httpsPort}` : undefined;
+  const httpsUrl = runtime.httpsUrl;
   return {
     url: httpsUrl ?? service.url,
     httpUrl: service.url,

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishRevocation, type RunningGateway, startGateway } from '../src/index.js';
 import type { GatewayRoutesConfig } from '../src/routes/route-schema.js';
-import { AUDIENCE, ISSUER, startIssuer, startUpstream } from './harness.js';
+import { AUDIENCE, client, ISSUER, startIssuer, startUpstream, testCertificate } from './harness.js';
 
 const REDIS_URL = process.env.REDIS_URL;
 if (!REDIS_URL)
@@ -18,6 +18,8 @@ describe.skipIf(!REDIS_URL)('two gateway replicas sharing Redis', () => {
   let upstream: Awaited<ReturnType<typeof startUpstream>>;
   const gateways: RunningGateway[] = [];
   let redis: Redis;
+  let tls: ReturnType<typeof testCertificate>;
+  let http: ReturnType<typeof client>;
   const run = crypto.randomUUID().slice(0, 8);
 
   const start = async () => {
@@ -37,7 +39,9 @@ describe.skipIf(!REDIS_URL)('two gateway replicas sharing Redis', () => {
     };
     const gw = await startGateway({
       routes,
+      tls: { cert: tls.cert, key: tls.key },
       env: {
+        TLS_PORT: '0',
         FLOTILLA_HOME: mkdtempSync(join(tmpdir(), 'gw-redis-')),
         LOG_LEVEL: 'silent',
         REDIS_URL,
@@ -54,6 +58,8 @@ describe.skipIf(!REDIS_URL)('two gateway replicas sharing Redis', () => {
     issuer = await startIssuer();
     upstream = await startUpstream();
     redis = new Redis(REDIS_URL!);
+    tls = testCertificate();
+    http = client(tls.cert);
     await start();
     await start();
   });
@@ -61,11 +67,13 @@ describe.skipIf(!REDIS_URL)('two gateway replicas sharing Redis', () => {
   afterAll(async () => {
     await Promise.all(gateways.map((g) => g.stop()));
     await redis?.quit();
+    await http?.agent.close();
+    tls?.cleanup();
     await Promise.all([issuer?.close(), upstream?.close()]);
   });
 
   const call = async (gw: RunningGateway, token: string) =>
-    (await fetch(`${gw.url}/api/v`, { headers: { authorization: `Bearer ${token}` } })).status;
+    (await http.call(`${gw.url}/api/v`, { headers: { authorization: `Bearer ${token}` } })).status;
 
   it('shares rate-limit counters', async () => {
     const token = await issuer.token({ sub: `rl-${run}` });

@@ -8,6 +8,7 @@ import type { Principal } from '../auth/principal.js';
 import { answerPreflight, corsResponseHeaders, isPreflight } from '../cors.js';
 import { BodyTooLargeError, limitBody } from '../edge/body-limit.js';
 import { GENERATED_RESPONSE_HEADERS } from '../edge/security-headers.js';
+import type { WebFallback } from '../edge/web-app.js';
 import type { CallerCredential } from '../forward/caller-credential.js';
 import {
   clientResponseHeaders,
@@ -36,6 +37,8 @@ export interface PipelineDeps {
   audit: (event: AuditEvent) => Promise<unknown>;
   log: Logger;
   bodyLimit: number;
+  /** The web app, for GET/HEAD requests no route matches. */
+  web?: WebFallback | undefined;
   /** When it gives a port, API requests over plain HTTP are redirected to that HTTPS port. */
   httpsPort: () => number | undefined;
 }
@@ -99,6 +102,14 @@ export class Pipeline {
     const preflight = isPreflight(request.method, request.headers);
     const method = preflight ? String(request.headers['access-control-request-method']) : request.method;
     const match = d.table.match(method, norm.segments);
+    if (match.kind === 'not-found' && d.web && !preflight) {
+      const served = d.web(request, reply, norm.segments);
+      if (served) {
+        outcome.route = 'web';
+        outcome.decision = 'web';
+        return served;
+      }
+    }
     if (match.kind === 'not-found') {
       return this.#refuse(
         outcome,
@@ -209,6 +220,8 @@ export class Pipeline {
         new FlotillaError('FORBIDDEN', 'denied by policy'),
         {
           reasons: decision.reasons,
+          policies: decision.policies ?? [],
+          ...(decision.errors?.length ? { errors: decision.errors } : {}),
         },
       );
     }

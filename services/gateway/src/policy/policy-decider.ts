@@ -20,17 +20,21 @@ export interface PolicyRequest {
 export interface PolicyDecision {
   decision: 'allow' | 'deny';
   reasons: readonly string[];
+  /** Ids of the deciding policies (Cedar: the permits that allowed or the forbids that denied). */
+  policies?: readonly string[];
+  /** Why the request could not be evaluated cleanly (any error denies). */
+  errors?: readonly string[];
 }
 
 /**
  * Decides whether a caller may perform an action on a route. The gateway calls it after
- * authentication and the scope check; `@flotilla/policy` (Cedar) implements it later.
+ * authentication and the scope check; `CedarDecider` (`@flotilla/policy`) implements it.
  */
 export interface PolicyDecider {
   decide(request: PolicyRequest): PolicyDecision | Promise<PolicyDecision>;
 }
 
-/** The default until Cedar is wired: deny unless every required scope is granted. */
+/** Scopes only: deny unless every required scope is granted (no Cedar; for tests and tools). */
 export const scopePolicy: PolicyDecider = {
   decide({ context }) {
     const missing = context.requiredScopes.filter((s) => !context.scopes.includes(s));
