@@ -13,8 +13,8 @@ export async function runService(service: Service): Promise<RunningService | und
   } catch (err) {
     const prefix = err instanceof ConfigError ? 'invalid configuration: ' : 'failed to start: ';
     process.stderr.write(`${service.name}: ${prefix}${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = err instanceof ConfigError ? 78 : 1;
-    return undefined;
+    // A service that could not start must not linger on some handle left open.
+    process.exit(err instanceof ConfigError ? 78 : 1);
   }
   const onSignal = (signal: NodeJS.Signals) => {
     running.ctx.log.info({ signal }, 'signal received');

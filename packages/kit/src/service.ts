@@ -210,11 +210,6 @@ async function startService<P extends TProperties>(
   };
 
   const app = createApp(config, log, identity && tlsOptions(identity.current(), config));
-  if (identity) {
-    secureServer(app, identity, config);
-    const authz = await authorizeServiceCalls(app, ctx, config);
-    closers.push(() => authz.close());
-  }
   instrumentHttp(app, metrics);
   app.get('/livez', async () => ({ status: 'alive' }));
   app.get('/readyz', async (_req, reply) => {
@@ -222,11 +217,17 @@ async function startService<P extends TProperties>(
     return reply.code(report.status === 'ready' ? 200 : 503).send(report);
   });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
-  await def.routes(app, ctx);
-
   try {
+    if (identity) {
+      secureServer(app, identity, config);
+      const authz = await authorizeServiceCalls(app, ctx, config);
+      closers.push(() => authz.close());
+    }
+    await def.routes(app, ctx);
     await app.listen({ host: config.HOST, port: config.PORT });
   } catch (err) {
+    // Whatever the routes opened (timers, listeners) registered its closer: undo it all.
+    await app.close().catch(() => undefined);
     await runClosers(closers, log);
     throw err;
   }

@@ -1,33 +1,112 @@
-import { hello } from '@flotilla/example-hello';
-import { runService } from '@flotilla/kit';
+import { watch } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { printError } from '../output.js';
+import { type RunningFleet, runFleet } from '../up/fleet-runner.js';
 
-/**
- * `flotilla up`: runs the fleet on this machine. Until the fleet file lands it runs
- * the sample `hello` service with embedded defaults.
- */
-export async function run(argv: string[]): Promise<number> {
+const USAGE = `usage: flotilla up [--file flotilla.yaml] [--home .flotilla]
+       flotilla dev [same options]   (restarts a service when its folder changes)
+
+Runs the fleet on this machine: the control plane, then every service as its own
+process with its own identity, port and data. Ctrl-C stops everything.`;
+
+/** `flotilla up`: what `npm start` runs. */
+export async function run(argv: string[], opts: { dev?: boolean } = {}): Promise<number> {
   if (argv.includes('--help')) {
-    console.log(
-      'usage: flotilla up\n\nRuns the sample service on embedded defaults (PORT, DATABASE_URL and LOG_LEVEL apply).',
-    );
+    console.log(USAGE);
     return 0;
   }
+  const file = resolve(flag(argv, '--file') ?? 'flotilla.yaml');
+  const home = resolve(flag(argv, '--home') ?? process.env.FLOTILLA_HOME ?? '.flotilla');
   const started = Date.now();
-  process.env.PORT ??= '8080';
-  process.env.LOG_LEVEL ??= 'warn';
-  const running = await runService(hello);
-  if (!running) return process.exitCode === undefined ? 1 : Number(process.exitCode);
-  console.log(
-    [
-      '',
-      `  Flotilla is up in ${((Date.now() - started) / 1000).toFixed(1)} s`,
-      `  open      ${running.url}/`,
-      `  health    ${running.url}/readyz   metrics ${running.url}/metrics`,
-      '  stop      Ctrl-C',
-      '',
-    ].join('\n'),
-  );
-  // runService exits the process on SIGTERM/SIGINT once drained.
-  await new Promise(() => undefined);
+  let fleet: RunningFleet;
+  try {
+    fleet = await runFleet({
+      file,
+      home,
+      onEvent: (e) => {
+        if (e.type === 'control') progress('control', `ready at ${e.url}`, e.ms);
+        else if (e.type === 'started') progress(e.name, `ready at ${e.url}`, e.ms);
+        else if (e.type === 'restarted') progress(e.name, `restarted at ${e.url}`);
+        else {
+          printError(
+            `${e.name} crashed (${e.signal ?? `exit ${e.code}`}); restarting in ${e.restartInMs / 1000} s${
+              e.lastLines.length ? `: ${e.lastLines.at(-1)}` : ''
+            }`,
+          );
+        }
+      },
+    });
+  } catch (err) {
+    printError(err instanceof Error ? err.message : String(err));
+    return 1;
+  }
+  printReady(fleet, home, Date.now() - started);
+  if (opts.dev) watchServices(fleet, dirname(file));
+
+  await new Promise<void>((resolveStop) => {
+    const onSignal = () => {
+      process.stdout.write('\nstopping the fleet…\n');
+      fleet.stop().then(resolveStop, resolveStop);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
   return 0;
+}
+
+function progress(name: string, what: string, ms?: number): void {
+  process.stdout.write(
+    `  ✓ ${name.padEnd(12)} ${what}${ms === undefined ? '' : ` (${(ms / 1000).toFixed(1)} s)`}\n`,
+  );
+}
+
+function printReady(fleet: RunningFleet, home: string, ms: number): void {
+  const users = join(home, 'secrets', 'users.json');
+  const lines = [
+    '',
+    `  FlixTube is up in ${(ms / 1000).toFixed(1)} s — open ${fleet.state.gateway}/`,
+    '',
+    `  demo users   ${fleet.secrets.users.map((u) => `${u.username} (${u.roles.join(', ')})`).join(', ')}`,
+    `               passwords in ${relative(process.cwd(), users) || users}`,
+  ];
+  if (fleet.secrets.created) {
+    for (const u of fleet.secrets.users)
+      lines.push(`               ${u.username}: ${u.password}   (shown once)`);
+  }
+  lines.push(
+    `  trust        the fleet's root CA is ${relative(process.cwd(), join(home, 'ca.pem'))}: import it into your browser,`,
+    `               or use curl --cacert ${relative(process.cwd(), join(home, 'ca.pem'))}`,
+    '  status       npx flotilla status    logs: npx flotilla logs    stop: Ctrl-C',
+    '',
+  );
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** `flotilla dev`: a change under a service's folder restarts that service alone. */
+function watchServices(fleet: RunningFleet, root: string): void {
+  for (const proc of fleet.supervisor.processes()) {
+    const folder = serviceFolder(proc.spec.entry);
+    let timer: NodeJS.Timeout | undefined;
+    watch(folder, { recursive: true }, (_event, name) => {
+      if (!name || name.includes('node_modules') || name.startsWith('.')) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        progress(proc.spec.name, `changed (${relative(root, join(folder, name))}); restarting`);
+        fleet.supervisor
+          .restart(proc.spec.name)
+          .catch((err: unknown) => printError(`${proc.spec.name}: ${(err as Error).message}`));
+      }, 300);
+    }).unref();
+  }
+}
+
+/** The service's own folder: the parent of its `src/`. */
+function serviceFolder(entry: string): string {
+  const src = entry.lastIndexOf('/src/');
+  return src > 0 ? entry.slice(0, src) : dirname(entry);
+}
+
+function flag(argv: string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
 }

@@ -1,0 +1,261 @@
+import { access, mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { DEFAULT_ARGON2, hashSecret } from '@flotilla/auth';
+import { type RunningControl, startControl } from '@flotilla/control';
+import { pino } from 'pino';
+import { loadFleet } from '../fleet/load-fleet.js';
+import type { Fleet, FleetService } from '../fleet/schema.js';
+import { type ControlAdmin, issueJoinToken } from './control-admin.js';
+import { allowedCalls, gatewayRoutes } from './fleet-env.js';
+import { type FleetState, writeState } from './fleet-state.js';
+import { type FleetSecrets, loadOrCreateSecrets, secretsDir, writeSecret } from './secrets.js';
+import { type ProcessSpec, Supervisor, type SupervisorEvent } from './supervisor.js';
+
+export interface RunFleetOptions {
+  file: string;
+  home: string;
+  onEvent: (e: SupervisorEvent | { type: 'control'; url: string; ms: number }) => void;
+}
+
+export interface RunningFleet {
+  fleet: Fleet;
+  state: FleetState;
+  secrets: FleetSecrets;
+  supervisor: Supervisor;
+  control: RunningControl;
+  stop(): Promise<void>;
+}
+
+const DEFAULT_PORTS = { control: 7400, auth: 7410, gateway: 8443, http: 8080 };
+
+/**
+ * `flotilla up`: the control plane (in this process), then every service as its own
+ * process with a fresh join token — auth first, the fleet's services in dependency
+ * order, the gateway last. On a start failure everything started is stopped again.
+ */
+export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
+  const fleet = await loadFleet(opts.file);
+  const root = dirname(resolve(opts.file));
+  const home = resolve(opts.home);
+  const ports = {
+    control: fleet.control?.port ?? DEFAULT_PORTS.control,
+    auth: fleet.auth.port ?? DEFAULT_PORTS.auth,
+    gateway: fleet.gateway.port ?? DEFAULT_PORTS.gateway,
+    http: fleet.gateway.httpPort ?? DEFAULT_PORTS.http,
+  };
+  await checkPorts({
+    control: ports.control,
+    auth: ports.auth,
+    gateway: ports.gateway,
+    'gateway (http)': ports.http,
+  });
+  await checkEntries(root, fleet.services);
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  const secrets = await loadOrCreateSecrets(home, fleet);
+  const policyDir = join(root, 'policies');
+
+  const began = Date.now();
+  const control = await startControl({
+    env: {
+      ...process.env,
+      FLOTILLA_HOME: home,
+      PORT: String(ports.control),
+      FLOTILLA_TRUST_DOMAIN: fleet.trustDomain ?? 'flotilla.local',
+      FLOTILLA_POLICY_DIR: policyDir,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    },
+    logStream: pino.destination({ dest: join(home, 'logs', 'control.log'), mkdir: true, sync: false }),
+  });
+  opts.onEvent({ type: 'control', url: control.url, ms: Date.now() - began });
+  const admin: ControlAdmin = {
+    url: control.url,
+    adminToken: control.adminToken,
+    roots: control.bundle().roots.join('\n'),
+  };
+
+  const supervisor = new Supervisor(join(home, 'logs'), opts.onEvent);
+  const stop = async () => {
+    await supervisor.stopAll();
+    await control.stop();
+  };
+  try {
+    const issuer = `https://localhost:${ports.auth}`;
+    const webOrigin = `https://localhost:${ports.gateway}`;
+    const common = {
+      FLOTILLA_HOME: home,
+      FLOTILLA_CONTROL_URL: control.url,
+      FLOTILLA_TRUST_DOMAIN: fleet.trustDomain ?? 'flotilla.local',
+      FLOTILLA_POLICY_DIR: policyDir,
+      FLOTILLA_ALLOWED_CALLS: JSON.stringify(allowedCalls(fleet)),
+      NODE_EXTRA_CA_CERTS: join(home, 'ca.pem'),
+      AUTH_ISSUER: issuer,
+      AUTH_AUDIENCE: fleet.auth.audience,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    };
+    const spec = (
+      name: string,
+      service: string,
+      entry: string,
+      env: Record<string, string>,
+    ): ProcessSpec => ({
+      name,
+      service,
+      entry,
+      env: async () => ({ ...common, ...env, FLOTILLA_JOIN_TOKEN: await issueJoinToken(admin, service) }),
+    });
+
+    const clientsFile = join(secretsDir(home), 'auth-clients.json');
+    await writeSecret(clientsFile, await authClients(fleet, secrets, webOrigin));
+    const usersFile = join(secretsDir(home), 'auth-users.json');
+    await writeSecret(usersFile, { users: secrets.users });
+    const auth = await supervisor.start(
+      spec('auth', 'auth', join(root, 'services/auth/src/main.ts'), {
+        PORT: String(ports.auth),
+        FLOTILLA_CLIENT_CERT: 'optional',
+        AUTH_CLIENTS_FILE: clientsFile,
+        AUTH_BOOTSTRAP_USERS_FILE: usersFile,
+      }),
+    );
+
+    for (const service of startOrder(fleet.services)) {
+      for (let i = 1; i <= (service.instances ?? 1); i++) {
+        const name = (service.instances ?? 1) > 1 ? `${service.name}#${i}` : service.name;
+        await supervisor.start(
+          spec(name, service.name, join(root, service.entry), {
+            PORT: String(i === 1 && service.port ? service.port : 0),
+            ...(service.env ?? {}),
+          }),
+        );
+      }
+    }
+
+    const routesFile = join(home, 'gateway-routes.json');
+    await writeSecret(routesFile, gatewayRoutes(fleet, webOrigin));
+    const gateway = await supervisor.start(
+      spec('gateway', 'gateway', join(root, 'services/gateway/src/main.ts'), {
+        PORT: '0',
+        TLS_PORT: String(ports.gateway),
+        HTTP_REDIRECT_PORT: String(ports.http),
+        GATEWAY_ROUTES_FILE: routesFile,
+        AUTH_JWKS_URL: `${issuer}/jwks`,
+        ...(process.env.REDIS_URL ? {} : { REVOCATION_EVENTS_URL: `${auth.url}/v1/revocations/events` }),
+        ...(fleet.gateway.web
+          ? {
+              GATEWAY_WEB_DIR: join(root, fleet.gateway.web),
+              GATEWAY_WEB_CONFIG: JSON.stringify(webConfig(fleet, issuer, webOrigin)),
+            }
+          : {}),
+      }),
+    );
+
+    const state: FleetState = {
+      name: fleet.name,
+      startedAt: new Date(began).toISOString(),
+      supervisorPid: process.pid,
+      gateway: gateway.url,
+      issuer,
+      control: control.url,
+      processes: supervisor
+        .processes()
+        .map((p) => ({ name: p.spec.name, service: p.spec.service, url: p.url, pid: p.pid })),
+    };
+    await writeState(home, state);
+    return { fleet, state, secrets, supervisor, control, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** The SPA and confidential clients, in the auth service's clients-file format. */
+async function authClients(fleet: Fleet, secrets: FleetSecrets, webOrigin: string) {
+  const hashes = new Map<string, string>();
+  for (const [id, secret] of Object.entries(secrets.clients))
+    hashes.set(id, await hashSecret(secret, DEFAULT_ARGON2));
+  return {
+    resources: [
+      {
+        indicator: fleet.auth.audience,
+        scopes: [...new Set(fleet.auth.clients.flatMap((c) => c.scopes))].filter(
+          (s) => !['openid', 'profile', 'roles', 'offline_access'].includes(s),
+        ),
+      },
+    ],
+    clients: fleet.auth.clients.map((c) =>
+      c.type === 'spa'
+        ? {
+            client_id: c.id,
+            type: 'spa',
+            redirect_uris: c.redirectUris ?? [`${webOrigin}/`],
+            post_logout_redirect_uris: c.postLogoutRedirectUris ?? [`${webOrigin}/`],
+            scope: c.scopes.join(' '),
+            resources: [fleet.auth.audience],
+          }
+        : {
+            client_id: c.id,
+            type: c.type === 'service' ? 'service' : 'confidential',
+            client_secret_hash: hashes.get(c.id),
+            scope: c.scopes.join(' '),
+            resources: [fleet.auth.audience],
+          },
+    ),
+  };
+}
+
+function webConfig(fleet: Fleet, issuer: string, webOrigin: string) {
+  const spa = fleet.auth.clients.find((c) => c.type === 'spa');
+  return {
+    issuer,
+    clientId: spa?.id ?? 'flixtube-web',
+    redirectUri: spa?.redirectUris?.[0] ?? `${webOrigin}/`,
+    postLogoutRedirectUri: spa?.postLogoutRedirectUris?.[0] ?? `${webOrigin}/`,
+    scope: spa?.scopes.join(' ') ?? 'openid',
+    resource: fleet.auth.audience,
+    apiBase: '/api',
+  };
+}
+
+/** Services after the ones they depend on (the fleet file has no cycles of unknown names). */
+function startOrder(services: readonly FleetService[]): FleetService[] {
+  const done = new Set<string>();
+  const out: FleetService[] = [];
+  const visit = (s: FleetService, path: string[]) => {
+    if (done.has(s.name)) return;
+    if (path.includes(s.name))
+      throw new Error(`services depend on each other in a cycle: ${[...path, s.name].join(' -> ')}`);
+    for (const d of s.dependsOn ?? []) {
+      const dep = services.find((x) => x.name === d);
+      if (dep) visit(dep, [...path, s.name]);
+    }
+    done.add(s.name);
+    out.push(s);
+  };
+  for (const s of services) visit(s, []);
+  return out;
+}
+
+async function checkPorts(ports: Record<string, number>): Promise<void> {
+  for (const [name, port] of Object.entries(ports)) {
+    if (port === 0) continue;
+    const free = await new Promise<boolean>((resolvePort) => {
+      const server = createServer();
+      server.once('error', () => resolvePort(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolvePort(true)));
+    });
+    if (!free)
+      throw new Error(
+        `${name}: port ${port} is already in use (stop what uses it, or change the port in the fleet file)`,
+      );
+  }
+}
+
+async function checkEntries(root: string, services: readonly FleetService[]): Promise<void> {
+  for (const s of services) {
+    try {
+      await access(join(root, s.entry));
+    } catch {
+      throw new Error(`${s.name}: entry point ${s.entry} does not exist`);
+    }
+  }
+}

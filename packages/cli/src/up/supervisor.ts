@@ -1,0 +1,192 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export interface ProcessSpec {
+  /** Name shown in progress lines and log prefixes, e.g. `metadata` or `metadata#2`. */
+  name: string;
+  service: string;
+  entry: string;
+  /** Fresh settings for every (re)start: a new join token each time. */
+  env: () => Promise<Record<string, string>>;
+}
+
+export interface RunningProcess {
+  spec: ProcessSpec;
+  child: ChildProcess;
+  url: string;
+  pid: number;
+  startedAt: number;
+}
+
+export type SupervisorEvent =
+  | { type: 'started'; name: string; url: string; pid: number; ms: number }
+  | {
+      type: 'crashed';
+      name: string;
+      code: number | null;
+      signal: string | null;
+      restartInMs: number;
+      lastLines: string[];
+    }
+  | { type: 'restarted'; name: string; url: string; pid: number };
+
+const START_TIMEOUT_MS = 30_000;
+const MAX_BACKOFF_MS = 30_000;
+
+/**
+ * Runs each service as its own OS process, waits for it to say where it listens,
+ * restarts a crashed one with growing back-off (without taking the others down),
+ * and stops them all in reverse order.
+ */
+export class Supervisor {
+  private readonly running = new Map<string, RunningProcess>();
+  private readonly order: string[] = [];
+  private readonly crashes = new Map<string, number>();
+  private stopping = false;
+
+  constructor(
+    private readonly logDir: string,
+    private readonly onEvent: (e: SupervisorEvent) => void,
+  ) {}
+
+  processes(): RunningProcess[] {
+    return this.order.map((n) => this.running.get(n)).filter((p): p is RunningProcess => p !== undefined);
+  }
+
+  /** Starts a process and resolves once it listens; rejects with the cause and its last output if it does not. */
+  async start(spec: ProcessSpec): Promise<RunningProcess> {
+    const began = Date.now();
+    const proc = await this.spawn(spec);
+    if (!this.order.includes(spec.name)) this.order.push(spec.name);
+    this.onEvent({ type: 'started', name: spec.name, url: proc.url, pid: proc.pid, ms: Date.now() - began });
+    return proc;
+  }
+
+  /** Restarts one process (live reload): the new one is up before the old one stops. */
+  async restart(name: string): Promise<RunningProcess | undefined> {
+    const old = this.running.get(name);
+    if (!old) return undefined;
+    this.running.delete(name); // the old process's exit is not a crash
+    const fresh = await this.spawn(old.spec);
+    await stopChild(old.child);
+    this.onEvent({ type: 'restarted', name, url: fresh.url, pid: fresh.pid });
+    return fresh;
+  }
+
+  async stopAll(): Promise<void> {
+    this.stopping = true;
+    for (const name of [...this.order].reverse()) {
+      const proc = this.running.get(name);
+      this.running.delete(name);
+      if (proc) await stopChild(proc.child);
+    }
+  }
+
+  private async spawn(spec: ProcessSpec): Promise<RunningProcess> {
+    await mkdir(this.logDir, { recursive: true });
+    const log = createWriteStream(join(this.logDir, `${spec.name.replace('#', '-')}.log`), {
+      flags: 'a',
+      mode: 0o600,
+    });
+    const child = spawn(process.execPath, ['--import', 'tsx', spec.entry], {
+      env: { ...process.env, ...(await spec.env()) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const tail: string[] = [];
+    const keep = (line: string) => {
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      log.write(`${line}\n`);
+    };
+    createInterface({ input: child.stderr }).on('line', keep);
+    const exit = once(child, 'exit') as Promise<[number | null, string | null]>;
+    const { url, pid } = await waitForListening(child, keep, exit, tail, spec);
+    const proc: RunningProcess = { spec, child, url, pid, startedAt: Date.now() };
+    this.running.set(spec.name, proc);
+    void exit.then(([code, signal]) => this.onExit(proc, code, signal, tail, log));
+    return proc;
+  }
+
+  private onExit(
+    proc: RunningProcess,
+    code: number | null,
+    signal: string | null,
+    tail: string[],
+    log: WriteStream,
+  ): void {
+    log.end();
+    if (this.stopping || this.running.get(proc.spec.name) !== proc) return;
+    this.running.delete(proc.spec.name);
+    const crashes = (this.crashes.get(proc.spec.name) ?? 0) + 1;
+    this.crashes.set(proc.spec.name, crashes);
+    const restartInMs = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (crashes - 1));
+    this.onEvent({
+      type: 'crashed',
+      name: proc.spec.name,
+      code,
+      signal,
+      restartInMs,
+      lastLines: tail.slice(-5),
+    });
+    setTimeout(() => {
+      if (this.stopping) return;
+      this.spawn(proc.spec).then(
+        (fresh) => this.onEvent({ type: 'restarted', name: proc.spec.name, url: fresh.url, pid: fresh.pid }),
+        () => this.onExit(proc, null, null, tail, log),
+      );
+    }, restartInMs).unref();
+  }
+}
+
+async function waitForListening(
+  child: ChildProcess,
+  keep: (line: string) => void,
+  exit: Promise<[number | null, string | null]>,
+  tail: string[],
+  spec: ProcessSpec,
+): Promise<{ url: string; pid: number }> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const timer = setTimeout(() => {
+      done = true;
+      child.kill('SIGKILL');
+      reject(new Error(`${spec.name} did not start within ${START_TIMEOUT_MS / 1000} s${lastWords(tail)}`));
+    }, START_TIMEOUT_MS);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      keep(line);
+      const m = /^\{"listening":"([^"]+)","pid":(\d+)\}$/.exec(line);
+      if (m?.[1] && !done) {
+        done = true;
+        clearTimeout(timer);
+        resolve({ url: m[1], pid: Number(m[2]) });
+      }
+    });
+    void exit.then(([code, signal]) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      reject(
+        new Error(`${spec.name} exited (${signal ?? `code ${code}`}) before it was ready${lastWords(tail)}`),
+      );
+    });
+  });
+}
+
+/** The most telling line of a failed start: a service prints one readable line on failure. */
+function lastWords(tail: string[]): string {
+  const line = [...tail].reverse().find((l) => l.trim() && !l.startsWith('{') && !/warning|--trace/i.test(l));
+  return line ? `: ${line.trim()}` : '';
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
