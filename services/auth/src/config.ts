@@ -15,6 +15,13 @@ export const authConfigSchema = Type.Object({
   AUTH_CLIENTS_FILE: Type.Optional(
     Type.String({ minLength: 1, description: 'JSON or YAML file with clients and resource servers' }),
   ),
+  AUTH_BOOTSTRAP_USERS_FILE: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'JSON file (mode 0600) { "users": [{ "username", "password", "roles" }] }: users created at start if missing',
+    }),
+  ),
   AUTH_ACCESS_TOKEN_TTL: Type.Integer({ minimum: 30, maximum: 3600, default: 300 }),
   AUTH_ID_TOKEN_TTL: Type.Integer({ minimum: 30, maximum: 86_400, default: 3600 }),
   AUTH_REFRESH_TOKEN_TTL: Type.Integer({ minimum: 60, maximum: 90 * 86_400, default: 14 * 86_400 }),

@@ -23,6 +23,7 @@ import { LocalRevocationBus, RedisRevocationBus, type RevocationBus } from './re
 import { registerRevocationStream } from './revocation-events/sse.js';
 import { FanoutBus, Revocations } from './revocations.js';
 import { LoginThrottle, TokenThrottle } from './throttle.js';
+import { bootstrapUsers, readBootstrapUsersFile } from './users/bootstrap.js';
 import { type Argon2Params, dummyHasher } from './users/password.js';
 import { UserStore } from './users/store.js';
 import { STYLESHEET, STYLESHEET_PATH } from './views/html.js';
@@ -75,6 +76,11 @@ async function setup(app: ServiceApp, ctx: AuthContext, opts: AuthServiceOptions
   if (cfg.AUTH_DEV_INSECURE_HTTP && process.env.NODE_ENV === 'production') {
     throw new ConfigError('AUTH_DEV_INSECURE_HTTP', 'AUTH_DEV_INSECURE_HTTP must not be set in production');
   }
+  // Files first: a bad one is a one-line ConfigError before anything is created.
+  const file = cfg.AUTH_CLIENTS_FILE ? readClientsFile(cfg.AUTH_CLIENTS_FILE) : {};
+  const bootstrap = cfg.AUTH_BOOTSTRAP_USERS_FILE
+    ? readBootstrapUsersFile(cfg.AUTH_BOOTSTRAP_USERS_FILE)
+    : [];
   const argon2: Argon2Params = {
     memoryCost: cfg.AUTH_ARGON2_MEMORY_KIB,
     timeCost: cfg.AUTH_ARGON2_TIME_COST,
@@ -91,7 +97,6 @@ async function setup(app: ServiceApp, ctx: AuthContext, opts: AuthServiceOptions
     keys.secret('mfa-ticket-key'),
   ]);
 
-  const file = cfg.AUTH_CLIENTS_FILE ? readClientsFile(cfg.AUTH_CLIENTS_FILE) : {};
   const resourceList = opts.resources ?? file.resources ?? [];
   const clientList = opts.clients ?? file.clients ?? [];
   const resources = new Map(resourceList.map((r) => [r.indicator, r]));
@@ -117,6 +122,7 @@ async function setup(app: ServiceApp, ctx: AuthContext, opts: AuthServiceOptions
   }
 
   const audit = (e: Parameters<AuthContext['audit']>[0]) => ctx.audit(e);
+  await bootstrapUsers(users, bootstrap, audit, ctx.log);
   const verifier = new AccessTokenVerifier('');
   let issuer = cfg.AUTH_ISSUER?.replace(/\/$/, '');
   const issuerOf = () => {

@@ -34,9 +34,7 @@ function sourceAmr(ctx: KoaContextWithOIDC | undefined): string[] | undefined {
   const entities = ctx?.oidc?.entities as
     { AuthorizationCode?: { amr?: unknown }; RefreshToken?: { amr?: unknown } } | undefined;
   const amr = entities?.AuthorizationCode?.amr ?? entities?.RefreshToken?.amr;
-  return Array.isArray(amr) && amr.length && amr.every((v) => typeof v === 'string')
-    ? (amr as string[])
-    : undefined;
+  return Array.isArray(amr) && amr.length && amr.every((v) => typeof v === 'string') ? amr : undefined;
 }
 
 /** The oidc-provider configuration: secure defaults, nothing left to its dev defaults. */

@@ -56,6 +56,31 @@ function safeDecode(s: string): string {
   }
 }
 
+const OIDC_SCOPES = new Set(['openid', 'offline_access', 'profile', 'roles']);
+
+/**
+ * A client-credentials request without `scope` asks for the client's registered API scopes
+ * (RFC 6749 §3.3: a pre-defined default), not for a token without any; the token is then
+ * narrowed to the resource's scopes as usual. Only the parameter is filled in: the client
+ * is still authenticated by oidc-provider.
+ */
+async function withDefaultScope(
+  body: string,
+  clientId: string | undefined,
+  provider: Provider,
+): Promise<string> {
+  const params = new URLSearchParams(body);
+  if (params.get('grant_type') !== 'client_credentials' || params.has('scope') || !clientId) return body;
+  const client = await provider.Client.find(clientId).catch(() => undefined);
+  const scope = (client?.scope ?? '')
+    .split(' ')
+    .filter((s) => s && !OIDC_SCOPES.has(s))
+    .join(' ');
+  if (!scope) return body;
+  params.set('scope', scope);
+  return params.toString();
+}
+
 /**
  * Mounts oidc-provider's Koa app inside Fastify: each provider route hands the raw
  * request to `provider.callback()` after `reply.hijack()`. Bodies are left unread for
@@ -109,7 +134,10 @@ export function mountProvider(
                 error_description: 'too many requests, retry later',
               });
           }
-          if (typeof req.body === 'string') (req.raw as RawWithBody).body = req.body;
+          if (typeof req.body === 'string') {
+            const { provider } = await getProvider();
+            (req.raw as RawWithBody).body = await withDefaultScope(req.body, clientId, provider);
+          }
         }
         return hand(req, reply);
       },
