@@ -6,6 +6,8 @@ export interface StartGatewayOptions extends GatewayDeps {
   /** Settings (kit's and the gateway's); `process.env` when omitted. */
   env?: Record<string, string | undefined>;
   logStream?: StartOptions['logStream'];
+  /** A workload identity instead of joining the control plane (tests); the edge serves its certificate. */
+  identity?: StartOptions['identity'];
 }
 
 export interface RunningGateway {
@@ -29,11 +31,12 @@ export interface RunningGateway {
  * await gw.stop();
  */
 export async function startGateway(opts: StartGatewayOptions = {}): Promise<RunningGateway> {
-  const { env, logStream, ...deps } = opts;
+  const { env, logStream, identity, ...deps } = opts;
   const runtime: GatewayRuntime = {};
   const startOpts: StartOptions = {};
   if (env) startOpts.env = env;
   if (logStream) startOpts.logStream = logStream;
+  if (identity) startOpts.identity = identity;
   const service = await createGatewayService(deps, runtime).start(startOpts);
   const host = new URL(service.url).hostname;
   const httpsUrl = runtime.httpsUrl;
