@@ -109,7 +109,8 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
     await writeSecret(clientsFile, await authClients(fleet, secrets, webOrigin));
     const usersFile = join(secretsDir(home), 'auth-users.json');
     await writeSecret(usersFile, { users: secrets.users });
-    const auth = await supervisor.start(
+    // Auth and the fleet's services start together; the gateway, which needs both, last.
+    const authStarting = supervisor.start(
       spec('auth', 'auth', join(root, 'services/auth/src/main.ts'), {
         PORT: String(ports.auth),
         FLOTILLA_CLIENT_CERT: 'optional',
@@ -118,17 +119,26 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
       }),
     );
 
-    for (const service of startOrder(fleet.services)) {
-      for (let i = 1; i <= (service.instances ?? 1); i++) {
-        const name = (service.instances ?? 1) > 1 ? `${service.name}#${i}` : service.name;
-        await supervisor.start(
-          spec(name, service.name, join(root, service.entry), {
-            PORT: String(i === 1 && service.port ? service.port : 0),
-            ...(service.env ?? {}),
-          }),
+    const servicesStarting = (async () => {
+      // Services start in waves: each wave once the services it depends on are up.
+      for (const wave of startWaves(fleet.services)) {
+        await Promise.all(
+          wave.flatMap((service) =>
+            Array.from({ length: service.instances ?? 1 }, (_, k) => {
+              const i = k + 1;
+              const name = (service.instances ?? 1) > 1 ? `${service.name}#${i}` : service.name;
+              return supervisor.start(
+                spec(name, service.name, join(root, service.entry), {
+                  PORT: String(i === 1 && service.port ? service.port : 0),
+                  ...(service.env ?? {}),
+                }),
+              );
+            }),
+          ),
         );
       }
-    }
+    })();
+    const [auth] = await Promise.all([authStarting, servicesStarting]);
 
     const routesFile = join(home, 'gateway-routes.json');
     await writeSecret(routesFile, gatewayRoutes(fleet, webOrigin));
@@ -153,7 +163,8 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
       name: fleet.name,
       startedAt: new Date(began).toISOString(),
       supervisorPid: process.pid,
-      gateway: gateway.url,
+      // Browsers must use the name in the redirect URIs and the certificate.
+      gateway: gateway.url.replace('//127.0.0.1:', '//localhost:'),
       issuer,
       control: control.url,
       processes: supervisor
@@ -216,23 +227,20 @@ function webConfig(fleet: Fleet, issuer: string, webOrigin: string) {
   };
 }
 
-/** Services after the ones they depend on (the fleet file has no cycles of unknown names). */
-function startOrder(services: readonly FleetService[]): FleetService[] {
-  const done = new Set<string>();
-  const out: FleetService[] = [];
-  const visit = (s: FleetService, path: string[]) => {
-    if (done.has(s.name)) return;
-    if (path.includes(s.name))
-      throw new Error(`services depend on each other in a cycle: ${[...path, s.name].join(' -> ')}`);
-    for (const d of s.dependsOn ?? []) {
-      const dep = services.find((x) => x.name === d);
-      if (dep) visit(dep, [...path, s.name]);
-    }
-    done.add(s.name);
-    out.push(s);
-  };
-  for (const s of services) visit(s, []);
-  return out;
+/** Services grouped so that each group depends only on earlier ones; a cycle is an error. */
+export function startWaves(services: readonly FleetService[]): FleetService[][] {
+  const waves: FleetService[][] = [];
+  const placed = new Set<string>();
+  let left = [...services];
+  while (left.length > 0) {
+    const wave = left.filter((s) => (s.dependsOn ?? []).every((d) => placed.has(d)));
+    if (wave.length === 0)
+      throw new Error(`services depend on each other in a cycle: ${left.map((s) => s.name).join(', ')}`);
+    waves.push(wave);
+    for (const s of wave) placed.add(s.name);
+    left = left.filter((s) => !placed.has(s.name));
+  }
+  return waves;
 }
 
 async function checkPorts(ports: Record<string, number>): Promise<void> {
