@@ -187,6 +187,76 @@ describe('AUTH_BOOTSTRAP_USERS_FILE and AUTH_CLIENTS_FILE as flotilla up writes 
     ).rejects.toMatchObject({ error: 'invalid_scope' });
   });
 
+  it('allows CORS from the SPA origin only (clientBasedCORS), never with credentials', async () => {
+    const SPA_ORIGIN = 'https://localhost:8443';
+    const EVIL = 'https://evil.example';
+    const base = auth.issuerUrl;
+    const preflight = (path: string, origin: string, method = 'POST') =>
+      fetch(`${base}${path}`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': method,
+          'access-control-request-headers': 'content-type, authorization',
+        },
+      });
+    for (const [path, method] of [
+      ['/token', 'POST'],
+      ['/token/revocation', 'POST'],
+      ['/me', 'GET'],
+      ['/.well-known/openid-configuration', 'GET'],
+    ] as const) {
+      const ok = await preflight(path, SPA_ORIGIN, method);
+      expect(ok.status, path).toBe(204);
+      expect(ok.headers.get('access-control-allow-origin'), path).toBe(SPA_ORIGIN);
+      expect(ok.headers.get('access-control-allow-methods'), path).toContain(method);
+      expect(ok.headers.get('access-control-allow-credentials'), path).toBeNull();
+      const no = await preflight(path, EVIL, method);
+      expect(no.status, path).toBe(403);
+      expect(no.headers.get('access-control-allow-origin'), path).toBeNull();
+      expect(no.headers.get('access-control-allow-methods'), path).toBeNull();
+    }
+    const discovery = (origin: string) =>
+      fetch(`${base}/.well-known/openid-configuration`, { headers: { origin } });
+    const fromSpa = await discovery(SPA_ORIGIN);
+    expect(fromSpa.status).toBe(200);
+    expect(fromSpa.headers.get('access-control-allow-origin')).toBe(SPA_ORIGIN);
+    expect(fromSpa.headers.get('vary')).toMatch(/origin/i);
+    const fromEvil = await discovery(EVIL);
+    expect(fromEvil.status).toBe(200); // same-origin-policy keeps the body from the page
+    expect(fromEvil.headers.get('access-control-allow-origin')).toBeNull();
+
+    // The token request itself: the spa from its origin yes; from another origin, or a
+    // confidential client from a browser, no.
+    const tokenFrom = (origin: string, body: Record<string, string>, authz?: string) =>
+      fetch(`${base}/token`, {
+        method: 'POST',
+        headers: {
+          origin,
+          'content-type': 'application/x-www-form-urlencoded',
+          ...(authz ? { authorization: authz } : {}),
+        },
+        body: new URLSearchParams(body).toString(),
+      });
+    const spaRefresh = { grant_type: 'refresh_token', client_id: 'flixtube-web', refresh_token: 'nope' };
+    const allowed = await tokenFrom(SPA_ORIGIN, spaRefresh);
+    expect(allowed.status).toBe(400);
+    expect(((await allowed.json()) as { error: string }).error).toBe('invalid_grant');
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(SPA_ORIGIN);
+    const refused = await tokenFrom(EVIL, spaRefresh);
+    expect(((await refused.json()) as { error_description: string }).error_description).toMatch(
+      /origin .* not allowed/,
+    );
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+    const ops = await tokenFrom(
+      SPA_ORIGIN,
+      { grant_type: 'client_credentials', resource: API },
+      `Basic ${Buffer.from(`flixtube-ops:${OPS_SECRET}`).toString('base64')}`,
+    );
+    expect(ops.status).toBe(400);
+    expect(((await ops.json()) as { error_description: string }).error_description).toMatch(/not allowed/);
+  });
+
   it('refuses a users file readable by group or others, and bad entries, in one line without the password', async () => {
     const users = { users: [{ username: 'alice', password: ALICE_PASSWORD, roles: ['viewer'] }] };
     const open = await write(join(dir, 'open-users.json'), users, 0o644);

@@ -9,6 +9,7 @@ import type { UserStore } from '../users/store.js';
 import { layout } from '../views/html.js';
 import { messagePage } from '../views/pages.js';
 import { dbAdapter } from './adapter.js';
+import { clientBasedCORS } from './cors.js';
 
 export interface ProviderSettings {
   db: Db;
@@ -80,6 +81,9 @@ export function providerConfiguration(s: ProviderSettings): Configuration {
       token_endpoint_auth_method: 'client_secret_basic',
     },
     clientAuthMethods: ['client_secret_basic', 'private_key_jwt', 'none'],
+    // Browser calls to token, revocation, introspection and userinfo: spa clients from their
+    // own redirect URIs' origins only (see cors.ts for the gate in front of every endpoint).
+    clientBasedCORS,
     enabledJWA: {
       idTokenSigningAlgValues: [SIGNING_ALG],
       userinfoSigningAlgValues: [SIGNING_ALG],

@@ -10,6 +10,7 @@ import {
 import { type AccessTokenVerifier, structuredTokenMiddleware } from './access-tokens.js';
 import { useHashedClientSecrets } from './client-secrets.js';
 import { type ProviderSettings, providerConfiguration } from './config.js';
+import { corsGate, spaOrigins } from './cors.js';
 import { wireProviderEvents } from './events.js';
 
 export interface CreateProviderOptions extends ProviderSettings {
@@ -32,6 +33,7 @@ export function createProvider(o: CreateProviderOptions): Provider {
     tokenExchangeHandler({ ...o.exchange, verifier: o.verifier, revocations: o.revocations }),
     TOKEN_EXCHANGE_PARAMS,
   );
+  provider.use(corsGate(spaOrigins(o.clients)));
   provider.use(structuredTokenMiddleware(o.verifier, o.revocations));
   wireProviderEvents(provider, o.audit, o.revocations);
   return provider;
