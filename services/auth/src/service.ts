@@ -76,6 +76,9 @@ async function setup(app: ServiceApp, ctx: AuthContext, opts: AuthServiceOptions
   if (cfg.AUTH_DEV_INSECURE_HTTP && process.env.NODE_ENV === 'production') {
     throw new ConfigError('AUTH_DEV_INSECURE_HTTP', 'AUTH_DEV_INSECURE_HTTP must not be set in production');
   }
+  if (ctx.identity && cfg.AUTH_ISSUER?.startsWith('http://')) {
+    throw new ConfigError('AUTH_ISSUER', 'AUTH_ISSUER must be https:// when the service serves TLS itself');
+  }
   // Files first: a bad one is a one-line ConfigError before anything is created.
   const file = cfg.AUTH_CLIENTS_FILE ? readClientsFile(cfg.AUTH_CLIENTS_FILE) : {};
   const bootstrap = cfg.AUTH_BOOTSTRAP_USERS_FILE
@@ -130,7 +133,9 @@ async function setup(app: ServiceApp, ctx: AuthContext, opts: AuthServiceOptions
     const address = app.server.address();
     if (!address || typeof address === 'string') throw new Error('auth: issuer unknown before listening');
     const host = cfg.HOST === '0.0.0.0' || cfg.HOST === '::' ? '127.0.0.1' : cfg.HOST;
-    issuer = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+    // With a workload identity the kit serves HTTPS itself (no proxy in front).
+    const scheme = ctx.identity ? 'https' : 'http';
+    issuer = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
     return issuer;
   };
 
@@ -170,6 +175,12 @@ async function setup(app: ServiceApp, ctx: AuthContext, opts: AuthServiceOptions
 
   app.addHook('onListen', async () => {
     const iss = issuerOf();
+    if (iss.startsWith('https://') && !ctx.identity && !cfg.AUTH_TRUST_PROXY) {
+      ctx.log.warn(
+        { issuer: iss },
+        'issuer is HTTPS but this service serves plain HTTP: give it a workload identity (FLOTILLA_CONTROL_URL) or put it behind a TLS proxy with AUTH_TRUST_PROXY',
+      );
+    }
     if (iss.startsWith('http://') && !cfg.AUTH_DEV_INSECURE_HTTP && !cfg.AUTH_TRUST_PROXY) {
       ctx.log.warn(
         { issuer: iss },

@@ -1,4 +1,4 @@
-import type { RunningService, StartOptions } from '@flotilla/kit';
+import type { IdentitySource, RunningService, StartOptions } from '@flotilla/kit';
 import type { ClientConfig, ResourceConfig } from './clients.js';
 import type { authConfigSchema } from './config.js';
 import { type AuthInternals, authInternals, createAuthService } from './service.js';
@@ -12,6 +12,8 @@ export interface StartAuthOptions {
   /** Keep PGlite in memory (tests). */
   inMemoryDb?: boolean;
   logStream?: StartOptions['logStream'];
+  /** Serve HTTPS (mTLS optional or required) with this identity instead of joining the control plane. */
+  identity?: IdentitySource;
   /** Users to create at start (tests and demos). */
   users?: { username: string; password: string; roles?: string[] }[];
 }
@@ -45,6 +47,7 @@ export async function startAuth(opts: StartAuthOptions = {}): Promise<RunningAut
     env: opts.env ?? process.env,
     ...(opts.inMemoryDb !== undefined ? { inMemoryDb: opts.inMemoryDb } : {}),
     ...(opts.logStream ? { logStream: opts.logStream } : {}),
+    ...(opts.identity ? { identity: opts.identity } : {}),
   });
   const inner = authInternals(running.ctx);
   for (const u of opts.users ?? []) await inner.users.add(u.username, u.password, u.roles ?? []);

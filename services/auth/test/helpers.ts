@@ -81,12 +81,17 @@ export function discover(auth: RunningAuth, clientId: string, secret?: string): 
 /** A tiny browser: a cookie jar and manual redirects. */
 export class Browser {
   private readonly jar = new Map<string, string>();
+  /** Every Set-Cookie header seen, as sent. */
+  readonly setCookies: string[] = [];
+
+  constructor(private readonly fetchImpl: typeof fetch = fetch) {}
 
   async fetch(url: string | URL, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     if (this.jar.size) headers.set('cookie', [...this.jar].map(([k, v]) => `${k}=${v}`).join('; '));
-    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
+    const res = await this.fetchImpl(url, { ...init, headers, redirect: 'manual' });
     for (const c of res.headers.getSetCookie()) {
+      this.setCookies.push(c);
       const [pair] = c.split(';');
       const eq = pair!.indexOf('=');
       const name = pair!.slice(0, eq);
@@ -148,6 +153,8 @@ export async function browserLogin(
     password?: string;
     params?: Record<string, string>;
     otp?: () => Promise<string>;
+    /** How the browser fetches (e.g. over TLS trusting a test CA). */
+    fetch?: typeof fetch;
   } = {},
 ) {
   const verifier = oidc.randomPKCECodeVerifier();
@@ -163,7 +170,7 @@ export async function browserLogin(
     ...opts.params,
   });
   const origin = new URL(auth.url).origin;
-  const browser = new Browser();
+  const browser = new Browser(opts.fetch);
   let { res, url } = await browser.follow(authUrl, origin);
   let html = await res.text();
   const login = formOf(html, url, '/login');
