@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPasswords } from './credentials.js';
+import { type E2eFleet, startFleet } from './fleet.js';
 
 /**
  * FlixTube in a real browser against a running fleet (`flotilla up`):
@@ -10,27 +12,42 @@ import { readPasswords } from './credentials.js';
  * Settings: FLOTILLA_E2E_USERS (default .flotilla/secrets/users.json), CHROMIUM_PATH
  * (default /usr/bin/chromium). Screenshots go to test-artifacts/flixtube/.
  */
-const base = process.env.FLOTILLA_E2E_URL;
+const external = process.env.FLOTILLA_E2E_URL;
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const repo = resolve(import.meta.dirname, '../../..');
 const shots = join(repo, 'test-artifacts', 'flixtube');
+const hasChromium = existsSync(chromiumPath);
 
-if (!base)
-  console.warn('FLOTILLA_E2E_URL is not set: skipping the FlixTube browser test (start the fleet first)');
+if (!hasChromium)
+  console.warn(`${chromiumPath} is missing: skipping the FlixTube browser test (apt-get install chromium)`);
 
-describe.skipIf(!base)('FlixTube in a browser', () => {
+describe.skipIf(!hasChromium)('FlixTube in a browser', () => {
   let browser: Browser;
   let passwords: Record<string, string>;
+  let fleet: E2eFleet | undefined;
+  let base: string;
   const title = `E2E video ${Date.now()}`;
 
   beforeAll(async () => {
-    passwords = readPasswords(process.env.FLOTILLA_E2E_USERS ?? join(repo, '.flotilla/secrets/users.json'));
+    // Against a fleet already running (FLOTILLA_E2E_URL), or one started here with `flotilla up`.
+    if (external) base = external;
+    else {
+      fleet = await startFleet(repo);
+      base = fleet.url;
+    }
+    passwords = readPasswords(
+      process.env.FLOTILLA_E2E_USERS ?? fleet?.usersFile ?? join(repo, '.flotilla/secrets/users.json'),
+    );
     await mkdir(shots, { recursive: true });
     browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--no-sandbox'],
+      executablePath: chromiumPath,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
     });
-  });
-  afterAll(() => browser?.close());
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+    await fleet?.stop();
+  }, 60_000);
 
   async function newPage(): Promise<Page> {
     // The fleet's certificates come from its own local CA.
@@ -43,7 +60,7 @@ describe.skipIf(!base)('FlixTube in a browser', () => {
   }
 
   async function signIn(page: Page, user: string): Promise<void> {
-    await page.goto(base!);
+    await page.goto(base);
     await page.getByTestId('sign-in').click();
     await page.getByLabel('Username').fill(user);
     await page.getByLabel('Password').fill(passwords[user] ?? '');

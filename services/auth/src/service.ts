@@ -217,14 +217,23 @@ async function setup(app: ServiceApp, ctx: AuthContext, opts: AuthServiceOptions
     tokenPerClient: cfg.AUTH_TOKEN_RATE_PER_CLIENT,
     tokenPerIp: cfg.AUTH_TOKEN_RATE_PER_IP,
   };
-  mountProvider(app, getState, new TokenThrottle(throttleSettings, redis), (clientId, ip) => {
-    void audit({
-      actor: clientId ?? 'anonymous',
-      action: 'token.throttled',
-      outcome: 'denied',
-      details: { ip },
-    }).catch(() => undefined);
-  });
+  const logoutOrigins = [
+    ...new Set(clientList.flatMap((c) => (c.post_logout_redirect_uris ?? []).map((u) => new URL(u).origin))),
+  ];
+  mountProvider(
+    app,
+    getState,
+    new TokenThrottle(throttleSettings, redis),
+    (clientId, ip) => {
+      void audit({
+        actor: clientId ?? 'anonymous',
+        action: 'token.throttled',
+        outcome: 'denied',
+        details: { ip },
+      }).catch(() => undefined);
+    },
+    logoutOrigins,
+  );
   registerInteractions(app, {
     getProvider: getState,
     users,

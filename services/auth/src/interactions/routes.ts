@@ -30,8 +30,25 @@ export interface InteractionDeps {
 type Form = Record<string, string | undefined>;
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
+/**
+ * The client's redirect origin of each interaction being answered. Browsers apply a page's
+ * `form-action` to the redirects that follow a form post too, so a sign-in or consent form
+ * that ends at the client's (already validated) redirect URI must allow its origin.
+ */
+const returnOrigins = new WeakMap<FastifyReply, string>();
+
 function html(reply: FastifyReply, status: number, body: string) {
-  return reply.code(status).headers(SECURITY_HEADERS).type('text/html; charset=utf-8').send(body);
+  const back = returnOrigins.get(reply);
+  const headers = back
+    ? {
+        ...SECURITY_HEADERS,
+        'content-security-policy': SECURITY_HEADERS['content-security-policy']!.replace(
+          "form-action 'self'",
+          `form-action 'self' ${back}`,
+        ),
+      }
+    : SECURITY_HEADERS;
+  return reply.code(status).headers(headers).type('text/html; charset=utf-8').send(body);
 }
 
 export function registerInteractions(app: ServiceApp, d: InteractionDeps): void {
@@ -45,6 +62,9 @@ export function registerInteractions(app: ServiceApp, d: InteractionDeps): void 
     try {
       const details = await provider.interactionDetails(req.raw, reply.raw);
       if (details.uid !== (req.params as { uid: string }).uid) throw new Error('uid mismatch');
+      const redirect = details.params.redirect_uri;
+      if (typeof redirect === 'string' && URL.canParse(redirect))
+        returnOrigins.set(reply, new URL(redirect).origin);
       return { provider, details };
     } catch {
       await html(

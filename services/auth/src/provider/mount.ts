@@ -92,11 +92,22 @@ export function mountProvider(
   getProvider: () => Promise<{ provider: Provider; callback: ReturnType<Provider['callback']> }>,
   throttle: TokenThrottle,
   onThrottled: (clientId: string | undefined, ip: string) => void,
+  logoutOrigins: readonly string[] = [],
 ): void {
+  // The sign-out confirmation form ends in a redirect to a client's registered
+  // post-logout URI, and browsers hold that redirect to the page's form-action too.
+  const logoutHeaders = {
+    ...PROVIDER_HEADERS,
+    'content-security-policy': String(PROVIDER_HEADERS['content-security-policy']).replace(
+      "form-action 'self'",
+      ["form-action 'self'", ...logoutOrigins].join(' '),
+    ),
+  };
   const hand = async (req: FastifyRequest, reply: FastifyReply) => {
     const { callback } = await getProvider();
     reply.hijack();
-    for (const [k, v] of Object.entries(PROVIDER_HEADERS)) reply.raw.setHeader(k, v);
+    const headers = req.url.startsWith('/session/end') ? logoutHeaders : PROVIDER_HEADERS;
+    for (const [k, v] of Object.entries(headers)) reply.raw.setHeader(k, v);
     await callback(req.raw, reply.raw);
   };
 
