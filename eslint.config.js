@@ -13,7 +13,7 @@ export default tseslint.config(
     languageOptions: {
       globals: { ...globals.node },
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', '*.ts', 'packages/cli/bin/*.js'] },
+        projectService: { allowDefaultProject: ['*.js', 'packages/cli/bin/*.js'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },

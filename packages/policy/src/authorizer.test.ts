@@ -49,7 +49,7 @@ describe('Authorizer.decide', () => {
       entities: people,
     });
     expect(d.decision).toBe('deny');
-    expect(d.reasons).toEqual(['flixtube-delete-needs-mfa']);
+    expect(d.reasons).toEqual(['flixtube-delete-others-needs-mfa']);
     // The same admin may update: the forbid is about deleting only.
     expect(new Authorizer(fleet).can('User::"dave"', 'video:Update', 'Video::"v1"', {}, people)).toBe(true);
   });
@@ -151,7 +151,7 @@ describe('decision log', () => {
       ['User::"dave"', 'Action::"video:Delete"', 'deny', false],
       ['User::"bob"', 'Action::"video:Nope"', 'deny', false],
     ]);
-    expect(log[2]?.policies).toEqual(['flixtube-delete-needs-mfa']);
+    expect(log[2]?.policies).toEqual(['flixtube-delete-others-needs-mfa']);
     expect(log[3]?.errors[0]).toMatch(/video:Nope/);
     expect(Date.parse(log[0]?.time ?? '')).not.toBeNaN();
 

@@ -68,7 +68,7 @@ const EMPTY: readonly string[] = Object.freeze([]);
  * @example
  * const engine = new Authorizer(await loadPolicies({ dir: 'policies' }), { onDecision: log });
  * engine.decide({ principal: 'User::"alice"', action: 'video:Delete', resource: 'Video::"v1"', entities });
- * // → { decision: 'deny', reasons: ['flixtube-delete-needs-mfa'], errors: [] }
+ * // → { decision: 'deny', reasons: ['flixtube-delete-others-needs-mfa'], errors: [] }
  */
 export class Authorizer {
   #set: PreparedSet;

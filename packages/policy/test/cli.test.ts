@@ -51,7 +51,7 @@ describe('flotilla policy', () => {
     const fleet = await cli('test', '--dir', FLEET_DIR);
     expect(fleet.code).toBe(0);
     expect(fleet.out).toMatch(/PASS {2}an admin without MFA may not delete/);
-    expect(fleet.out).toMatch(/\n\d+ passed, 0 failed \(2 files\)$/);
+    expect(fleet.out).toMatch(/\n\d+ passed, 0 failed \(3 files\)$/);
 
     const dir = await dirWith({
       'app.cedar': 'permit(principal is User, action == Action::"video:Read", resource);',
@@ -107,7 +107,7 @@ describe('flotilla policy', () => {
     const why = await cli('why', request, '--dir', FLEET_DIR);
     expect(why.code).toBe(0);
     expect(why.out).toMatch(
-      /^decision: deny\npolicy: {3}flixtube-delete-needs-mfa \(forbid at .*flixtube\.cedar:\d+\)$/,
+      /^decision: deny\npolicy: {3}flixtube-delete-others-needs-mfa \(forbid at .*flixtube\.cedar:\d+\)$/,
     );
 
     await writeFile(
