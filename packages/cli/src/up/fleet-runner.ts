@@ -1,6 +1,7 @@
 import { access, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_ARGON2, hashSecret } from '@flotilla/auth';
 import { type RunningControl, startControl } from '@flotilla/control';
 import { pino } from 'pino';
@@ -28,6 +29,12 @@ export interface RunningFleet {
 }
 
 const DEFAULT_PORTS = { control: 7400, auth: 7410, gateway: 8443, http: 8080 };
+
+/** The platform's own services ship with Flotilla, not with the fleet file. */
+const PLATFORM = {
+  auth: fileURLToPath(new URL('../../../../services/auth/src/main.ts', import.meta.url)),
+  gateway: fileURLToPath(new URL('../../../../services/gateway/src/main.ts', import.meta.url)),
+};
 
 /**
  * `flotilla up`: the control plane (in this process), then every service as its own
@@ -111,7 +118,7 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
     await writeSecret(usersFile, { users: secrets.users });
     // Auth and the fleet's services start together; the gateway, which needs both, last.
     const authStarting = supervisor.start(
-      spec('auth', 'auth', join(root, 'services/auth/src/main.ts'), {
+      spec('auth', 'auth', PLATFORM.auth, {
         PORT: String(ports.auth),
         FLOTILLA_CLIENT_CERT: 'optional',
         AUTH_CLIENTS_FILE: clientsFile,
@@ -128,7 +135,7 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
               const i = k + 1;
               const name = (service.instances ?? 1) > 1 ? `${service.name}#${i}` : service.name;
               return supervisor.start(
-                spec(name, service.name, join(root, service.entry), {
+                spec(name, service.name, resolve(root, service.entry), {
                   PORT: String(i === 1 && service.port ? service.port : 0),
                   ...(service.env ?? {}),
                 }),
@@ -143,7 +150,7 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
     const routesFile = join(home, 'gateway-routes.json');
     await writeSecret(routesFile, gatewayRoutes(fleet, webOrigin));
     const gateway = await supervisor.start(
-      spec('gateway', 'gateway', join(root, 'services/gateway/src/main.ts'), {
+      spec('gateway', 'gateway', PLATFORM.gateway, {
         PORT: '0',
         TLS_PORT: String(ports.gateway),
         HTTP_REDIRECT_PORT: String(ports.http),
@@ -261,7 +268,7 @@ async function checkPorts(ports: Record<string, number>): Promise<void> {
 async function checkEntries(root: string, services: readonly FleetService[]): Promise<void> {
   for (const s of services) {
     try {
-      await access(join(root, s.entry));
+      await access(resolve(root, s.entry));
     } catch {
       throw new Error(`${s.name}: entry point ${s.entry} does not exist`);
     }

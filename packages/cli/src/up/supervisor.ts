@@ -46,6 +46,8 @@ export class Supervisor {
   private readonly running = new Map<string, RunningProcess>();
   private readonly order: string[] = [];
   private readonly crashes = new Map<string, number>();
+  /** Every child alive, including those still starting (a failed start stops them too). */
+  private readonly children = new Set<ChildProcess>();
   private stopping = false;
 
   constructor(
@@ -84,6 +86,7 @@ export class Supervisor {
       this.running.delete(name);
       if (proc) await stopChild(proc.child);
     }
+    await Promise.all([...this.children].map((child) => stopChild(child)));
   }
 
   private async spawn(spec: ProcessSpec): Promise<RunningProcess> {
@@ -96,6 +99,8 @@ export class Supervisor {
       env: { ...process.env, ...(await spec.env()) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
     const tail: string[] = [];
     const keep = (line: string) => {
       tail.push(line);

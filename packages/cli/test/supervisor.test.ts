@@ -1,0 +1,47 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Supervisor, type SupervisorEvent } from '../src/up/supervisor.js';
+
+describe('the supervisor', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'flotilla-supervisor-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('restarts a crashed service with back-off, reports it, and the others keep running', async () => {
+    const events: SupervisorEvent[] = [];
+    const supervisor = new Supervisor(join(dir, 'logs'), (e) => events.push(e));
+    const entry = join(import.meta.dirname, 'fixtures', 'crash-once.ts');
+    await writeFile(join(dir, 'steady'), 'already crashed once'); // so "steady" never crashes
+    await supervisor.start({
+      name: 'steady',
+      service: 'steady',
+      entry,
+      env: async () => ({ CRASH_MARKER: join(dir, 'steady') }),
+    });
+    const flaky = await supervisor.start({
+      name: 'flaky',
+      service: 'flaky',
+      entry,
+      env: async () => ({ CRASH_MARKER: join(dir, 'flaky') }),
+    });
+    const until = Date.now() + 10_000;
+    while (!events.some((e) => e.type === 'restarted' && e.name === 'flaky') && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const crashed = events.find((e) => e.type === 'crashed' && e.name === 'flaky');
+    expect(crashed).toMatchObject({ code: 1, restartInMs: 1000 });
+    expect(crashed?.type === 'crashed' && crashed.lastLines).toContain('crash-once: something went wrong');
+    expect(events.some((e) => e.type === 'crashed' && e.name === 'steady')).toBe(false);
+    const restarted = events.find((e) => e.type === 'restarted' && e.name === 'flaky');
+    expect(restarted).toBeDefined();
+    if (restarted?.type === 'restarted') expect(restarted.pid).not.toBe(flaky.pid);
+    const current = supervisor.processes().find((p) => p.spec.name === 'steady');
+    expect((await fetch(current!.url)).status).toBe(200);
+    await supervisor.stopAll();
+    expect(supervisor.processes()).toEqual([]);
+  }, 30_000);
+});
