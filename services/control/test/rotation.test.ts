@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunningService } from '@flotilla/kit';
+import { type RunningService, x509 } from '@flotilla/kit';
+import { Agent } from 'undici';
 import { joinToken } from '@flotilla/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { echoService } from '../../../packages/kit/test/fixtures/echo-service.js';
@@ -85,6 +86,28 @@ describe('live rotation and CA outage, with the real control plane', () => {
     expect(failures).toEqual([]);
     expect(ok).toBeGreaterThan(100);
     expect(serials.size).toBeGreaterThanOrEqual(4); // the first certificate and three renewals
+  }, 40_000);
+
+  it('stays at zero failed requests across an intermediate rotation', async () => {
+    const issuerOf = () => new x509.X509Certificate(server.ctx.identity!.current().cert).issuer;
+    const before = issuerOf();
+    const rotating = (async () => {
+      await new Promise((r) => setTimeout(r, 1_000));
+      const res = await fetch(new URL('/v1/ca/rotate', control.url), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${control.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ which: 'intermediate' }),
+        dispatcher: new Agent({
+          connect: { ca: control.bundle().roots.join('\n'), servername: 'localhost' },
+        }),
+      } as RequestInit);
+      expect(res.status).toBe(200);
+    })();
+    const { ok, failures } = await loop(12_000);
+    await rotating;
+    expect(failures).toEqual([]);
+    expect(ok).toBeGreaterThan(50);
+    expect(issuerOf()).not.toBe(before); // renewed under the new intermediate
   }, 40_000);
 
   it('keeps serving while the control plane is down, until the certificates near expiry', async () => {
