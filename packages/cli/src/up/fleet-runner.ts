@@ -81,7 +81,15 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
     roots: control.bundle().roots.join('\n'),
   };
 
-  const supervisor = new Supervisor(join(home, 'logs'), opts.onEvent);
+  let state: FleetState | undefined;
+  const supervisor = new Supervisor(join(home, 'logs'), (event) => {
+    opts.onEvent(event);
+    // A restarted process has a new port and pid: keep `fleet.json` true for status and logs.
+    if (event.type === 'restarted' && state) {
+      state = { ...state, processes: processList(supervisor) };
+      void writeState(home, state).catch(() => undefined);
+    }
+  });
   const stop = async () => {
     await supervisor.stopAll();
     await control.stop();
@@ -166,7 +174,7 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
       }),
     );
 
-    const state: FleetState = {
+    state = {
       name: fleet.name,
       startedAt: new Date(began).toISOString(),
       supervisorPid: process.pid,
@@ -174,9 +182,7 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
       gateway: gateway.url.replace('//127.0.0.1:', '//localhost:'),
       issuer,
       control: control.url,
-      processes: supervisor
-        .processes()
-        .map((p) => ({ name: p.spec.name, service: p.spec.service, url: p.url, pid: p.pid })),
+      processes: processList(supervisor),
     };
     await writeState(home, state);
     return { fleet, state, secrets, supervisor, control, stop };
@@ -184,6 +190,12 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
     await stop();
     throw err;
   }
+}
+
+function processList(supervisor: Supervisor): FleetState['processes'] {
+  return supervisor
+    .processes()
+    .map((p) => ({ name: p.spec.name, service: p.spec.service, url: p.url, pid: p.pid }));
 }
 
 /** The SPA and confidential clients, in the auth service's clients-file format. */
