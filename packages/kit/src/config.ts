@@ -47,6 +47,12 @@ export const baseConfigSchema = Type.Object(
       minLength: 1,
       description: 'Cedar schema and policies',
     }),
+    FLOTILLA_POLICY_POLL_MS: Type.Integer({
+      minimum: 100,
+      maximum: 3_600_000,
+      default: 1000,
+      description: "how often the control plane's signed policy bundle is polled (If-None-Match)",
+    }),
     FLOTILLA_ALLOWED_CALLS: Type.String({
       default: '{}',
       description:

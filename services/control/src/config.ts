@@ -45,4 +45,10 @@ export const controlConfig = Type.Object({
     default: 300,
     description: 'nextUpdate of each CRL; CRLs are re-signed at half this interval and on every revocation',
   }),
+  CONTROL_POLICY_DEBOUNCE_MS: Type.Integer({
+    minimum: 0,
+    maximum: 60_000,
+    default: 200,
+    description: 'quiet time after a change to FLOTILLA_POLICY_DIR before the policy bundle is re-signed',
+  }),
 });

@@ -19,6 +19,7 @@ import { apiRoutes } from './routes/api.js';
 import { isAdminRequest } from './admin-auth.js';
 import { startRegistry } from './registry/index.js';
 import { startPublicListener } from './routes/public-listener.js';
+import { startPolicyDistribution } from './policy-bundle/index.js';
 
 export type ControlConfig = typeof controlConfig.properties;
 
@@ -130,7 +131,18 @@ export function createControlService(
         clearTimeout(renewTimer);
       });
 
-      await apiRoutes(app, ctx, { ca: authority, metrics, adminToken, onBundleChange });
+      const policy = await startPolicyDistribution(app, ctx, {
+        kek,
+        isAdmin: isAdminRequest(adminToken),
+        debounceMs: config.CONTROL_POLICY_DEBOUNCE_MS,
+      });
+      await apiRoutes(app, ctx, {
+        ca: authority,
+        metrics,
+        adminToken,
+        onBundleChange,
+        policyKeys: policy.publicKeys,
+      });
 
       // The control plane's own server refuses revoked callers like every service does.
       const refreshRevoked = async () => identity?.setRevoked(await authority.revokedSerials());

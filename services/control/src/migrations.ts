@@ -49,4 +49,23 @@ INSERT INTO ca_state (id, bundle_version) VALUES (1, 0);
 `,
   },
   ...registryMigrations,
+  {
+    id: '200_policy_bundle',
+    sql: `
+CREATE TABLE policy_signing_keys (
+  kid         TEXT PRIMARY KEY,
+  public_jwk  TEXT NOT NULL,
+  -- AES-256-GCM under the KEK, like the CA keys: never a plain private key.
+  key_iv      TEXT NOT NULL,
+  key_tag     TEXT NOT NULL,
+  key_ct      TEXT NOT NULL,
+  created_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE TABLE policy_bundle_state (
+  id            INTEGER PRIMARY KEY CHECK (id = 1),
+  version       BIGINT NOT NULL,
+  content_hash  TEXT NOT NULL
+);
+`,
+  },
 ];

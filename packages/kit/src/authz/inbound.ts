@@ -2,6 +2,7 @@ import type { AllowList } from '@flotilla/policy';
 import type { FastifyInstance } from 'fastify';
 import type { BaseConfig } from '../config.js';
 import { ConfigError, FlotillaError } from '../errors.js';
+import { ControlClient } from '../identity/control-client.js';
 import { peerOfSocket } from '../identity/peer.js';
 import type { ServiceContext } from '../service.js';
 import { ServiceAuthz } from './service-authz.js';
@@ -16,13 +17,33 @@ export async function authorizeServiceCalls(
   ctx: ServiceContext,
   config: BaseConfig,
 ): Promise<ServiceAuthz> {
+  const identity = ctx.identity;
+  const control =
+    config.FLOTILLA_CONTROL_URL && identity
+      ? new ControlClient(config.FLOTILLA_CONTROL_URL, config.FLOTILLA_TRUST_DOMAIN)
+      : undefined;
   const authz = await ServiceAuthz.load({
     service: ctx.name,
     trustDomain: config.FLOTILLA_TRUST_DOMAIN,
     dir: config.FLOTILLA_POLICY_DIR,
     allowedCalls: parseAllowedCalls(config.FLOTILLA_ALLOWED_CALLS),
+    ...(control && identity
+      ? {
+          bundle: {
+            fetch: (etag) => control.policyBundle(identity.current(), etag),
+            keys: async () => (await control.bundle(identity.current())).policyKeys ?? [],
+            pollMs: config.FLOTILLA_POLICY_POLL_MS,
+          },
+        }
+      : {}),
     onDecision: (entry) => ctx.log.info({ decision: entry }, 'policy decision'),
     onReloadError: (err) => ctx.log.warn({ err }, 'policy reload failed; keeping the previous policies'),
+    onBundle: (version) => ctx.log.info({ version }, 'policy bundle applied'),
+    onFallback: (reason) =>
+      ctx.log.warn(
+        { reason, dir: config.FLOTILLA_POLICY_DIR },
+        'no policy bundle from the control plane; using FLOTILLA_POLICY_DIR until one is signed',
+      ),
   }).catch((err: unknown) => {
     throw new ConfigError(
       'FLOTILLA_POLICY_DIR',

@@ -1,37 +1,65 @@
 import { type FSWatcher, watch } from 'node:fs';
+import type { JsonWebKey } from 'node:crypto';
 import {
   type AllowList,
   allowListToPolicies,
   Authorizer,
+  type CompiledPolicies,
+  compilePolicies,
   type Decision,
   type DecisionLogEntry,
+  PolicyError,
   type PolicySources,
   readPolicySources,
   serviceCallRequest,
+  verifyBundle,
 } from '@flotilla/policy';
+import type { PolicyBundleResponse } from '../identity/control-client.js';
+
+/** Where a service with a control plane gets its policies: the signed bundle. */
+export interface PolicyBundleSource {
+  /** `GET /v1/policy/bundle`, conditional on the ETag last applied. */
+  fetch(etag?: string): Promise<PolicyBundleResponse>;
+  /** The keys trusted to sign bundles (`/v1/bundle`'s `policyKeys`, fetched over mTLS). */
+  keys(): Promise<JsonWebKey[]>;
+  /** How often to poll (ms). */
+  pollMs: number;
+}
 
 export interface ServiceAuthzOptions {
   /** The service being called (this one). */
   service: string;
   trustDomain: string;
-  /** The fleet's policy directory (schema + `*.cedar`). */
+  /** The fleet's policy directory (schema + `*.cedar`): the source without a control plane, the fallback with one. */
   dir: string;
-  /** Declared calls of every service, turned into permits next to the policy files. */
+  /** Declared calls of every service, turned into permits next to the policy files (or the bundle's). */
   allowedCalls: AllowList;
+  /** With a control plane: take the policies from its signed bundle instead of `dir`. */
+  bundle?: PolicyBundleSource;
   onDecision: (entry: DecisionLogEntry) => void;
   onReloadError: (err: unknown) => void;
+  /** A bundle was applied (first or newer). */
+  onBundle?: (version: number) => void;
+  /** Policies came from `dir` although a bundle source was given (none signed, or unreachable). */
+  onFallback?: (reason: string) => void;
 }
 
 const ALLOW_LIST_FILE = 'declared-calls.cedar';
 
 /**
  * Service-to-service authorization: may `Service::"history"` perform `http:GET` on
- * `Endpoint::"metadata GET /videos/:id"`? Default deny, any error denies, and the
- * policy files hot-reload (a set that fails validation never replaces a good one).
+ * `Endpoint::"metadata GET /videos/:id"`? Default deny, any error denies. The policies
+ * come from the control plane's signed bundle (polled with If-None-Match) or, without a
+ * control plane, from the policy directory (watched). Either way a set that fails
+ * validation — or a bundle whose signature fails or that is not newer — never replaces
+ * the good one.
  */
 export class ServiceAuthz {
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private etag: string | undefined;
+  private closed = false;
+  private polling: Promise<void> | undefined;
 
   private constructor(
     private readonly engine: Authorizer,
@@ -39,8 +67,26 @@ export class ServiceAuthz {
   ) {}
 
   static async load(opts: ServiceAuthzOptions): Promise<ServiceAuthz> {
-    const engine = new Authorizer(await sources(opts), { onDecision: opts.onDecision });
+    if (opts.bundle) {
+      const first = await firstBundle(opts, opts.bundle);
+      if (first) {
+        const engine = new Authorizer(first.compiled, { onDecision: opts.onDecision });
+        engine.reload(first.compiled, { bundleVersion: first.version });
+        const authz = new ServiceAuthz(engine, opts);
+        authz.etag = first.etag;
+        opts.onBundle?.(first.version);
+        return authz;
+      }
+    }
+    const engine = new Authorizer(withDeclaredCalls(await readPolicySources({ dir: opts.dir }), opts), {
+      onDecision: opts.onDecision,
+    });
     return new ServiceAuthz(engine, opts);
+  }
+
+  /** The version of the signed bundle in force (0 while the policies come from the directory). */
+  get bundleVersion(): number {
+    return this.engine.bundleVersion;
   }
 
   /** Decides an inbound call; `routePattern` is the matched route, not the concrete path. */
@@ -60,8 +106,15 @@ export class ServiceAuthz {
     }
   }
 
-  /** Reloads within a moment of a change to the policy directory. */
+  /**
+   * Keeps the policies current: polls the bundle when there is a control plane, else
+   * reloads within a moment of a change to the policy directory.
+   */
   watch(): void {
+    if (this.opts.bundle) {
+      this.schedulePoll(this.opts.bundle.pollMs);
+      return;
+    }
     this.watcher = watch(this.opts.dir, () => {
       clearTimeout(this.timer);
       this.timer = setTimeout(() => void this.reload(), 200);
@@ -69,21 +122,117 @@ export class ServiceAuthz {
     this.watcher.unref();
   }
 
+  /** Reloads from the policy directory (directory mode). */
   async reload(): Promise<void> {
     try {
-      this.engine.reload(await sources(this.opts));
+      this.engine.reload(withDeclaredCalls(await readPolicySources({ dir: this.opts.dir }), this.opts));
     } catch (err) {
       this.opts.onReloadError(err);
     }
   }
 
+  /**
+   * Verifies a signed bundle against the trusted keys and makes it the policy set, with
+   * the declared calls on top — only if its signature verifies, it validates, and it is
+   * newer than the bundle in force (the checks of `applyBundle`). Throws a `PolicyError`
+   * otherwise; the current set stays in force.
+   */
+  async applyBundle(bytes: Uint8Array | string, keys: readonly JsonWebKey[]): Promise<number> {
+    const { version, compiled } = await verifyWithDeclaredCalls(bytes, keys, this.opts);
+    // Checked after the awaits, right before the swap, so two bundles racing cannot both win.
+    if (version <= this.engine.bundleVersion) {
+      throw new PolicyError(
+        'POLICY_BUNDLE_REPLAY',
+        `bundle version ${version} is not newer than version ${this.engine.bundleVersion} in force`,
+      );
+    }
+    this.engine.reload(compiled, { bundleVersion: version });
+    return version;
+  }
+
+  /** One poll of the control plane (also run by the timer); never throws. */
+  poll(): Promise<void> {
+    this.polling ??= this.pollOnce().finally(() => {
+      this.polling = undefined;
+    });
+    return this.polling;
+  }
+
   close(): void {
+    this.closed = true;
     clearTimeout(this.timer);
     this.watcher?.close();
   }
+
+  private schedulePoll(delayMs: number): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => {
+      void this.poll().finally(() => this.schedulePoll(delayMs));
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private async pollOnce(): Promise<void> {
+    const source = this.opts.bundle;
+    if (!source || this.closed) return;
+    let fetched: PolicyBundleResponse;
+    let keys: JsonWebKey[];
+    try {
+      fetched = await source.fetch(this.etag);
+      if (fetched.status !== 'ok') return;
+      keys = await source.keys();
+    } catch (err) {
+      // Control plane away: keep the policies we have (fail static), try again next time.
+      this.opts.onReloadError(err);
+      return;
+    }
+    try {
+      const version = await this.applyBundle(fetched.bytes, keys);
+      this.opts.onBundle?.(version);
+    } catch (err) {
+      this.opts.onReloadError(err);
+    }
+    // Applied or refused, this ETag has been judged: don't fetch the same bytes again.
+    this.etag = fetched.etag;
+  }
 }
 
-async function sources(opts: ServiceAuthzOptions): Promise<PolicySources> {
-  const read = await readPolicySources({ dir: opts.dir });
-  return { ...read, files: { ...read.files, [ALLOW_LIST_FILE]: allowListToPolicies(opts.allowedCalls) } };
+async function firstBundle(
+  opts: ServiceAuthzOptions,
+  source: PolicyBundleSource,
+): Promise<{ version: number; compiled: CompiledPolicies; etag: string | undefined } | undefined> {
+  try {
+    const fetched = await source.fetch();
+    if (fetched.status !== 'ok') {
+      opts.onFallback?.('the control plane has no policy bundle');
+      return undefined;
+    }
+    const verified = await verifyWithDeclaredCalls(fetched.bytes, await source.keys(), opts);
+    return { ...verified, etag: fetched.etag };
+  } catch (err) {
+    opts.onFallback?.(err instanceof Error ? err.message : String(err));
+    return undefined;
+  }
+}
+
+async function verifyWithDeclaredCalls(
+  bytes: Uint8Array | string,
+  keys: readonly JsonWebKey[],
+  opts: Pick<ServiceAuthzOptions, 'allowedCalls'>,
+): Promise<{ version: number; compiled: CompiledPolicies }> {
+  const bundle = await verifyBundle(bytes, keys);
+  return {
+    version: bundle.version,
+    compiled: compilePolicies(withDeclaredCalls(bundle.compiled.sources, opts)),
+  };
+}
+
+function withDeclaredCalls(
+  sources: Readonly<PolicySources>,
+  opts: Pick<ServiceAuthzOptions, 'allowedCalls'>,
+): PolicySources {
+  return {
+    ...sources,
+    files: { ...sources.files, [ALLOW_LIST_FILE]: allowListToPolicies(opts.allowedCalls) },
+  };
 }

@@ -1,3 +1,4 @@
+import type { JsonWebKey } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
 import { Agent, request } from 'undici';
 import { parseSpiffeId, serviceSpiffeId, spiffeIdOfCertificate } from './spiffe.js';
@@ -18,7 +19,15 @@ export interface TrustBundle {
   version: number;
   roots: string[];
   intermediates: string[];
+  /** Public JWKs that verify the signed policy bundle (absent on older control planes). */
+  policyKeys?: JsonWebKey[];
 }
+
+/** `GET /v1/policy/bundle`: the JWS and its ETag, or unchanged (304), or none signed (404). */
+export type PolicyBundleResponse =
+  | { status: 'ok'; bytes: Uint8Array; etag: string | undefined }
+  | { status: 'not-modified' }
+  | { status: 'none' };
 
 /**
  * Talks to the control plane's certificate authority. Every connection verifies that
@@ -48,6 +57,30 @@ export class ControlClient {
     return this.get('/v1/crls', current);
   }
 
+  /** The signed policy bundle, conditional on the ETag last seen. */
+  async policyBundle(current: TlsMaterial, etag?: string): Promise<PolicyBundleResponse> {
+    const agent = this.agent(current);
+    try {
+      const res = await request(new URL('/v1/policy/bundle', this.baseUrl), {
+        dispatcher: agent,
+        headers: etag ? { 'if-none-match': etag } : {},
+      });
+      const body = new Uint8Array(await res.body.arrayBuffer());
+      if (res.statusCode === 304) return { status: 'not-modified' };
+      if (res.statusCode === 404) return { status: 'none' };
+      if (res.statusCode !== 200) {
+        const detail = safeDetail(new TextDecoder().decode(body));
+        throw new Error(
+          `control plane refused GET /v1/policy/bundle: ${res.statusCode}${detail ? ` ${detail}` : ''}`,
+        );
+      }
+      const tag = res.headers.etag;
+      return { status: 'ok', bytes: body, etag: typeof tag === 'string' ? tag : undefined };
+    } finally {
+      await agent.close();
+    }
+  }
+
   private async get<T>(path: string, tls: TlsOptions): Promise<T> {
     return this.send<T>('GET', path, undefined, tls);
   }
@@ -56,9 +89,9 @@ export class ControlClient {
     return this.send<T>('POST', path, body, tls);
   }
 
-  private async send<T>(method: 'GET' | 'POST', path: string, body: unknown, tls: TlsOptions): Promise<T> {
+  private agent(tls: TlsOptions): Agent {
     const expected = serviceSpiffeId(this.trustDomain, 'control');
-    const agent = new Agent({
+    return new Agent({
       connect: {
         ca: tls.ca,
         ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
@@ -68,6 +101,10 @@ export class ControlClient {
       headersTimeout: 10_000,
       bodyTimeout: 10_000,
     });
+  }
+
+  private async send<T>(method: 'GET' | 'POST', path: string, body: unknown, tls: TlsOptions): Promise<T> {
+    const agent = this.agent(tls);
     try {
       const res = await request(new URL(path, this.baseUrl), {
         method,

@@ -1,3 +1,4 @@
+import type { JsonWebKey } from 'node:crypto';
 import { FlotillaError, type ServiceApp, type ServiceContext } from '@flotilla/kit';
 import type { FastifyRequest } from 'fastify';
 import { requireAdmin } from '../admin-auth.js';
@@ -22,6 +23,8 @@ export interface ApiDeps {
   adminToken: string;
   /** Called after anything that changes the bundle (rotation). */
   onBundleChange: () => Promise<void>;
+  /** Public keys (JWK) that verify the policy bundle; published in `/v1/bundle` as `policyKeys`. */
+  policyKeys?: () => JsonWebKey[];
 }
 
 /**
@@ -182,7 +185,7 @@ export async function apiRoutes(app: ServiceApp, ctx: ServiceContext, deps: ApiD
       },
     );
 
-    scope.get('/v1/bundle', async () => ca.bundle());
+    scope.get('/v1/bundle', async () => ({ ...ca.bundle(), policyKeys: deps.policyKeys?.() ?? [] }));
 
     scope.get('/v1/crls', async () => ({
       crls: ca.store

@@ -1,0 +1,39 @@
+import type { JsonWebKey } from 'node:crypto';
+import type { ServiceApp, ServiceContext } from '@flotilla/kit';
+import type { FastifyRequest } from 'fastify';
+import { PolicyBundlePublisher } from './publisher.js';
+import { policyBundleRoutes } from './routes.js';
+import { loadPolicySigningKey } from './signing-key.js';
+
+export { PolicyBundlePublisher, type SignedPolicyBundle } from './publisher.js';
+export { bundleEtag } from './routes.js';
+export { loadPolicySigningKey, type PolicySigningKey } from './signing-key.js';
+
+export interface PolicyDistribution {
+  publisher: PolicyBundlePublisher;
+  /** The public keys that verify the bundle, published in `/v1/bundle` as `policyKeys`. */
+  publicKeys: () => JsonWebKey[];
+}
+
+/**
+ * Policy distribution: signs `FLOTILLA_POLICY_DIR` as a bundle, re-signs on every valid
+ * change, and serves it at `GET /v1/policy/bundle`.
+ */
+export async function startPolicyDistribution(
+  app: ServiceApp,
+  ctx: ServiceContext,
+  deps: { kek: Buffer; isAdmin: (request: FastifyRequest) => boolean; debounceMs?: number },
+): Promise<PolicyDistribution> {
+  const key = await loadPolicySigningKey(ctx.db, deps.kek);
+  const publisher = new PolicyBundlePublisher({
+    db: ctx.db,
+    dir: ctx.config.FLOTILLA_POLICY_DIR,
+    key,
+    log: ctx.log,
+    ...(deps.debounceMs !== undefined ? { debounceMs: deps.debounceMs } : {}),
+  });
+  await publisher.start();
+  ctx.onClose(() => publisher.close());
+  policyBundleRoutes(app, { current: () => publisher.current(), isAdmin: deps.isAdmin });
+  return { publisher, publicKeys: () => [key.publicJwk] };
+}

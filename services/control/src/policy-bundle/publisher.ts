@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { type FSWatcher, watch } from 'node:fs';
+import type { Db, ServiceContext } from '@flotilla/kit';
+import {
+  compilePolicies,
+  createBundle,
+  formatIssue,
+  PolicyError,
+  type PolicySources,
+  readPolicySources,
+} from '@flotilla/policy';
+import type { PolicySigningKey } from './signing-key.js';
+
+/** The bundle being served: the JWS bytes and its version (also its ETag). */
+export interface SignedPolicyBundle {
+  version: number;
+  bytes: Uint8Array;
+}
+
+export interface PolicyBundlePublisherOptions {
+  db: Db;
+  dir: string;
+  key: PolicySigningKey;
+  log: ServiceContext['log'];
+  /** Quiet time after the last change before re-signing (default 200 ms). */
+  debounceMs?: number;
+}
+
+/**
+ * Reads the policy directory, validates it and signs it as a bundle; re-signs with the
+ * next version whenever a change validates. A change that does not validate is logged
+ * with its `file:line` and the previous bundle keeps being served. The last version is
+ * kept in the database, so versions only ever grow, across restarts too.
+ */
+export class PolicyBundlePublisher {
+  private bundle: SignedPolicyBundle | undefined;
+  private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(private readonly opts: PolicyBundlePublisherOptions) {}
+
+  /** Signs the first bundle; throws (refusing to start) when the directory does not validate. */
+  async start(): Promise<void> {
+    await this.publish();
+    this.watcher = watch(this.opts.dir, () => this.schedule());
+    this.watcher.on('error', (err) => this.opts.log.warn({ err }, 'policy directory watch failed'));
+    this.watcher.unref();
+  }
+
+  current(): SignedPolicyBundle | undefined {
+    return this.bundle;
+  }
+
+  /** Re-reads the directory now; resolves once any resulting bundle is signed (or refused). */
+  reload(): Promise<void> {
+    this.chain = this.chain.then(async () => {
+      if (this.closed) return;
+      try {
+        await this.publish();
+      } catch (err) {
+        this.opts.log.error(
+          { errors: describe(err), version: this.bundle?.version },
+          'policy change refused; still serving the previous bundle',
+        );
+      }
+    });
+    return this.chain;
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.watcher?.close();
+  }
+
+  private schedule(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.reload(), this.opts.debounceMs ?? 200);
+    this.timer.unref();
+  }
+
+  private async publish(): Promise<void> {
+    const sources = await readPolicySources({ dir: this.opts.dir });
+    compilePolicies(sources); // throws with file:line before anything is stored
+    const hash = contentHash(sources);
+    const version = await this.nextVersion(hash);
+    if (this.bundle?.version === version) return; // nothing changed
+    const bytes = await createBundle(
+      { policies: sources.files, schema: sources.schema, version },
+      this.opts.key.privateKey,
+      { kid: this.opts.key.kid },
+    );
+    this.bundle = { version, bytes };
+    this.opts.log.info(
+      { version, files: Object.keys(sources.files).length, kid: this.opts.key.kid },
+      'policy bundle signed',
+    );
+  }
+
+  /** The stored version when the content is unchanged, else the stored version + 1 (atomically). */
+  private async nextVersion(hash: string): Promise<number> {
+    return this.opts.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ version: string | number; content_hash: string }>(
+        'SELECT version, content_hash FROM policy_bundle_state WHERE id = 1 FOR UPDATE',
+      );
+      const row = rows[0];
+      if (!row) {
+        await tx.query('INSERT INTO policy_bundle_state (id, version, content_hash) VALUES (1, 1, $1)', [
+          hash,
+        ]);
+        return 1;
+      }
+      const stored = Number(row.version);
+      if (row.content_hash === hash) return stored;
+      await tx.query('UPDATE policy_bundle_state SET version = $1, content_hash = $2 WHERE id = 1', [
+        stored + 1,
+        hash,
+      ]);
+      return stored + 1;
+    });
+  }
+}
+
+function contentHash(sources: PolicySources): string {
+  const files = Object.keys(sources.files)
+    .sort()
+    .map((name) => [name, sources.files[name]]);
+  return createHash('sha256')
+    .update(JSON.stringify({ schema: sources.schema, files }))
+    .digest('hex');
+}
+
+/** `file:line:column: message` for each problem, or the error's message. */
+function describe(err: unknown): string[] {
+  if (err instanceof PolicyError && err.issues.length) return err.issues.map(formatIssue);
+  return [err instanceof Error ? err.message : String(err)];
+}

@@ -1,0 +1,244 @@
+import type { JsonWebKey } from 'node:crypto';
+import { cp, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { RunningService } from '@flotilla/kit';
+import { type DecisionLogEntry, verifyBundle } from '@flotilla/policy';
+import { joinToken } from '@flotilla/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { echoService } from '../../../packages/kit/test/fixtures/echo-service.js';
+import { type RunningControl, startControl } from '../src/index.js';
+import { call } from './helpers.js';
+
+const POLICY_DIR = join(import.meta.dirname, '..', '..', '..', 'policies');
+const FORBID_FILE = 'zz-forbid-whoami.cedar';
+const FORBID = `@id("test-forbid-frontend-whoami")
+forbid (
+  principal == Service::"frontend",
+  action == Action::"http:GET",
+  resource is Endpoint
+)
+when { resource.service == "metadata" && resource.path == "/whoami" };
+`;
+const INVALID_FILE = 'zz-invalid.cedar';
+// Line 3 names an action the schema does not have.
+const INVALID = `// does not validate
+@id("test-invalid")
+permit (principal is Service, action == Action::"http:TELEPORT", resource is Endpoint);
+`;
+
+interface LogLine {
+  msg: string;
+  level: number;
+  decision?: DecisionLogEntry;
+  version?: number;
+  errors?: string[];
+}
+
+/** A pino destination that keeps every line, parsed. */
+function logSink() {
+  const lines: LogLine[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as LogLine);
+      done();
+    },
+  });
+  return { lines, stream };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms: number): Promise<T> {
+  const until = Date.now() + ms;
+  let value = await probe();
+  while (!ok(value) && Date.now() < until) {
+    await sleep(50);
+    value = await probe();
+  }
+  return value;
+}
+
+describe('policy distribution: the control plane signs and serves the bundle, services hot-reload it', () => {
+  let home: string;
+  let policies: string;
+  let control: RunningControl;
+  let server: RunningService;
+  let client: RunningService;
+  const controlLog = logSink();
+  const serverLog = logSink();
+
+  const whoami = async (): Promise<number> => {
+    const res = await client.ctx.client.request('metadata', server.url, { path: '/whoami' });
+    await res.body.dump();
+    return res.statusCode;
+  };
+  const served = async () => {
+    const res = await call(control, 'GET', '/v1/policy/bundle', undefined, { admin: control.adminToken });
+    return { status: res.status, body: res.body as string };
+  };
+
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), 'flotilla-policy-bundle-'));
+    policies = join(home, 'policies');
+    await cp(POLICY_DIR, policies, { recursive: true });
+    control = await startControl({
+      env: { FLOTILLA_HOME: home, LOG_LEVEL: 'info', FLOTILLA_POLICY_DIR: policies },
+      logStream: controlLog.stream,
+      inMemoryDb: true,
+    });
+    const admin = {
+      url: control.url,
+      adminToken: control.adminToken,
+      roots: control.bundle().roots.join('\n'),
+    };
+    const env = async (name: string) => ({
+      FLOTILLA_HOME: home,
+      FLOTILLA_CONTROL_URL: control.url,
+      FLOTILLA_JOIN_TOKEN: await joinToken(admin, name),
+      // The services never read a directory: their policies come from the bundle.
+      FLOTILLA_POLICY_DIR: join(home, 'no-such-dir'),
+      FLOTILLA_ALLOWED_CALLS: JSON.stringify({
+        frontend: { calls: [{ service: 'metadata', method: 'GET', path: '/whoami' }] },
+      }),
+      PORT: '0',
+      LOG_LEVEL: 'info',
+    });
+    server = await echoService('metadata').start({ env: await env('metadata'), logStream: serverLog.stream });
+    client = await echoService('frontend').start({ env: await env('frontend'), logStream: logSink().stream });
+  }, 30_000);
+
+  afterAll(async () => {
+    await client?.stop();
+    await server?.stop();
+    await control?.stop();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('serves the signed bundle with its version as ETag, 304 on If-None-Match, and publishes the key', async () => {
+    expect((await call(control, 'GET', '/v1/policy/bundle')).status).toBe(401);
+    const res = await fetchRaw(control, {});
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/jose/);
+    const etag = res.headers.etag as string;
+    expect(etag).toMatch(/^"\d+"$/);
+    expect((await fetchRaw(control, { 'if-none-match': etag })).status).toBe(304);
+
+    const bundle = await call(control, 'GET', '/v1/bundle', undefined, { admin: control.adminToken });
+    const keys = (bundle.body as { policyKeys: JsonWebKey[] }).policyKeys;
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256' });
+    expect(keys[0]).not.toHaveProperty('d');
+    const verified = await verifyBundle(res.body, keys);
+    expect(String(verified.version)).toBe(etag.replaceAll('"', ''));
+    expect(Object.keys(verified.compiled.sources.files)).toContain('platform-bundle.cedar');
+
+    // The signing key is sealed in the database: nothing of it under secrets/, nothing in the logs.
+    const secrets = await readdir(join(home, 'secrets'));
+    for (const name of secrets)
+      expect(await readFile(join(home, 'secrets', name), 'utf8')).not.toMatch(/PRIVATE KEY|"d":/);
+    expect(JSON.stringify(controlLog.lines)).not.toMatch(/PRIVATE KEY|"d":"/);
+    const { rows } = await control.service.ctx.db.query<{ key_ct: string }>(
+      'SELECT key_ct FROM policy_signing_keys',
+    );
+    expect(rows).toHaveLength(1);
+
+    // The service runs the bundle (its own directory does not exist) and the declared call.
+    expect(serverLog.lines.some((l) => l.msg === 'policy bundle applied')).toBe(true);
+    expect(await whoami()).toBe(200);
+  });
+
+  it('a new forbid takes effect at the service within 2 s, and removing it allows again', async () => {
+    const before = (await served()).body;
+    await writeFile(join(policies, FORBID_FILE), FORBID);
+    const t0 = Date.now();
+    expect(await waitFor(whoami, (s) => s === 403, 2_000)).toBe(403);
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect((await served()).body).not.toBe(before);
+
+    await unlink(join(policies, FORBID_FILE));
+    const t1 = Date.now();
+    expect(await waitFor(whoami, (s) => s === 200, 2_000)).toBe(200);
+    expect(Date.now() - t1).toBeLessThan(2_000);
+  });
+
+  it('refuses a policy file that does not validate (file:line logged); services keep the good set', async () => {
+    await writeFile(join(policies, FORBID_FILE), FORBID);
+    expect(await waitFor(whoami, (s) => s === 403, 2_000)).toBe(403);
+    const good = await fetchRaw(control, {});
+
+    await writeFile(join(policies, INVALID_FILE), INVALID);
+    const refused = await waitFor(
+      async () => controlLog.lines.find((l) => l.msg.startsWith('policy change refused')),
+      (l) => l !== undefined,
+      2_000,
+    );
+    expect(refused?.errors?.join('\n')).toMatch(/zz-invalid\.cedar:3:\d+/);
+    expect((await fetchRaw(control, {})).headers.etag).toBe(good.headers.etag);
+    // The forbid still holds at the service well past a poll interval.
+    await sleep(1_300);
+    expect(await whoami()).toBe(403);
+
+    // Fixing the directory (the invalid file and the forbid gone) goes through again.
+    await unlink(join(policies, INVALID_FILE));
+    await unlink(join(policies, FORBID_FILE));
+    expect(await waitFor(whoami, (s) => s === 200, 2_000)).toBe(200);
+  });
+
+  it('logs every deny as a policy decision', async () => {
+    await writeFile(join(policies, FORBID_FILE), FORBID);
+    expect(await waitFor(whoami, (s) => s === 403, 2_000)).toBe(403);
+    const denies = () =>
+      serverLog.lines.filter(
+        (l) =>
+          l.msg === 'policy decision' &&
+          l.decision?.decision === 'deny' &&
+          l.decision.principal === 'Service::"frontend"',
+      ).length;
+    const before = denies();
+    let refused = 0;
+    for (let i = 0; i < 5; i++) if ((await whoami()) === 403) refused += 1;
+    expect(refused).toBe(5);
+    expect(denies() - before).toBe(5);
+    const last = serverLog.lines.filter((l) => l.msg === 'policy decision').at(-1)?.decision;
+    expect(last).toMatchObject({
+      resource: 'Endpoint::"metadata GET /whoami"',
+      policies: ['test-forbid-frontend-whoami'],
+    });
+    await unlink(join(policies, FORBID_FILE));
+    expect(await waitFor(whoami, (s) => s === 200, 2_000)).toBe(200);
+  });
+});
+
+/** GET /v1/policy/bundle with the admin token, keeping headers and the raw body. */
+async function fetchRaw(
+  control: RunningControl,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  const { request } = await import('node:https');
+  return new Promise((resolve, reject) => {
+    const req = request(
+      new URL('/v1/policy/bundle', control.url),
+      {
+        ca: control.bundle().roots.join(''),
+        agent: false,
+        headers: { authorization: `Bearer ${control.adminToken}`, ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
