@@ -212,6 +212,51 @@ describe('policy distribution: the control plane signs and serves the bundle, se
   });
 });
 
+describe('policy bundle versions across restarts', () => {
+  it('keeps its sealed key and never reuses a version after a restart', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'flotilla-policy-restart-'));
+    const policies = join(home, 'policies');
+    await cp(POLICY_DIR, policies, { recursive: true });
+    const start = () =>
+      startControl({
+        env: { FLOTILLA_HOME: home, LOG_LEVEL: 'silent', FLOTILLA_POLICY_DIR: policies },
+        inMemoryDb: false,
+      });
+    const state = async (c: RunningControl) => {
+      const keys = await call(c, 'GET', '/v1/bundle', undefined, { admin: c.adminToken });
+      return {
+        etag: (await fetchRaw(c, {})).headers.etag as string,
+        kid: (keys.body as { policyKeys: Array<{ kid: string }> }).policyKeys[0]?.kid,
+      };
+    };
+    let control = await start();
+    try {
+      const first = await state(control);
+      await writeFile(join(policies, FORBID_FILE), FORBID);
+      const changed = await waitFor(
+        () => state(control),
+        (s) => s.etag !== first.etag,
+        2_000,
+      );
+      expect(Number(JSON.parse(changed.etag))).toBe(Number(JSON.parse(first.etag)) + 1);
+      await control.stop();
+
+      // Same content after a restart: same version and key. A change: the next version.
+      control = await start();
+      expect(await state(control)).toEqual(changed);
+      await control.stop();
+      await unlink(join(policies, FORBID_FILE));
+      control = await start();
+      const after = await state(control);
+      expect(Number(JSON.parse(after.etag))).toBe(Number(JSON.parse(changed.etag)) + 1);
+      expect(after.kid).toBe(first.kid);
+    } finally {
+      await control.stop();
+      await rm(home, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
+
 /** GET /v1/policy/bundle with the admin token, keeping headers and the raw body. */
 async function fetchRaw(
   control: RunningControl,

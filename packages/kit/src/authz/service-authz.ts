@@ -59,6 +59,7 @@ export class ServiceAuthz {
   private timer: NodeJS.Timeout | undefined;
   private etag: string | undefined;
   private closed = false;
+  private unreachable = false;
   private polling: Promise<void> | undefined;
 
   private constructor(
@@ -179,11 +180,14 @@ export class ServiceAuthz {
     let keys: JsonWebKey[];
     try {
       fetched = await source.fetch(this.etag);
-      if (fetched.status !== 'ok') return;
+      this.unreachable = false;
+      if (fetched.status !== 'ok' || this.closed) return;
       keys = await source.keys();
     } catch (err) {
-      // Control plane away: keep the policies we have (fail static), try again next time.
-      this.opts.onReloadError(err);
+      // Control plane away: keep the policies we have (fail static), try again next time;
+      // said once per outage, not on every poll.
+      if (!this.unreachable) this.opts.onReloadError(err);
+      this.unreachable = true;
       return;
     }
     try {
