@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningService, x509 } from '@flotilla/kit';
-import { Agent } from 'undici';
+import { Agent, request } from 'undici';
 import { joinToken } from '@flotilla/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { echoService } from '../../../packages/kit/test/fixtures/echo-service.js';
@@ -93,15 +93,18 @@ describe('live rotation and CA outage, with the real control plane', () => {
     const before = issuerOf();
     const rotating = (async () => {
       await new Promise((r) => setTimeout(r, 1_000));
-      const res = await fetch(new URL('/v1/ca/rotate', control.url), {
+      const agent = new Agent({
+        connect: { ca: control.bundle().roots.join('\n'), servername: 'localhost' },
+      });
+      const res = await request(new URL('/v1/ca/rotate', control.url), {
         method: 'POST',
         headers: { authorization: `Bearer ${control.adminToken}`, 'content-type': 'application/json' },
         body: JSON.stringify({ which: 'intermediate' }),
-        dispatcher: new Agent({
-          connect: { ca: control.bundle().roots.join('\n'), servername: 'localhost' },
-        }),
-      } as RequestInit);
-      expect(res.status).toBe(200);
+        dispatcher: agent,
+      });
+      await res.body.dump();
+      await agent.close();
+      expect(res.statusCode).toBe(200);
     })();
     const { ok, failures } = await loop(12_000);
     await rotating;
