@@ -34,8 +34,9 @@ export function parseTraceparent(
 /** Continues the caller's trace, or starts a new one. */
 export function startTrace(header: string | string[] | undefined): TraceContext {
   const parent = parseTraceparent(header);
-  const spanId = randomBytes(8).toString('hex');
-  return parent ? { ...parent, spanId } : { traceId: randomBytes(16).toString('hex'), spanId, flags: '01' };
+  if (parent) return { ...parent, spanId: randomBytes(8).toString('hex') };
+  const ids = randomBytes(24).toString('hex'); // one call for both ids
+  return { traceId: ids.slice(0, 32), spanId: ids.slice(32), flags: '01' };
 }
 
 export function formatTraceparent(ctx: TraceContext): string {

@@ -35,13 +35,15 @@ export class OutlierDetector {
     this.maxShare = opts.maxEjectedShare ?? 0.5;
   }
 
-  isEjected(id: string): boolean {
-    return (this.health.get(id)?.ejectedUntil ?? 0) > this.now();
+  isEjected(id: string, now = this.now()): boolean {
+    return (this.health.get(id)?.ejectedUntil ?? 0) > now;
   }
 
   /** The instances to balance over: the not-ejected ones (all of them if none is left). */
   available<T extends { id: string }>(instances: readonly T[]): T[] {
-    const live = instances.filter((i) => !this.isEjected(i.id));
+    if (this.health.size === 0) return instances as T[];
+    const now = this.now(); // one clock read per call, not one per instance
+    const live = instances.filter((i) => !this.isEjected(i.id, now));
     return live.length > 0 ? live : [...instances];
   }
 
