@@ -22,7 +22,8 @@ export async function startFleet(repo: string, timeoutMs = 150_000): Promise<E2e
     [join(repo, 'packages/cli/bin/flotilla.js'), 'up', '--home', home],
     {
       cwd: repo,
-      env: { ...process.env, LOG_LEVEL: 'info' },
+      // The quick start's embedded defaults, as a new user gets them: no shared database or Redis.
+      env: { ...withoutBackends(process.env), LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -60,4 +61,9 @@ export async function startFleet(repo: string, timeoutMs = 150_000): Promise<E2e
       await rm(home, { recursive: true, force: true });
     },
   };
+}
+
+function withoutBackends(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { DATABASE_URL: _db, REDIS_URL: _redis, BUS_URL: _bus, ...rest } = env;
+  return rest;
 }

@@ -34,7 +34,15 @@ describe('flotilla up refuses bad starts, names the cause, and leaves nothing ru
   const run = async (yaml: string) => {
     const file = join(dir, 'flotilla.yaml');
     await writeFile(file, yaml);
-    return runFleet({ file, home: join(dir, 'home'), onEvent: () => undefined });
+    // Embedded defaults: a shared DATABASE_URL would hold another test's control plane.
+    const saved = { DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL };
+    delete process.env.DATABASE_URL;
+    delete process.env.REDIS_URL;
+    try {
+      return await runFleet({ file, home: join(dir, 'home'), onEvent: () => undefined });
+    } finally {
+      for (const [k, v] of Object.entries(saved)) if (v !== undefined) process.env[k] = v;
+    }
   };
 
   it('a missing entry point', async () => {
