@@ -1,18 +1,25 @@
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RevocationEvent, subscribeRevocations } from '../src/index.js';
-import { API, browserLogin, discover, OTHER_API, SECRETS, SPA_REDIRECT, startTestAuth } from './helpers.js';
+import {
+  API,
+  browserLogin,
+  discover,
+  OTHER_API,
+  SECRETS,
+  SPA_REDIRECT,
+  startTestAuth,
+  settledAudit,
+} from './helpers.js';
 
 type Auth = Awaited<ReturnType<typeof startTestAuth>>;
 const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const AT_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
 async function auditLines(auth: Auth): Promise<{ action: string; outcome: string; reason?: string }[]> {
-  const text = await readFile(join(auth.home, 'audit', 'auth.jsonl'), 'utf8');
+  const text = await settledAudit(auth.home);
   return text
     .trim()
     .split('\n')

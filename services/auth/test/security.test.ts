@@ -4,7 +4,16 @@ import { createLocalJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, Si
 import * as oidc from 'openid-client';
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, browserLogin, discover, formOf, PASSWORD, SECRETS, startTestAuth } from './helpers.js';
+import {
+  API,
+  browserLogin,
+  discover,
+  formOf,
+  PASSWORD,
+  SECRETS,
+  startTestAuth,
+  settledAudit,
+} from './helpers.js';
 
 type Auth = Awaited<ReturnType<typeof startTestAuth>>;
 
@@ -42,7 +51,12 @@ describe('auth security', () => {
     const locked = await browserLogin(config, auth, { username: 'bob' });
     expect(locked.lastResponse.status).toBe(429);
     expect(Number(locked.lastResponse.headers.get('retry-after'))).toBeGreaterThan(0);
-    const audit = await readFile(join(auth.home, 'audit', 'auth.jsonl'), 'utf8');
+    // Audit records are appended (and fsynced) off the response path: wait for them.
+    let audit = '';
+    for (let i = 0; i < 100 && !audit.includes('"login.lockout"'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      audit = await readFile(join(auth.home, 'audit', 'auth.jsonl'), 'utf8');
+    }
     expect(audit).toContain('"login.lockout"');
     expect(audit).not.toContain('not the password');
   });
@@ -90,7 +104,7 @@ describe('auth security', () => {
     const reuse = await browserLogin(spa, auth, { username: 'carol', otp: async () => recoveryCodes[0]! });
     expect(reuse.lastResponse.status).toBe(401);
     expect(reuse.lastHtml).toContain('Invalid verification code');
-    const audit = await readFile(join(auth.home, 'audit', 'auth.jsonl'), 'utf8');
+    const audit = await settledAudit(auth.home);
     expect(audit).toContain('"mfa.enroll"');
     expect(audit).toContain('"mfa.use"');
     expect(audit).toContain('"mfa.failure"');
