@@ -6,3 +6,4 @@ export type { User } from './user.js';
 export { type CallerEntity, callerEntity } from './user-entity.js';
 export { callerOf, requireUser } from './request-user.js';
 export { openUserPolicy, type UserPolicy, type UserPolicyOptions } from './user-policy.js';
+export { openUserAccess, userAccessSettings } from './user-access.js';

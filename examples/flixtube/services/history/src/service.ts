@@ -1,4 +1,4 @@
-import { createUserAuth, defineService, openUserPolicy, requireUser, type Service } from '@flotilla/kit';
+import { defineService, openUserAccess, requireUser, type Service } from '@flotilla/kit';
 import { historyConfig } from './config.js';
 import { historyRoutes } from './routes.js';
 import { metadataLookup, type VideoLookup } from './video-lookup.js';
@@ -21,19 +21,7 @@ export function createHistory(opts: HistoryOptions = {}): Service<typeof history
     migrations: { dir: new URL('../migrations', import.meta.url) },
     async routes(app, ctx) {
       const { config } = ctx;
-      const auth = createUserAuth({
-        issuer: config.AUTH_ISSUER,
-        audience: config.AUTH_AUDIENCE,
-        jwksUrl: config.AUTH_JWKS_URL,
-      });
-      const policy = await openUserPolicy({
-        dir: config.FLOTILLA_POLICY_DIR,
-        watch: config.POLICY_WATCH,
-        audit: (event) => ctx.audit(event),
-        onReload: (version) => ctx.log.info({ version }, 'policies reloaded'),
-        onReloadError: (err) => ctx.log.warn({ err }, 'policy reload failed; keeping the previous policies'),
-      });
-      ctx.onClose(() => policy.close());
+      const { auth, policy } = await openUserAccess(ctx);
       const deps = {
         store: new ViewStore(ctx.db),
         lookup: opts.lookup ?? metadataLookup(ctx, config.METADATA_SERVICE),

@@ -1,4 +1,4 @@
-import { createUserAuth, defineService, openUserPolicy, requireUser } from '@flotilla/kit';
+import { defineService, openUserAccess, requireUser } from '@flotilla/kit';
 import { metadataConfig } from './config.js';
 import { videoRoutes } from './routes.js';
 import { seedVideos } from './seed.js';
@@ -15,19 +15,7 @@ export const metadata = defineService({
   migrations: { dir: new URL('../migrations', import.meta.url) },
   async routes(app, ctx) {
     const { config } = ctx;
-    const auth = createUserAuth({
-      issuer: config.AUTH_ISSUER,
-      audience: config.AUTH_AUDIENCE,
-      jwksUrl: config.AUTH_JWKS_URL,
-    });
-    const policy = await openUserPolicy({
-      dir: config.FLOTILLA_POLICY_DIR,
-      watch: config.POLICY_WATCH,
-      audit: (event) => ctx.audit(event),
-      onReload: (version) => ctx.log.info({ version }, 'policies reloaded'),
-      onReloadError: (err) => ctx.log.warn({ err }, 'policy reload failed; keeping the previous policies'),
-    });
-    ctx.onClose(() => policy.close());
+    const { auth, policy } = await openUserAccess(ctx);
     const store = new VideoStore(ctx.db);
     if (config.METADATA_SEED) await seedVideos(store, config.METADATA_SEED, ctx.log);
 
