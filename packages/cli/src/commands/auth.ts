@@ -1,6 +1,7 @@
 import { openDb } from '@flotilla/kit';
 import { describeArgon2, hashSecret, KeyStore, loadKek, migrations, Sealer } from '@flotilla/auth';
 import { printError } from '../output.js';
+import { argon2FromEnv, intSetting as int, readStdin } from './auth-env.js';
 
 const USAGE = `usage: flotilla auth <command>
 
@@ -12,18 +13,6 @@ const USAGE = `usage: flotilla auth <command>
 Opens the auth service's database directly (DATABASE_URL, or PGlite under FLOTILLA_HOME);
 the running service picks up a rotation within AUTH_KEYS_POLL_MS.`;
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '');
-}
-
-function int(name: string, d: number): number {
-  return Number.parseInt(process.env[name] ?? '', 10) || d;
-}
-
 /** `flotilla auth rotate-keys|keys|hash-secret`. */
 export async function run(argv: string[]): Promise<number> {
   const [sub] = argv;
@@ -32,11 +21,7 @@ export async function run(argv: string[]): Promise<number> {
     return sub ? 0 : 2;
   }
   if (sub === 'hash-secret') {
-    const params = {
-      memoryCost: int('AUTH_ARGON2_MEMORY_KIB', 19_456),
-      timeCost: int('AUTH_ARGON2_TIME_COST', 2),
-      parallelism: int('AUTH_ARGON2_PARALLELISM', 1),
-    };
+    const params = argon2FromEnv();
     const secret = await readStdin();
     if (secret.length < 16) {
       printError('auth hash-secret: a client secret needs at least 16 characters');

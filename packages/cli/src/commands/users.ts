@@ -1,6 +1,7 @@
 import { openDb } from '@flotilla/kit';
 import { MIN_PASSWORD_LENGTH, migrations, recordRevocation, UserStore } from '@flotilla/auth';
 import { printError } from '../output.js';
+import { argon2FromEnv, readStdin } from './auth-env.js';
 
 const USAGE = `usage: flotilla users <command>
 
@@ -12,23 +13,6 @@ const USAGE = `usage: flotilla users <command>
 
 Opens the auth service's database directly (DATABASE_URL, or PGlite under FLOTILLA_HOME).
 With PGlite, stop the auth service first: an embedded database has one process at a time.`;
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '');
-}
-
-function argon2FromEnv() {
-  const n = (name: string, d: number) => Number.parseInt(process.env[name] ?? '', 10) || d;
-  return {
-    memoryCost: n('AUTH_ARGON2_MEMORY_KIB', 19_456),
-    timeCost: n('AUTH_ARGON2_TIME_COST', 2),
-    parallelism: n('AUTH_ARGON2_PARALLELISM', 1),
-  };
-}
 
 /** `flotilla users add|disable|enable|reset-mfa|list`: admin commands; there is no self-signup. */
 export async function run(argv: string[]): Promise<number> {
