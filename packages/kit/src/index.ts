@@ -27,6 +27,7 @@ export {
   defineService,
   type RunningService,
   type Service,
+  type PolicyDecider,
   type ServiceApp,
   type ServiceContext,
   type ServiceDefinition,

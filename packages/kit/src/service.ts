@@ -12,6 +12,7 @@ import Fastify, {
 } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { Decision, DecisionRequest } from '@flotilla/policy';
 import { type AuditEvent, AuditLog, type AuditRecord } from './audit/index.js';
 import { addFormats, type BaseConfig, loadConfig } from './config.js';
 import { type Db, type Migration, openDb, readMigrations } from './db/index.js';
@@ -60,6 +61,17 @@ export interface ServiceContext<P extends TProperties = TProperties> {
    * idempotent requests within a budget, circuit breaking, mTLS with the SPIFFE check.
    */
   call(service: string, request: CallRequest): Promise<Dispatcher.ResponseData>;
+  /**
+   * The fleet's policies in force in this service — the control plane's signed bundle,
+   * hot-reloaded, or FLOTILLA_POLICY_DIR without one — for the service's own checks
+   * (`openUserAccess` uses it). Undefined without a workload identity, and until `routes` runs.
+   */
+  readonly policy: PolicyDecider | undefined;
+}
+
+/** Decides under a policy set; any error is a deny. */
+export interface PolicyDecider {
+  decide(request: DecisionRequest): Decision;
 }
 
 export interface ServiceDefinition<P extends TProperties = TProperties> {
@@ -183,6 +195,7 @@ async function startService<P extends TProperties>(
   }
 
   const metrics = createMetrics(def.name);
+  let authz: PolicyDecider | undefined;
   const ctx: ServiceContext<P> = {
     name: def.name,
     config,
@@ -207,6 +220,9 @@ async function startService<P extends TProperties>(
       await discovery.catalog.ready();
       return discovery.services.call(service, request);
     },
+    get policy() {
+      return authz;
+    },
   };
 
   const app = createApp(config, log, identity && tlsOptions(identity.current(), config));
@@ -220,8 +236,9 @@ async function startService<P extends TProperties>(
   try {
     if (identity) {
       secureServer(app, identity, config);
-      const authz = await authorizeServiceCalls(app, ctx, config);
-      closers.push(() => authz.close());
+      const inbound = await authorizeServiceCalls(app, ctx, config);
+      closers.push(() => inbound.close());
+      authz = inbound;
     }
     await def.routes(app, ctx);
     await app.listen({ host: config.HOST, port: config.PORT });

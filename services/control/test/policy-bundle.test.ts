@@ -3,7 +3,7 @@ import { cp, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { RunningService } from '@flotilla/kit';
+import { openUserPolicy, type RunningService } from '@flotilla/kit';
 import { type DecisionLogEntry, verifyBundle } from '@flotilla/policy';
 import { joinToken } from '@flotilla/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,10 @@ forbid (
   resource is Endpoint
 )
 when { resource.service == "metadata" && resource.path == "/whoami" };
+`;
+const FORBID_USER_FILE = 'zz-forbid-alice-read.cedar';
+const FORBID_USER = `@id("test-forbid-alice-read")
+forbid (principal == User::"alice", action == Action::"video:Read", resource is Video);
 `;
 const INVALID_FILE = 'zz-invalid.cedar';
 // Line 3 names an action the schema does not have.
@@ -162,6 +166,36 @@ describe('policy distribution: the control plane signs and serves the bundle, se
     const t1 = Date.now();
     expect(await waitFor(whoami, (s) => s === 200, 2_000)).toBe(200);
     expect(Date.now() - t1).toBeLessThan(2_000);
+  });
+
+  it("the service's own user-level checks follow the bundle too, within 2 s", async () => {
+    const alice = {
+      sub: 'alice',
+      kind: 'user',
+      roles: ['viewer'],
+      scopes: [],
+      clientId: 'web',
+      mfa: false,
+    } as const;
+    const video = {
+      uid: { type: 'Video', id: 'v1' },
+      attrs: { owner: { __entity: { type: 'User', id: 'bob' } } },
+    };
+    const engine = server.ctx.policy;
+    if (!engine) throw new Error('the service has no policy engine');
+    const policy = await openUserPolicy({ engine, audit: async () => undefined });
+    expect(policy.allows(alice, 'video:Read', video)).toBe(true);
+
+    await writeFile(join(policies, FORBID_USER_FILE), FORBID_USER);
+    const t0 = Date.now();
+    while (policy.allows(alice, 'video:Read', video) && Date.now() - t0 < 2_000) await sleep(50);
+    expect(policy.allows(alice, 'video:Read', video)).toBe(false);
+    expect(policy.decide(alice, 'video:Read', video).reasons).toContain('test-forbid-alice-read');
+
+    await unlink(join(policies, FORBID_USER_FILE));
+    const t1 = Date.now();
+    while (!policy.allows(alice, 'video:Read', video) && Date.now() - t1 < 2_000) await sleep(50);
+    expect(policy.allows(alice, 'video:Read', video)).toBe(true);
   });
 
   it('refuses a policy file that does not validate (file:line logged); services keep the good set', async () => {

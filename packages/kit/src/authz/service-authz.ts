@@ -8,6 +8,7 @@ import {
   compilePolicies,
   type Decision,
   type DecisionLogEntry,
+  type DecisionRequest,
   PolicyError,
   type PolicySources,
   readPolicySources,
@@ -92,16 +93,25 @@ export class ServiceAuthz {
 
   /** Decides an inbound call; `routePattern` is the matched route, not the concrete path. */
   check(callerService: string, method: string, routePattern: string): Decision {
+    return this.decide(
+      serviceCallRequest({
+        callerService,
+        targetService: this.opts.service,
+        method: method === 'HEAD' ? 'GET' : method,
+        routePattern,
+        trustDomain: this.opts.trustDomain,
+      }),
+    );
+  }
+
+  /**
+   * Any decision under the policies in force here (the signed bundle, or the directory):
+   * the service's own user-level checks go through this too, so that one hot-reloaded
+   * set governs both. Any error denies.
+   */
+  decide(request: DecisionRequest): Decision {
     try {
-      return this.engine.decide(
-        serviceCallRequest({
-          callerService,
-          targetService: this.opts.service,
-          method: method === 'HEAD' ? 'GET' : method,
-          routePattern,
-          trustDomain: this.opts.trustDomain,
-        }),
-      );
+      return this.engine.decide(request);
     } catch (err) {
       return { decision: 'deny', reasons: [], errors: [err instanceof Error ? err.message : String(err)] };
     }

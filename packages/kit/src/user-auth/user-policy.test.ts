@@ -46,6 +46,30 @@ describe('openUserPolicy', () => {
     policy.close();
   });
 
+  it("decides with the engine it is given (the service's bundle), not a directory", async () => {
+    const asked: unknown[] = [];
+    const policy = await openUserPolicy({
+      engine: {
+        decide: (request) => {
+          asked.push(request);
+          return { decision: 'deny', reasons: ['from-bundle'], errors: [] };
+        },
+      },
+      audit: async () => undefined,
+    });
+    // The directory's policies would allow this read; the engine in force denies it.
+    expect(policy.allows(user('alice', ['viewer']), 'video:Read', video('bob'))).toBe(false);
+    expect(policy.decide(user('alice', ['viewer']), 'video:Read', video('bob')).reasons).toEqual([
+      'from-bundle',
+    ]);
+    expect(asked[0]).toMatchObject({
+      principal: { type: 'User', id: 'alice' },
+      action: 'video:Read',
+      resource: { type: 'Video', id: 'v1' },
+    });
+    policy.close();
+  });
+
   it('refuses to open a directory without policies', async () => {
     await expect(openUserPolicy({ dir: '/nonexistent', audit: async () => undefined })).rejects.toThrow();
   });

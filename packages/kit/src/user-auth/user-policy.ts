@@ -1,5 +1,6 @@
 import { Authorizer, type Decision, type EntityInput, loadPolicies, watchPolicies } from '@flotilla/policy';
 import type { AuditEvent } from '../audit/index.js';
+import type { PolicyDecider } from '../service.js';
 import { FlotillaError } from '../errors.js';
 import type { User } from './user.js';
 import { callerEntity } from './user-entity.js';
@@ -14,15 +15,22 @@ export interface UserPolicy {
   close(): void;
 }
 
-export interface UserPolicyOptions {
-  /** The fleet's policy directory (schema + `*.cedar`). */
-  dir: string;
-  /** Reload when the files change (a set that fails to load never replaces a good one). */
-  watch?: boolean;
+export type UserPolicyOptions = {
   audit: (event: AuditEvent) => Promise<unknown>;
-  onReload?: (version: number) => void;
-  onReloadError?: (err: unknown) => void;
-}
+} & (
+  | {
+      /** Decide with the policies already in force in the service (`ctx.policy`: the signed bundle). */
+      engine: PolicyDecider;
+    }
+  | {
+      /** The fleet's policy directory (schema + `*.cedar`), for a service without a control plane. */
+      dir: string;
+      /** Reload when the files change (a set that fails to load never replaces a good one). */
+      watch?: boolean;
+      onReload?: (version: number) => void;
+      onReloadError?: (err: unknown) => void;
+    }
+);
 
 /**
  * Authorization of people inside a service: may this verified caller do `video:Delete`
@@ -30,17 +38,12 @@ export interface UserPolicyOptions {
  * (see `callerEntity`); a broken policy set stops the start.
  *
  * @example
- * const policy = await openUserPolicy({ dir: config.FLOTILLA_POLICY_DIR, audit: ctx.audit });
+ * const policy = await openUserPolicy({ engine: ctx.policy, audit: ctx.audit });
  * await policy.require(user, 'video:Delete', { uid: { type: 'Video', id }, attrs: { owner } }, 'you may not delete this video');
  */
 export async function openUserPolicy(opts: UserPolicyOptions): Promise<UserPolicy> {
-  const engine = new Authorizer(await loadPolicies({ dir: opts.dir }));
-  const watcher = opts.watch
-    ? watchPolicies(opts.dir, engine, {
-        ...(opts.onReload ? { onReload: opts.onReload } : {}),
-        ...(opts.onReloadError ? { onError: opts.onReloadError } : {}),
-      })
-    : undefined;
+  const { engine, watcher } =
+    'engine' in opts ? { engine: opts.engine, watcher: undefined } : await fromDir(opts);
 
   const decide = (user: User, action: string, resource: EntityInput): Decision => {
     const principal = callerEntity(user);
@@ -71,4 +74,15 @@ export async function openUserPolicy(opts: UserPolicyOptions): Promise<UserPolic
     },
     close: () => watcher?.close(),
   };
+}
+
+async function fromDir(opts: Extract<UserPolicyOptions, { dir: string }>) {
+  const engine = new Authorizer(await loadPolicies({ dir: opts.dir }));
+  const watcher = opts.watch
+    ? watchPolicies(opts.dir, engine, {
+        ...(opts.onReload ? { onReload: opts.onReload } : {}),
+        ...(opts.onReloadError ? { onError: opts.onReloadError } : {}),
+      })
+    : undefined;
+  return { engine, watcher };
 }
