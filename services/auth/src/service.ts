@@ -224,14 +224,13 @@ async function setup(app: ServiceApp, ctx: AuthContext, opts: AuthServiceOptions
     app,
     getState,
     new TokenThrottle(throttleSettings, redis),
-    (clientId, ip) => {
-      void audit({
+    (clientId, ip) =>
+      audit({
         actor: clientId ?? 'anonymous',
         action: 'token.throttled',
         outcome: 'denied',
         details: { ip },
-      }).catch(() => undefined);
-    },
+      }),
     logoutOrigins,
   );
   registerInteractions(app, {

@@ -11,7 +11,7 @@ import {
   SECRETS,
   SPA_REDIRECT,
   startTestAuth,
-  settledAudit,
+  readAudit,
 } from './helpers.js';
 
 type Auth = Awaited<ReturnType<typeof startTestAuth>>;
@@ -19,7 +19,7 @@ const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const AT_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
 async function auditLines(auth: Auth): Promise<{ action: string; outcome: string; reason?: string }[]> {
-  const text = await settledAudit(auth.home);
+  const text = await readAudit(auth.home);
   return text
     .trim()
     .split('\n')

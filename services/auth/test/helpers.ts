@@ -197,19 +197,11 @@ export async function browserLogin(
 }
 
 /**
- * The audit trail once it has settled: the service appends (and fsyncs) records off the
- * response path, so a test waits until the file stops growing (at most 5 s).
+ * The auth service's audit trail as it is now: read once, with no waiting, because every
+ * answer is sent only after its records are durable.
  */
-export async function settledAudit(home: string): Promise<string> {
+export async function readAudit(home: string): Promise<string> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
-  const file = path.join(home, 'audit', 'auth.jsonl');
-  let last = -1;
-  for (let i = 0; i < 50; i++) {
-    const size = (await fs.stat(file).catch(() => ({ size: 0 }))).size;
-    if (size === last && size > 0) break;
-    last = size;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return fs.readFile(file, 'utf8');
+  return fs.readFile(path.join(home, 'audit', 'auth.jsonl'), 'utf8');
 }

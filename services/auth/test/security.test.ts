@@ -12,7 +12,7 @@ import {
   PASSWORD,
   SECRETS,
   startTestAuth,
-  settledAudit,
+  readAudit,
 } from './helpers.js';
 
 type Auth = Awaited<ReturnType<typeof startTestAuth>>;
@@ -104,7 +104,7 @@ describe('auth security', () => {
     const reuse = await browserLogin(spa, auth, { username: 'carol', otp: async () => recoveryCodes[0]! });
     expect(reuse.lastResponse.status).toBe(401);
     expect(reuse.lastHtml).toContain('Invalid verification code');
-    const audit = await settledAudit(auth.home);
+    const audit = await readAudit(auth.home);
     expect(audit).toContain('"mfa.enroll"');
     expect(audit).toContain('"mfa.use"');
     expect(audit).toContain('"mfa.failure"');

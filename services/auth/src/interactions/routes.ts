@@ -52,7 +52,8 @@ function html(reply: FastifyReply, status: number, body: string) {
 }
 
 export function registerInteractions(app: ServiceApp, d: InteractionDeps): void {
-  const record = (e: AuditEvent) => void d.audit(e).catch(() => undefined);
+  // Awaited: the page is answered only once its audit record is durable.
+  const record = (e: AuditEvent) => d.audit(e);
 
   async function load(
     req: FastifyRequest,
@@ -100,7 +101,7 @@ export function registerInteractions(app: ServiceApp, d: InteractionDeps): void 
     user: User,
     amr: string[],
   ) {
-    record({
+    await record({
       actor: user.id,
       action: 'login.success',
       target: user.username,
@@ -156,7 +157,7 @@ export function registerInteractions(app: ServiceApp, d: InteractionDeps): void 
       };
       const wait = await d.throttle.check(username, req.ip);
       if (wait !== undefined) {
-        record({
+        await record({
           actor: 'anonymous',
           action: 'login.throttled',
           target: username,
@@ -171,7 +172,7 @@ export function registerInteractions(app: ServiceApp, d: InteractionDeps): void 
       const ok = await verifySecret(user?.passwordHash ?? (await d.dummyHash()), password);
       if (!user || user.disabled || !ok) {
         const locked = await d.throttle.fail(username, req.ip);
-        record({
+        await record({
           actor: 'anonymous',
           action: 'login.failure',
           target: username,
@@ -179,7 +180,7 @@ export function registerInteractions(app: ServiceApp, d: InteractionDeps): void 
           details: { ip: req.ip },
         });
         if (locked) {
-          record({
+          await record({
             actor: 'anonymous',
             action: 'login.lockout',
             target: username,
@@ -230,7 +231,7 @@ export function registerInteractions(app: ServiceApp, d: InteractionDeps): void 
       const used = await verifySecondFactor(d.users, d.sealer, user, (form.code ?? '').slice(0, 20));
       if (!used) {
         const locked = await d.throttle.fail(user.username, req.ip);
-        record({
+        await record({
           actor: user.id,
           action: 'mfa.failure',
           target: user.username,
@@ -238,7 +239,7 @@ export function registerInteractions(app: ServiceApp, d: InteractionDeps): void 
           details: { ip: req.ip },
         });
         if (locked) {
-          record({
+          await record({
             actor: user.id,
             action: 'login.lockout',
             target: user.username,
@@ -249,7 +250,7 @@ export function registerInteractions(app: ServiceApp, d: InteractionDeps): void 
         return html(reply, 401, mfaPage({ ...f, error: MFA_FAILED }));
       }
       await d.throttle.success(user.username, req.ip);
-      record({
+      await record({
         actor: user.id,
         action: 'mfa.use',
         target: user.username,
@@ -285,7 +286,7 @@ export function registerInteractions(app: ServiceApp, d: InteractionDeps): void 
         grant.addResourceScope(indicator, scopes.join(' '));
       }
       const grantId = await grant.save();
-      record({ actor: accountId, action: 'consent.grant', target: clientId, outcome: 'success' });
+      await record({ actor: accountId, action: 'consent.grant', target: clientId, outcome: 'success' });
       return finish(req, reply, provider, { consent: details.grantId ? {} : { grantId } });
     });
 

@@ -65,14 +65,10 @@ export function registerMfaRoutes(app: ServiceApp, d: MfaRouteDeps): void {
       const user = await caller(req);
       const codes = await confirmEnrollment(d.users, d.sealer, d.argon2, user, req.body.code);
       if (!codes) {
-        void d
-          .audit({ actor: user.id, action: 'mfa.enroll', target: user.username, outcome: 'failure' })
-          .catch(() => undefined);
+        await d.audit({ actor: user.id, action: 'mfa.enroll', target: user.username, outcome: 'failure' });
         throw new FlotillaError('BAD_REQUEST', 'invalid code or no enrollment in progress');
       }
-      void d
-        .audit({ actor: user.id, action: 'mfa.enroll', target: user.username, outcome: 'success' })
-        .catch(() => undefined);
+      await d.audit({ actor: user.id, action: 'mfa.enroll', target: user.username, outcome: 'success' });
       return reply.header('cache-control', 'no-store').send({ recoveryCodes: codes });
     },
   );

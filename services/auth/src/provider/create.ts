@@ -33,8 +33,9 @@ export function createProvider(o: CreateProviderOptions): Provider {
     tokenExchangeHandler({ ...o.exchange, verifier: o.verifier, revocations: o.revocations }),
     TOKEN_EXCHANGE_PARAMS,
   );
+  // First, so that it wraps every other middleware and the provider's own routes.
+  wireProviderEvents(provider, o.audit, o.revocations);
   provider.use(corsGate(spaOrigins(o.clients)));
   provider.use(structuredTokenMiddleware(o.verifier, o.revocations));
-  wireProviderEvents(provider, o.audit, o.revocations);
   return provider;
 }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AuditEvent } from '@flotilla/kit';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
@@ -19,12 +20,28 @@ function grantType(ctx: KoaContextWithOIDC): string {
   return typeof g === 'string' ? g : 'unknown';
 }
 
+/** The audit records (and revocation events) a provider request has started, so that its answer can wait for them. */
+const inFlight = new AsyncLocalStorage<Promise<unknown>[]>();
+
 /**
  * Audits what oidc-provider does (never a token or secret value: ids only) and turns
- * its revocations into revocation events.
+ * its revocations into revocation events. The provider's events are synchronous, so each
+ * record joins its request's list and the request's answer waits until all of them are
+ * durable: nothing is acknowledged that the audit trail could lose, and a record that
+ * cannot be written fails the request instead of going missing.
  */
 export function wireProviderEvents(provider: Provider, audit: Audit, revocations: Revocations): void {
-  const record = (e: AuditEvent) => void audit(e).catch(() => undefined);
+  provider.use(async (_ctx, next) => {
+    const records: Promise<unknown>[] = [];
+    await inFlight.run(records, next);
+    await Promise.all(records);
+  });
+  const hold = (written: Promise<unknown>) => {
+    const records = inFlight.getStore();
+    if (records) records.push(written);
+    else void written.catch(() => undefined); // not from a request: nothing to hold back
+  };
+  const record = (e: AuditEvent) => hold(audit(e));
 
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const g = grantType(ctx);
@@ -66,9 +83,15 @@ export function wireProviderEvents(provider: Provider, audit: Audit, revocations
     const sub = ctx.oidc?.entities.Account?.accountId;
     const clientId = ctx.oidc?.client?.clientId;
     record({ actor: clientId ?? 'anonymous', action: 'grant.revoke', target: grantId, outcome: 'success' });
-    void revocations
-      .revoke({ type: 'grant', grantId, ...(sub ? { sub } : {}), ...(clientId ? { clientId } : {}) })
-      .catch(() => undefined);
+    // The revocation is answered once its event is recorded for the gateways.
+    hold(
+      revocations.revoke({
+        type: 'grant',
+        grantId,
+        ...(sub ? { sub } : {}),
+        ...(clientId ? { clientId } : {}),
+      }),
+    );
   });
 
   // RFC 7009 revocation of an opaque token. Its id is its value, so neither the audit nor

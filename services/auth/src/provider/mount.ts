@@ -91,7 +91,8 @@ export function mountProvider(
   app: ServiceApp,
   getProvider: () => Promise<{ provider: Provider; callback: ReturnType<Provider['callback']> }>,
   throttle: TokenThrottle,
-  onThrottled: (clientId: string | undefined, ip: string) => void,
+  /** Records the refusal; the 429 is sent once it resolves. */
+  onThrottled: (clientId: string | undefined, ip: string) => Promise<unknown>,
   logoutOrigins: readonly string[] = [],
 ): void {
   // The sign-out confirmation form ends in a redirect to a client's registered
@@ -135,7 +136,7 @@ export function mountProvider(
           const clientId = tokenClientId(req);
           const wait = await throttle.take(clientId, req.ip);
           if (wait !== undefined) {
-            onThrottled(clientId, req.ip);
+            await onThrottled(clientId, req.ip);
             return reply
               .code(429)
               .header('retry-after', String(wait))
