@@ -7,6 +7,7 @@ import {
   type ServiceContext,
 } from '@flotilla/kit';
 import { formatIssue, PolicyError } from '@flotilla/policy';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
 import type { JWTVerifyGetKey } from 'jose';
 import { Authenticator } from './auth/authenticate.js';
@@ -22,7 +23,7 @@ import { KitUpstream, RoutedUpstream } from './forward/kit-upstream.js';
 import { UndiciUpstream } from './forward/undici-upstream.js';
 import type { Upstream } from './forward/upstream.js';
 import { createGatewayMetrics } from './observability/gateway-metrics.js';
-import { Pipeline } from './pipeline/pipeline.js';
+import { Pipeline, type RequestOutcome } from './pipeline/pipeline.js';
 import { CedarDecider } from './policy/cedar-decider.js';
 import { type PolicyDecider, scopePolicy } from './policy/policy-decider.js';
 import { Denylist } from './revocation/denylist.js';
@@ -175,34 +176,23 @@ async function setup(
     // Bodies are streamed to the upstream untouched, never parsed here.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
-    scope.addHook('onSend', async (_request, reply, payload) => {
+    // Callback hooks, not async ones: no promise per request for work that never waits.
+    scope.addHook('onSend', (_request, reply, payload, done) => {
       reply.headers(hsts);
-      const type = String(reply.getHeader('content-type') ?? '');
-      if (type.startsWith('application/problem+json')) reply.headers(GENERATED_RESPONSE_HEADERS);
-      return payload;
+      const type = reply.getHeader('content-type');
+      if (typeof type === 'string' && type.startsWith('application/problem+json'))
+        reply.headers(GENERATED_RESPONSE_HEADERS);
+      done(null, payload);
     });
-    scope.addHook('onResponse', async (request, reply) => {
+    scope.addHook('onResponse', (request, reply, done) => {
       const o = pipeline.outcomes.get(request);
-      if (!o) return;
-      metrics.requests.inc({ route: o.route, status: String(reply.statusCode), decision: o.decision });
-      // The access line: no query string, no headers, no token; the caller as verified.
-      request.log.info(
-        {
-          access: {
-            method: request.method,
-            route: o.route,
-            path: o.path,
-            status: reply.statusCode,
-            decision: o.decision,
-            principal: o.principal,
-            clientId: o.clientId,
-            throttledBy: o.throttledBy,
-            upstreamMs: o.upstreamMs === undefined ? undefined : Math.round(o.upstreamMs * 10) / 10,
-            ms: Math.round(reply.elapsedTime * 10) / 10,
-          },
-        },
-        'gateway access',
-      );
+      if (o) {
+        metrics.requests.inc({ route: o.route, status: String(reply.statusCode), decision: o.decision });
+        // The access line: no query string, no headers, no token; the caller as verified.
+        if (ctx.log.isLevelEnabled('info'))
+          request.log.info({ access: accessLine(request, reply, o) }, 'gateway access');
+      }
+      done();
     });
     scope.all('/*', (request, reply) => pipeline.handle(request, reply));
     scope.all('/', (request, reply) => pipeline.handle(request, reply));
@@ -251,6 +241,21 @@ async function setup(
       );
     });
   }
+}
+
+function accessLine(request: FastifyRequest, reply: FastifyReply, o: RequestOutcome) {
+  return {
+    method: request.method,
+    route: o.route,
+    path: o.path,
+    status: reply.statusCode,
+    decision: o.decision,
+    principal: o.principal,
+    clientId: o.clientId,
+    throttledBy: o.throttledBy,
+    upstreamMs: o.upstreamMs === undefined ? undefined : Math.round(o.upstreamMs * 10) / 10,
+    ms: Math.round(reply.elapsedTime * 10) / 10,
+  };
 }
 
 function buildAuthenticator(

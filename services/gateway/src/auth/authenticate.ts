@@ -5,6 +5,8 @@ import type { JwtVerifier } from './verify-jwt.js';
 
 // RFC 7515 §7.1 compact serialisation: three base64url parts (the last may be empty, as in `alg: none`).
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+// RFC 6750 §2.3: a token in the query is refused, not used.
+const ACCESS_TOKEN_PARAM = /(?:^|&)access_token=/;
 // RFC 6750 §2.1 b64token.
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
@@ -27,12 +29,16 @@ export class Authenticator {
     this.#introspector = introspector;
   }
 
-  /** Validates the request's bearer token; throws a 401/400/503 FlotillaError when it cannot. */
-  async authenticate(
+  /**
+   * Validates the request's bearer token; throws (or rejects with) a 401/400/503
+   * FlotillaError when it cannot. A token already in the verified-token cache is answered
+   * synchronously.
+   */
+  authenticate(
     headers: Record<string, string | string[] | undefined>,
     query: string,
-  ): Promise<Principal> {
-    if (/(?:^|&)access_token=/.test(query))
+  ): Principal | Promise<Principal> {
+    if (query !== '' && ACCESS_TOKEN_PARAM.test(query))
       throw invalidRequest('send the token in the Authorization header, not the query');
     const header = headers.authorization;
     if (Array.isArray(header)) throw invalidRequest('more than one Authorization header');

@@ -17,30 +17,17 @@ const HOP_BY_HOP = new Set([
 /**
  * Headers that claim an identity or a network path. The gateway is the edge: whatever a
  * client sends in these is a forgery, so they are dropped, and the gateway sets its own.
+ * One alternation, tested once per header.
  */
-const IDENTITY = [
-  /^x-flotilla-/,
-  /^x-user-/,
-  /^x-auth-/,
-  /^x-consumer-/,
-  /^x-jwt-/,
-  /^x-forwarded-/,
-  /^x-remote-/,
-  /^x-client-(?:cert|verify|dn|id)/,
-  /^x-ssl-/,
-  /^x-spiffe/,
-  /^x-principal/,
-  /^x-authenticated-/,
-  /^remote-user$/,
-  /^x-real-ip$/,
-  /^forwarded$/,
-  /^x-request-id$/,
-  /^traceparent$/,
-];
+const IDENTITY =
+  /^(?:x-flotilla-|x-user-|x-auth-|x-consumer-|x-jwt-|x-forwarded-|x-remote-|x-client-(?:cert|verify|dn|id)|x-ssl-|x-spiffe|x-principal|x-authenticated-|remote-user$|x-real-ip$|forwarded$|x-request-id$|traceparent$)/;
+
+const NONE: ReadonlySet<string> = new Set();
 
 /** Names listed in `Connection` are hop-by-hop too (RFC 9110 §7.6.1). */
-function connectionListed(value: string | string[] | undefined): Set<string> {
-  const text = Array.isArray(value) ? value.join(',') : (value ?? '');
+function connectionListed(value: string | string[] | undefined): ReadonlySet<string> {
+  if (value === undefined) return NONE;
+  const text = Array.isArray(value) ? value.join(',') : value;
   return new Set(
     text
       .split(',')
@@ -60,7 +47,7 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders): Record<st
     if (value === undefined) continue;
     const n = name.toLowerCase();
     if (HOP_BY_HOP.has(n) || listed.has(n) || n === 'host' || n === 'expect' || n.startsWith(':')) continue;
-    if (IDENTITY.some((re) => re.test(n))) continue;
+    if (IDENTITY.test(n)) continue;
     out[n] = value;
   }
   return out;

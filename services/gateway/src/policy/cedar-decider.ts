@@ -7,7 +7,16 @@ import {
   type PolicyWatcher,
   watchPolicies,
 } from '@flotilla/policy';
+import type { Principal } from '../auth/principal.js';
 import type { PolicyDecider, PolicyDecision, PolicyRequest } from './policy-decider.js';
+
+const PUBLIC_ROUTE: PolicyDecision = Object.freeze({
+  decision: 'allow',
+  reasons: Object.freeze(['public route']),
+  policies: Object.freeze([]),
+});
+// Routes times source addresses one caller is seen with before its memo starts over.
+const MAX_ALLOWS_PER_CALLER = 64;
 
 export interface CedarDeciderOptions {
   /** The policy directory (`*.cedar` and `schema.cedarschema`). */
@@ -36,6 +45,13 @@ export interface CedarDeciderOptions {
 export class CedarDecider implements PolicyDecider {
   readonly #engine: Authorizer;
   readonly #watcher: PolicyWatcher | undefined;
+  /**
+   * Allows already decided for a caller, keyed by policy set version, route, MFA and source
+   * address: everything the Cedar request is built from besides the principal, whose object
+   * the verified-token cache hands out again for the same token (and which is frozen). A hit
+   * skips building entities and the engine's own cache key. Entries go with the principal.
+   */
+  readonly #allowed = new WeakMap<Principal, Map<string, PolicyDecision>>();
 
   private constructor(engine: Authorizer, watcher: PolicyWatcher | undefined) {
     this.#engine = engine;
@@ -63,7 +79,26 @@ export class CedarDecider implements PolicyDecider {
   }
 
   decide({ principal, resource, context }: PolicyRequest): PolicyDecision {
-    if (!principal) return { decision: 'allow', reasons: ['public route'], policies: [] };
+    if (!principal) return PUBLIC_ROUTE;
+    const key = `${this.#engine.version}|${context.mfa ? 1 : 0}|${resource.method} ${resource.path}|${context.sourceIp}`;
+    let allowed = this.#allowed.get(principal);
+    const hit = allowed?.get(key);
+    if (hit) return hit;
+    const decision = this.#decide(principal, resource, context);
+    // Only clean allows are kept: a deny is rare, and the engine logs every deny it answers.
+    if (decision.decision === 'allow' && !decision.errors?.length) {
+      if (!allowed) this.#allowed.set(principal, (allowed = new Map<string, PolicyDecision>()));
+      if (allowed.size >= MAX_ALLOWS_PER_CALLER) allowed.clear();
+      allowed.set(key, Object.freeze(decision));
+    }
+    return decision;
+  }
+
+  #decide(
+    principal: Principal,
+    resource: PolicyRequest['resource'],
+    context: PolicyRequest['context'],
+  ): PolicyDecision {
     const method = resource.method === 'HEAD' ? 'GET' : resource.method;
     const routeUid = { type: 'Route', id: `${method} ${resource.path}` };
     const principalEntity: EntityInput =

@@ -12,8 +12,15 @@ export interface LimitState {
 }
 
 // Policy names travel as Structured Field Strings (RFC 9651 §3.3.3): printable ASCII, `"` and `\` escaped.
+// Names come from the configuration (a bounded set), so each is escaped once.
+const SF_STRINGS = new Map<string, string>();
 function sfString(value: string): string {
-  return `"${value.replace(/[^\x20-\x7e]/g, '').replace(/["\\]/g, (c) => `\\${c}`)}"`;
+  let sf = SF_STRINGS.get(value);
+  if (sf === undefined) {
+    sf = `"${value.replace(/[^\x20-\x7e]/g, '').replace(/["\\]/g, (c) => `\\${c}`)}"`;
+    SF_STRINGS.set(value, sf);
+  }
+  return sf;
 }
 
 /**

@@ -17,11 +17,13 @@ export const DEFAULT_AUTH_ENDPOINT_LIMIT: LimitConfig = { points: 10, duration: 
 export interface ThrottleOutcome {
   allowed: boolean;
   /** Every policy consulted, for the `RateLimit` fields. */
-  states: LimitState[];
+  states: readonly LimitState[];
   /** The policy that refused, when one did. */
   refusedBy?: string;
   retryAfterSec?: number;
 }
+
+const NO_LIMIT: ThrottleOutcome = Object.freeze({ allowed: true, states: Object.freeze([]) });
 
 /**
  * Quotas with rate-limiter-flexible: in memory by default, in Redis when given a client
@@ -32,16 +34,21 @@ export class Throttler {
   readonly #config: ThrottleConfig;
   readonly #redis: Redis | undefined;
   readonly #limiters = new Map<string, RateLimiterAbstract>();
+  // The same limiter by configuration object, so a request builds no id string.
+  readonly #byConfig = new WeakMap<LimitConfig, Map<string, RateLimiterAbstract>>();
 
   constructor(config: ThrottleConfig | undefined, redis?: Redis) {
     this.#config = config ?? {};
     this.#redis = redis;
   }
 
-  /** Limits checked before authentication: `ip`-keyed route policies (login and token endpoints). */
-  async beforeAuth(route: CompiledRoute, ip: string): Promise<ThrottleOutcome> {
+  /**
+   * Limits checked before authentication: `ip`-keyed route policies (login and token
+   * endpoints). Routes without one are answered synchronously.
+   */
+  beforeAuth(route: CompiledRoute, ip: string): ThrottleOutcome | Promise<ThrottleOutcome> {
     const policy = this.#routePolicy(route);
-    if (!policy || (policy.limit.key ?? 'caller') !== 'ip') return { allowed: true, states: [] };
+    if (!policy || (policy.limit.key ?? 'caller') !== 'ip') return NO_LIMIT;
     return this.#consume([{ name: policy.name, limit: policy.limit, key: `${route.id}|${ip}` }]);
   }
 
@@ -111,6 +118,10 @@ export class Throttler {
   }
 
   #limiter(name: string, limit: LimitConfig): RateLimiterAbstract {
+    let byName = this.#byConfig.get(limit);
+    if (!byName) this.#byConfig.set(limit, (byName = new Map<string, RateLimiterAbstract>()));
+    const known = byName.get(name);
+    if (known) return known;
     const id = `${name}:${limit.points}:${limit.duration}`;
     let limiter = this.#limiters.get(id);
     if (!limiter) {
@@ -124,6 +135,7 @@ export class Throttler {
         : new RateLimiterMemory(opts);
       this.#limiters.set(id, limiter);
     }
+    byName.set(name, limiter);
     return limiter;
   }
 }
