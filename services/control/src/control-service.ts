@@ -16,7 +16,7 @@ import { createCaMetrics } from './metrics.js';
 import { migrations } from './migrations.js';
 import { controlTlsMaterial, placeholderIdentity } from './own-identity.js';
 import { apiRoutes } from './routes/api.js';
-import { isAdminRequest } from './admin-auth.js';
+import { isAdminRequest, requireAdmin } from './admin-auth.js';
 import { startRegistry } from './registry/index.js';
 import { startPublicListener } from './routes/public-listener.js';
 import { startPolicyDistribution } from './policy-bundle/index.js';
@@ -134,6 +134,7 @@ export function createControlService(
       const policy = await startPolicyDistribution(app, ctx, {
         kek,
         isAdmin: isAdminRequest(adminToken),
+        requireAdmin: requireAdmin(adminToken, ctx),
         debounceMs: config.CONTROL_POLICY_DEBOUNCE_MS,
       });
       await apiRoutes(app, ctx, {

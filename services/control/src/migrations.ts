@@ -68,4 +68,9 @@ CREATE TABLE policy_bundle_state (
 );
 `,
   },
+  {
+    id: '201_policy_key_rotation',
+    // A rotated-out key stays for one overlap, then is retired: no longer published.
+    sql: `ALTER TABLE policy_signing_keys ADD COLUMN retired_at TIMESTAMPTZ;`,
+  },
 ];

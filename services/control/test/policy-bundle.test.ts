@@ -244,6 +244,68 @@ describe('policy distribution: the control plane signs and serves the bundle, se
     await unlink(join(policies, FORBID_FILE));
     expect(await waitFor(whoami, (s) => s === 200, 2_000)).toBe(200);
   });
+
+  it('rotates the signing key: services move to the re-signed bundle, the old key is retired one rotation later', async () => {
+    const policyKeys = async () =>
+      (
+        (await call(control, 'GET', '/v1/bundle', undefined, { admin: control.adminToken })).body as {
+          policyKeys: JsonWebKey[];
+        }
+      ).policyKeys;
+    const [original] = await policyKeys();
+    const before = await fetchRaw(control, {});
+    const applied = () => serverLog.lines.filter((l) => l.msg === 'policy bundle applied').at(-1)?.version;
+
+    expect((await call(control, 'POST', '/v1/policy/keys/rotate')).status).toBe(401);
+    expect(
+      (await call(control, 'POST', '/v1/policy/keys/rotate', undefined, { admin: 'wrong' })).status,
+    ).toBe(401);
+    const first = await call(control, 'POST', '/v1/policy/keys/rotate', undefined, {
+      admin: control.adminToken,
+    });
+    expect(first.status).toBe(201);
+    const rotated = first.body as { kid: string; version: number; published: string[]; retired: string[] };
+    expect(rotated.kid).not.toBe(original?.kid);
+    expect(rotated.version).toBe(Number(JSON.parse(before.headers.etag as string)) + 1);
+    expect(rotated.published).toEqual([rotated.kid, original?.kid]);
+    expect(rotated.retired).toEqual([]);
+
+    // The new bundle verifies with the new key only; both keys are published for the overlap.
+    const resigned = await fetchRaw(control, {});
+    const keys = await policyKeys();
+    const newKey = keys.find((k) => (k as { kid?: string }).kid === rotated.kid)!;
+    await expect(verifyBundle(resigned.body, [original!])).rejects.toThrow();
+    expect((await verifyBundle(resigned.body, [newKey])).version).toBe(rotated.version);
+    expect(keys.map((k) => (k as { kid?: string }).kid)).toEqual([rotated.kid, original?.kid]);
+
+    // The service applies it within 2 s and keeps answering.
+    const t0 = Date.now();
+    while (applied() !== rotated.version && Date.now() - t0 < 2_000) await sleep(50);
+    expect(applied()).toBe(rotated.version);
+    expect(await whoami()).toBe(200);
+
+    // The next rotation retires the original key.
+    const second = await call(control, 'POST', '/v1/policy/keys/rotate', undefined, {
+      admin: control.adminToken,
+    });
+    const again = second.body as { kid: string; published: string[]; retired: string[] };
+    expect(again.retired).toEqual([original?.kid]);
+    expect(again.published).toEqual([again.kid, rotated.kid]);
+    expect((await policyKeys()).map((k) => (k as { kid?: string }).kid)).not.toContain(original?.kid);
+    const t1 = Date.now();
+    while (applied() !== rotated.version + 1 && Date.now() - t1 < 2_000) await sleep(50);
+    expect(applied()).toBe(rotated.version + 1);
+    expect(await whoami()).toBe(200);
+
+    const { rows } = await control.service.ctx.db.query<{ kid: string; retired: boolean }>(
+      'SELECT kid, retired_at IS NOT NULL AS retired FROM policy_signing_keys ORDER BY created_at',
+    );
+    expect(rows).toEqual([
+      { kid: original?.kid, retired: true },
+      { kid: rotated.kid, retired: false },
+      { kid: again.kid, retired: false },
+    ]);
+  });
 });
 
 describe('policy bundle versions across restarts', () => {

@@ -1,13 +1,13 @@
 import type { JsonWebKey } from 'node:crypto';
 import type { ServiceApp, ServiceContext } from '@flotilla/kit';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { PolicyBundlePublisher } from './publisher.js';
-import { policyBundleRoutes } from './routes.js';
-import { loadPolicySigningKey } from './signing-key.js';
+import { policyBundleRoutes, policyKeyRoutes } from './routes.js';
+import { PolicyKeyring } from './signing-key.js';
 
 export { PolicyBundlePublisher, type SignedPolicyBundle } from './publisher.js';
 export { bundleEtag } from './routes.js';
-export { loadPolicySigningKey, type PolicySigningKey } from './signing-key.js';
+export { loadPolicySigningKey, PolicyKeyring, type PolicySigningKey } from './signing-key.js';
 
 export interface PolicyDistribution {
   publisher: PolicyBundlePublisher;
@@ -17,23 +17,30 @@ export interface PolicyDistribution {
 
 /**
  * Policy distribution: signs `FLOTILLA_POLICY_DIR` as a bundle, re-signs on every valid
- * change, and serves it at `GET /v1/policy/bundle`.
+ * change, and serves it at `GET /v1/policy/bundle`; `POST /v1/policy/keys/rotate`
+ * (operator) moves signing to a new key.
  */
 export async function startPolicyDistribution(
   app: ServiceApp,
   ctx: ServiceContext,
-  deps: { kek: Buffer; isAdmin: (request: FastifyRequest) => boolean; debounceMs?: number },
+  deps: {
+    kek: Buffer;
+    isAdmin: (request: FastifyRequest) => boolean;
+    requireAdmin: preHandlerAsyncHookHandler;
+    debounceMs?: number;
+  },
 ): Promise<PolicyDistribution> {
-  const key = await loadPolicySigningKey(ctx.db, deps.kek);
+  const keyring = await PolicyKeyring.open(ctx.db, deps.kek);
   const publisher = new PolicyBundlePublisher({
     db: ctx.db,
     dir: ctx.config.FLOTILLA_POLICY_DIR,
-    key,
+    key: () => keyring.active,
     log: ctx.log,
     ...(deps.debounceMs !== undefined ? { debounceMs: deps.debounceMs } : {}),
   });
   await publisher.start();
   ctx.onClose(() => publisher.close());
   policyBundleRoutes(app, { current: () => publisher.current(), isAdmin: deps.isAdmin });
-  return { publisher, publicKeys: () => [key.publicJwk] };
+  policyKeyRoutes(app, ctx, { keyring, publisher, requireAdmin: deps.requireAdmin });
+  return { publisher, publicKeys: () => keyring.publicKeys() };
 }

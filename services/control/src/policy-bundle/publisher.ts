@@ -20,7 +20,8 @@ export interface SignedPolicyBundle {
 export interface PolicyBundlePublisherOptions {
   db: Db;
   dir: string;
-  key: PolicySigningKey;
+  /** The key that signs: read at each signing, so a rotation takes effect at the next bundle. */
+  key: () => PolicySigningKey;
   log: ServiceContext['log'];
   /** Quiet time after the last change before re-signing (default 200 ms). */
   debounceMs?: number;
@@ -34,6 +35,8 @@ export interface PolicyBundlePublisherOptions {
  */
 export class PolicyBundlePublisher {
   private bundle: SignedPolicyBundle | undefined;
+  /** The sources of the bundle in force. */
+  private sources: PolicySources | undefined;
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -55,10 +58,27 @@ export class PolicyBundlePublisher {
 
   /** Re-reads the directory now; resolves once any resulting bundle is signed (or refused). */
   reload(): Promise<void> {
+    return this.enqueue(false);
+  }
+
+  /**
+   * Signs the policies again as a new version, unchanged or not: after a key rotation, so
+   * that services move to a bundle signed by the new key before the old one is retired.
+   */
+  async resign(): Promise<SignedPolicyBundle> {
+    await this.enqueue(true);
+    const bundle = this.bundle;
+    if (!bundle) throw new Error('no policy bundle could be signed');
+    return bundle;
+  }
+
+  private enqueue(force: boolean): Promise<void> {
     this.chain = this.chain.then(async () => {
       if (this.closed) return;
       try {
-        await this.publish();
+        // A forced re-signature signs what is in force, whatever the directory holds now.
+        if (force && this.sources) await this.sign(this.sources, true);
+        else await this.publish();
       } catch (err) {
         this.opts.log.error(
           { errors: describe(err), version: this.bundle?.version },
@@ -84,23 +104,32 @@ export class PolicyBundlePublisher {
   private async publish(): Promise<void> {
     const sources = await readPolicySources({ dir: this.opts.dir });
     compilePolicies(sources); // throws with file:line before anything is stored
+    await this.sign(sources, false);
+  }
+
+  private async sign(sources: PolicySources, force: boolean): Promise<void> {
     const hash = contentHash(sources);
-    const version = await this.nextVersion(hash);
+    const version = await this.nextVersion(hash, force);
     if (this.bundle?.version === version) return; // nothing changed
+    const key = this.opts.key();
     const bytes = await createBundle(
       { policies: sources.files, schema: sources.schema, version },
-      this.opts.key.privateKey,
-      { kid: this.opts.key.kid },
+      key.privateKey,
+      { kid: key.kid },
     );
     this.bundle = { version, bytes };
+    this.sources = sources;
     this.opts.log.info(
-      { version, files: Object.keys(sources.files).length, kid: this.opts.key.kid },
+      { version, files: Object.keys(sources.files).length, kid: key.kid },
       'policy bundle signed',
     );
   }
 
-  /** The stored version when the content is unchanged, else the stored version + 1 (atomically). */
-  private async nextVersion(hash: string): Promise<number> {
+  /**
+   * The stored version when the content is unchanged (and no new signature is forced),
+   * else the stored version + 1 (atomically).
+   */
+  private async nextVersion(hash: string, force: boolean): Promise<number> {
     return this.opts.db.transaction(async (tx) => {
       const { rows } = await tx.query<{ version: string | number; content_hash: string }>(
         'SELECT version, content_hash FROM policy_bundle_state WHERE id = 1 FOR UPDATE',
@@ -113,7 +142,7 @@ export class PolicyBundlePublisher {
         return 1;
       }
       const stored = Number(row.version);
-      if (row.content_hash === hash) return stored;
+      if (row.content_hash === hash && !force) return stored;
       await tx.query('UPDATE policy_bundle_state SET version = $1, content_hash = $2 WHERE id = 1', [
         stored + 1,
         hash,

@@ -1,6 +1,7 @@
-import { FlotillaError, peerOf, type ServiceApp } from '@flotilla/kit';
-import type { FastifyRequest } from 'fastify';
-import type { SignedPolicyBundle } from './publisher.js';
+import { FlotillaError, peerOf, type ServiceApp, type ServiceContext } from '@flotilla/kit';
+import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { PolicyBundlePublisher, SignedPolicyBundle } from './publisher.js';
+import type { PolicyKeyring } from './signing-key.js';
 
 export interface PolicyBundleRouteDeps {
   current: () => SignedPolicyBundle | undefined;
@@ -37,5 +38,39 @@ function matches(header: string | undefined, version: number): boolean {
   return header.split(',').some((raw) => {
     const tag = raw.trim().replace(/^W\//, '');
     return tag === '*' || tag === bundleEtag(version) || tag === String(version);
+  });
+}
+
+/**
+ * `POST /v1/policy/keys/rotate` (admin token): a new signing key, and the policies in force
+ * re-signed with it as a new version. The previous key stays published until the next
+ * rotation, so services verify whichever bundle they hold; keys older than that are retired.
+ */
+export function policyKeyRoutes(
+  app: ServiceApp,
+  ctx: Pick<ServiceContext, 'audit' | 'log'>,
+  deps: {
+    keyring: PolicyKeyring;
+    publisher: PolicyBundlePublisher;
+    requireAdmin: preHandlerAsyncHookHandler;
+  },
+): void {
+  app.post('/v1/policy/keys/rotate', { preHandler: deps.requireAdmin }, async (_request, reply) => {
+    const { kid, retired } = await deps.keyring.rotate();
+    const bundle = await deps.publisher.resign();
+    await ctx.audit({
+      actor: 'admin',
+      action: 'policy.key.rotate',
+      target: kid,
+      outcome: 'success',
+      details: { retired, version: bundle.version },
+    });
+    ctx.log.info({ kid, retired, version: bundle.version }, 'policy signing key rotated');
+    return reply.code(201).send({
+      kid,
+      version: bundle.version,
+      published: deps.keyring.publicKeys().map((k) => k.kid),
+      retired,
+    });
   });
 }

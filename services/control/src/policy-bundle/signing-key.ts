@@ -27,36 +27,94 @@ interface KeyRow {
 const purpose = (kid: string) => `policy-bundle:${kid}`;
 
 /**
- * Loads the signing key, or generates it once (P-256) and stores it sealed under the
- * key-encryption key in the database, like the CA keys. The private key never leaves
- * this process in the clear and is never logged.
+ * The policy-bundle signing keys: the newest signs, and it and the one before it are
+ * published, so that a service holding a bundle signed by the previous key still
+ * verifies it while the next bundle (signed by the new key) reaches it. Keys are
+ * generated here (P-256) and stored sealed under the key-encryption key in the database,
+ * like the CA keys: a private key never leaves this process in the clear and is never logged.
  */
-export async function loadPolicySigningKey(db: Db, kek: Buffer): Promise<PolicySigningKey> {
-  const existing = await currentKey(db);
-  if (existing) return open(kek, existing);
+export class PolicyKeyring {
+  private constructor(
+    private readonly db: Db,
+    private readonly kek: Buffer,
+    /** Published keys, newest first. */
+    private keys: PolicySigningKey[],
+  ) {}
 
+  /** Loads the published keys, or generates the first one. */
+  static async open(db: Db, kek: Buffer): Promise<PolicyKeyring> {
+    let rows = await publishedRows(db);
+    if (rows.length === 0) {
+      await storeNewKey(db, kek);
+      rows = await publishedRows(db);
+    }
+    return new PolicyKeyring(
+      db,
+      kek,
+      rows.map((row) => open(kek, row)),
+    );
+  }
+
+  /** The key that signs new bundles. */
+  get active(): PolicySigningKey {
+    const key = this.keys[0];
+    if (!key) throw new Error('no policy signing key');
+    return key;
+  }
+
+  /** Public JWKs that verify bundles: the active key and the previous one. */
+  publicKeys(): JsonWebKey[] {
+    return this.keys.map((k) => k.publicJwk);
+  }
+
+  /**
+   * A new signing key; the previous one stays published for the overlap, any older one is
+   * retired (no longer published, so bundles it signed stop verifying).
+   */
+  async rotate(): Promise<{ kid: string; retired: string[] }> {
+    const previous = this.active.kid;
+    const kid = await storeNewKey(this.db, this.kek);
+    const { rows } = await this.db.query<{ kid: string }>(
+      `UPDATE policy_signing_keys SET retired_at = now()
+       WHERE retired_at IS NULL AND kid <> $1 AND kid <> $2 RETURNING kid`,
+      [kid, previous],
+    );
+    this.keys = (await publishedRows(this.db)).map((row) => open(this.kek, row));
+    return { kid, retired: rows.map((r) => r.kid) };
+  }
+}
+
+/** The first signing key, generated and stored if there is none (see `PolicyKeyring`). */
+export async function loadPolicySigningKey(db: Db, kek: Buffer): Promise<PolicySigningKey> {
+  return (await PolicyKeyring.open(db, kek)).active;
+}
+
+async function storeNewKey(db: Db, kek: Buffer): Promise<string> {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const jwk = publicKey.export({ format: 'jwk' });
   const kid = `policy-${thumbprint(jwk).slice(0, 16)}`;
   const publicJwk = { ...jwk, kid, alg: 'ES256', use: 'sig' };
   const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
   const sealed = sealKey(kek, purpose(kid), pkcs8);
-  // Two control planes starting at once on one database: the first key stored wins.
   await db.query(
     `INSERT INTO policy_signing_keys (kid, public_jwk, key_iv, key_tag, key_ct)
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kid) DO NOTHING`,
     [kid, JSON.stringify(publicJwk), sealed.iv, sealed.tag, sealed.ct],
   );
-  const stored = await currentKey(db);
-  if (!stored) throw new Error('policy signing key was not stored');
-  return open(kek, stored);
+  return kid;
 }
 
-async function currentKey(db: Db): Promise<KeyRow | undefined> {
+/**
+ * Published keys, newest first: at most two (the active and the previous). Two control
+ * planes starting at once on an empty database may both store a first key; the newest wins
+ * and both stay published.
+ */
+async function publishedRows(db: Db): Promise<KeyRow[]> {
   const { rows } = await db.query<KeyRow>(
-    'SELECT kid, public_jwk, key_iv, key_tag, key_ct FROM policy_signing_keys ORDER BY created_at, kid LIMIT 1',
+    `SELECT kid, public_jwk, key_iv, key_tag, key_ct FROM policy_signing_keys
+     WHERE retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 2`,
   );
-  return rows[0];
+  return rows;
 }
 
 function open(kek: Buffer, row: KeyRow): PolicySigningKey {
