@@ -6,6 +6,12 @@ import { Type } from '@flotilla/kit';
  * as soon as a route requires authentication (checked at start).
  */
 export const gatewayConfigSchema = Type.Object({
+  GATEWAY_WORKERS: Type.String({
+    pattern: '^(auto|[1-9]|[1-5][0-9]|6[0-4])$',
+    default: '1',
+    description:
+      'processes serving the edge on the same ports (1–64, or auto: one a CPU); they share rate limits, and one of them suffices on a shared host',
+  }),
   GATEWAY_ROUTES_FILE: Type.Optional(
     Type.String({ minLength: 1, description: 'routes, upstreams and throttle (JSON or YAML)' }),
   ),

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import {
+  type AuditEvent,
   ConfigError,
   defineService,
   type Service,
@@ -33,7 +34,7 @@ import { SseRevocationSubscriber } from './revocation/sse-subscriber.js';
 import { loadRoutesFile, validateRoutes } from './routes/load-routes.js';
 import type { GatewayRoutesConfig } from './routes/route-schema.js';
 import { RouteTable } from './routes/route-table.js';
-import { Throttler } from './throttle/throttler.js';
+import { type SharedLimiters, Throttler } from './throttle/throttler.js';
 
 type GatewayConfigProps = (typeof gatewayConfigSchema)['properties'];
 export type GatewayConfig = Readonly<ServiceContext<GatewayConfigProps>['config']>;
@@ -55,6 +56,10 @@ export interface GatewayDeps {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** A key resolver instead of fetching AUTH_JWKS_URL. */
   getKey?: JWTVerifyGetKey;
+  /** Where audit events go instead of this process's trail (a cluster worker hands them to the primary). */
+  audit?: (event: AuditEvent) => Promise<unknown>;
+  /** Rate-limit counters shared with other processes when REDIS_URL is unset (a cluster worker's leases). */
+  sharedLimiters?: SharedLimiters;
 }
 
 /** Ports and objects a running gateway exposes to `startGateway`. */
@@ -157,12 +162,12 @@ async function setup(
     authenticator,
     denylist,
     policy,
-    throttler: new Throttler(routes.throttle, redis),
+    throttler: new Throttler(routes.throttle, redis, redis ? undefined : deps.sharedLimiters),
     upstream,
     web,
     credential: deps.credential ?? forwardOriginalToken,
     metrics,
-    audit: (event) => ctx.audit(event),
+    audit: deps.audit ?? ((event) => ctx.audit(event)),
     log: ctx.log,
     bodyLimit: config.BODY_LIMIT,
     // The port clients use, once the HTTPS listener is up (TLS_PORT may be 0 in tests).

@@ -1,15 +1,14 @@
 import type { Redis } from 'ioredis';
-import {
-  type RateLimiterAbstract,
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-} from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Principal } from '../auth/principal.js';
 import { AUTH_ENDPOINT_POLICY } from '../routes/load-routes.js';
 import type { LimitConfig, ThrottleConfig } from '../routes/route-schema.js';
 import type { CompiledRoute } from '../routes/route-table.js';
+import { fromRateLimiter, type Limiter } from './limiter.js';
 import type { LimitState } from './ratelimit-headers.js';
+
+/** Makes the limiter for one policy when the counters live elsewhere (the gateway's workers share them). */
+export type SharedLimiters = (id: string, limit: LimitConfig) => Limiter;
 
 /** Login and token endpoints: 10 attempts a minute per source IP unless configured. */
 export const DEFAULT_AUTH_ENDPOINT_LIMIT: LimitConfig = { points: 10, duration: 60, key: 'ip' };
@@ -28,18 +27,21 @@ const NO_LIMIT: ThrottleOutcome = Object.freeze({ allowed: true, states: Object.
 /**
  * Quotas with rate-limiter-flexible: in memory by default, in Redis when given a client
  * so that every replica shares the counters (with an in-memory insurance limiter if
- * Redis fails, so an outage degrades to per-replica limits rather than none or all).
+ * Redis fails, so an outage degrades to per-replica limits rather than none or all), or
+ * leased from the primary process when the gateway runs several workers without Redis.
  */
 export class Throttler {
   readonly #config: ThrottleConfig;
   readonly #redis: Redis | undefined;
-  readonly #limiters = new Map<string, RateLimiterAbstract>();
+  readonly #shared: SharedLimiters | undefined;
+  readonly #limiters = new Map<string, Limiter>();
   // The same limiter by configuration object, so a request builds no id string.
-  readonly #byConfig = new WeakMap<LimitConfig, Map<string, RateLimiterAbstract>>();
+  readonly #byConfig = new WeakMap<LimitConfig, Map<string, Limiter>>();
 
-  constructor(config: ThrottleConfig | undefined, redis?: Redis) {
+  constructor(config: ThrottleConfig | undefined, redis?: Redis, shared?: SharedLimiters) {
     this.#config = config ?? {};
     this.#redis = redis;
+    this.#shared = shared;
   }
 
   /**
@@ -101,25 +103,18 @@ export class Throttler {
     const states: LimitState[] = [];
     // One at a time: a refusal stops before the next quota is spent.
     for (const check of checks) {
-      let res: RateLimiterRes;
-      let allowed = true;
-      try {
-        res = await this.#limiter(check.name, check.limit).consume(check.key, 1);
-      } catch (err) {
-        if (!(err instanceof RateLimiterRes)) throw err;
-        res = err;
-        allowed = false;
-      }
-      const resetSec = Math.ceil(res.msBeforeNext / 1000);
-      states.push({ name: check.name, limit: check.limit, remaining: res.remainingPoints, resetSec });
-      if (!allowed) return { allowed, states, refusedBy: check.name, retryAfterSec: Math.max(1, resetSec) };
+      const spent = await this.#limiter(check.name, check.limit).take(check.key);
+      const resetSec = Math.ceil(spent.msBeforeNext / 1000);
+      states.push({ name: check.name, limit: check.limit, remaining: spent.remaining, resetSec });
+      if (!spent.allowed)
+        return { allowed: false, states, refusedBy: check.name, retryAfterSec: Math.max(1, resetSec) };
     }
     return { allowed: true, states };
   }
 
-  #limiter(name: string, limit: LimitConfig): RateLimiterAbstract {
+  #limiter(name: string, limit: LimitConfig): Limiter {
     let byName = this.#byConfig.get(limit);
-    if (!byName) this.#byConfig.set(limit, (byName = new Map<string, RateLimiterAbstract>()));
+    if (!byName) this.#byConfig.set(limit, (byName = new Map<string, Limiter>()));
     const known = byName.get(name);
     if (known) return known;
     const id = `${name}:${limit.points}:${limit.duration}`;
@@ -127,12 +122,16 @@ export class Throttler {
     if (!limiter) {
       const opts = { points: limit.points, duration: limit.duration, keyPrefix: `flotilla:gw:rl:${name}` };
       limiter = this.#redis
-        ? new RateLimiterRedis({
-            ...opts,
-            storeClient: this.#redis,
-            insuranceLimiter: new RateLimiterMemory(opts),
-          })
-        : new RateLimiterMemory(opts);
+        ? fromRateLimiter(
+            new RateLimiterRedis({
+              ...opts,
+              storeClient: this.#redis,
+              insuranceLimiter: new RateLimiterMemory(opts),
+            }),
+          )
+        : this.#shared
+          ? this.#shared(id, limit)
+          : fromRateLimiter(new RateLimiterMemory(opts));
       this.#limiters.set(id, limiter);
     }
     byName.set(name, limiter);
