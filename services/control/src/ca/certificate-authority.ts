@@ -5,8 +5,8 @@ import { type CryptoKey, x509 } from '../x509.js';
 import type { Authority, AuthorityKind } from './authority.js';
 import type { CaStore, TrustBundle } from './ca-store.js';
 import type { CrlCache } from './crl.js';
-import { checkCsr, CsrError, parseCsr } from './csr-check.js';
-import { type IssuedLeaf, signLeaf } from './issue.js';
+import { type CheckedCsr, checkCsr, CsrError, parseCsr } from './csr-check.js';
+import { type IssuedLeaf, type LeafRequest, signLeaf, signLeafSync } from './issue.js';
 import { serviceOfSpiffeId } from './names.js';
 import type { CertState } from './ocsp.js';
 import { Refusal } from './refusal.js';
@@ -63,8 +63,7 @@ export class CertificateAuthority {
     const peek = await peekJoinToken(this.db, token, now);
     if ('problem' in peek)
       throw new Refusal('UNAUTHENTICATED', peek.problem, tokenMessage(peek.problem), peek.service);
-    const publicKey = await this.checkedKey(csrPem, peek.service);
-    const leaf = await this.sign(publicKey, peek.service, now);
+    const leaf = this.signChecked(csrPem, peek.service, now);
     await this.db.transaction(async (tx) => {
       // Checked again atomically: of concurrent requests with one token, one wins.
       if (!(await consumeJoinToken(tx, token, now))) {
@@ -80,8 +79,7 @@ export class CertificateAuthority {
   async renew(csrPem: string, peer: x509.X509Certificate | undefined): Promise<IssueResponse> {
     const now = new Date();
     const current = await this.currentCertificate(peer, now);
-    const publicKey = await this.checkedKey(csrPem, current.service);
-    const leaf = await this.sign(publicKey, current.service, now);
+    const leaf = this.signChecked(csrPem, current.service, now);
     await this.db.transaction((tx) => this.record(tx, leaf, current.service));
     this.metrics.renewed.inc();
     return this.response(leaf);
@@ -99,7 +97,7 @@ export class CertificateAuthority {
 
   /** Checks a CSR for `service` and signs it, without storing anything (benchmark). */
   async signCsr(csrPem: string, service: string): Promise<IssuedLeaf> {
-    return this.sign(await this.checkedKey(csrPem, service), service, new Date());
+    return this.signChecked(csrPem, service, new Date());
   }
 
   /** The identity a verified client certificate proves: ours, current and not revoked. */
@@ -221,9 +219,11 @@ export class CertificateAuthority {
     return Number(rows[0]?.n ?? 0);
   }
 
-  private async checkedKey(csrPem: string, service: string): Promise<x509.PublicKey> {
+  /** Parses the CSR once, checks it for `service` and signs the leaf. */
+  private signChecked(csrPem: string, service: string, now: Date): IssuedLeaf {
+    let checked: CheckedCsr;
     try {
-      return await checkCsr(parseCsr(csrPem), service, this.settings.trustDomain);
+      checked = checkCsr(parseCsr(csrPem), service, this.settings.trustDomain);
     } catch (err) {
       if (err instanceof CsrError) {
         throw new Refusal(
@@ -235,10 +235,15 @@ export class CertificateAuthority {
       }
       throw err;
     }
+    return signLeafSync(this.leafRequest(checked.spki, service, now), checked.spki);
   }
 
   private sign(publicKey: CryptoKey | x509.PublicKey, service: string, now: Date): Promise<IssuedLeaf> {
-    return signLeaf({
+    return signLeaf(this.leafRequest(publicKey, service, now));
+  }
+
+  private leafRequest(publicKey: LeafRequest['publicKey'], service: string, now: Date): LeafRequest {
+    return {
       publicKey,
       service,
       trustDomain: this.settings.trustDomain,
@@ -246,7 +251,7 @@ export class CertificateAuthority {
       ttlSeconds: this.settings.ttlSeconds,
       publicUrl: this.settings.publicUrl,
       now,
-    });
+    };
   }
 
   private async record(tx: Queryable, leaf: IssuedLeaf, service: string): Promise<void> {

@@ -1,8 +1,8 @@
 import { createHash, KeyObject, sign } from 'node:crypto';
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { AsnConvert, AsnSerializer, OctetString } from '@peculiar/asn1-schema';
+import { BitString, Sequence } from 'asn1js';
 import {
   AlgorithmIdentifier,
-  Certificate,
   Extension,
   Extensions,
   id_ce_subjectKeyIdentifier,
@@ -17,11 +17,12 @@ import { type CryptoKey, subtle, x509 } from '../x509.js';
 import type { Authority } from './authority.js';
 import { BACKDATE_MS } from './ca-certs.js';
 import { spiffeIdFor } from './names.js';
+import { EncodedExtension, EncodedName, frozenBlock } from './pre-encoded.js';
 import { normaliseSerial, randomSerial } from './serial.js';
 
 export interface LeafRequest {
-  /** The key to certify: SPKI DER, a parsed public key, or a WebCrypto key. */
-  publicKey: x509.PublicKey | CryptoKey | ArrayBuffer;
+  /** The key to certify: a parsed SPKI (from a checked CSR), SPKI DER, a parsed public key, or a WebCrypto key. */
+  publicKey: SubjectPublicKeyInfo | x509.PublicKey | CryptoKey | ArrayBuffer;
   service: string;
   trustDomain: string;
   issuer: Authority;
@@ -53,9 +54,11 @@ export function caIssuerUrl(publicUrl: string, caId: string): string {
   return `${publicUrl}/ca/${caId}.crt`;
 }
 
-const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
+// RFC 5758 §3.2: ecdsa-with-SHA256, with the parameters field absent.
+const ALGORITHM = new AlgorithmIdentifier({ algorithm: '1.2.840.10045.4.3.2' });
+const ALGORITHM_BLOCK = frozenBlock(AsnSerializer.toASN(ALGORITHM));
 
-/** What is the same for every leaf of one issuer: parsed once, reused (signing is hot). */
+/** What is the same for every leaf of one issuer: encoded once, reused (signing is hot). */
 interface IssuerTemplate {
   name: Name;
   key: KeyObject;
@@ -66,7 +69,7 @@ const templates = new WeakMap<Authority, Map<string, IssuerTemplate>>();
 const perService = new Map<string, { subject: Name; san: Extension }>();
 
 function toAsn(ext: x509.Extension): Extension {
-  return AsnConvert.parse(ext.rawData, Extension);
+  return new EncodedExtension(AsnConvert.parse(ext.rawData, Extension));
 }
 
 function issuerTemplate(issuer: Authority, publicUrl: string): IssuerTemplate {
@@ -78,7 +81,7 @@ function issuerTemplate(issuer: Authority, publicUrl: string): IssuerTemplate {
   let template = byUrl.get(publicUrl);
   if (!template) {
     template = {
-      name: AsnConvert.parse(issuer.cert.subjectName.toArrayBuffer(), Name),
+      name: new EncodedName(AsnConvert.parse(issuer.cert.subjectName.toArrayBuffer(), Name)),
       key: KeyObject.from(issuer.key),
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
@@ -105,7 +108,7 @@ function serviceParts(trustDomain: string, service: string): { subject: Name; sa
   let parts = perService.get(key);
   if (!parts) {
     parts = {
-      subject: AsnConvert.parse(new x509.Name(`CN=${service}`).toArrayBuffer(), Name),
+      subject: new EncodedName(AsnConvert.parse(new x509.Name(`CN=${service}`).toArrayBuffer(), Name)),
       // X.509-SVID §2: the one URI SAN is the SPIFFE id; DNS localhost and IP 127.0.0.1
       // are added so local HTTPS verifies by host name too.
       san: toAsn(
@@ -122,10 +125,11 @@ function serviceParts(trustDomain: string, service: string): { subject: Name; sa
   return parts;
 }
 
-async function spkiOf(key: LeafRequest['publicKey']): Promise<ArrayBuffer> {
-  if (key instanceof ArrayBuffer) return key;
-  if (key instanceof x509.PublicKey) return key.rawData;
-  return subtle.exportKey('spki', key);
+function spkiOf(key: LeafRequest['publicKey']): SubjectPublicKeyInfo | Promise<SubjectPublicKeyInfo> {
+  if (key instanceof SubjectPublicKeyInfo) return key;
+  if (key instanceof ArrayBuffer) return AsnConvert.parse(key, SubjectPublicKeyInfo);
+  if (key instanceof x509.PublicKey) return AsnConvert.parse(key.rawData, SubjectPublicKeyInfo);
+  return subtle.exportKey('spki', key).then((der) => AsnConvert.parse(der, SubjectPublicKeyInfo));
 }
 
 /**
@@ -134,10 +138,15 @@ async function spkiOf(key: LeafRequest['publicKey']): Promise<ArrayBuffer> {
  * for every leaf of an issuer are encoded once.
  */
 export async function signLeaf(req: LeafRequest): Promise<IssuedLeaf> {
+  const spki = await spkiOf(req.publicKey);
+  return signLeafSync(req, spki);
+}
+
+/** {@link signLeaf} for a key already parsed (the hot path: a checked CSR's key). */
+export function signLeafSync(req: LeafRequest, spki: SubjectPublicKeyInfo): IssuedLeaf {
   const now = req.now ?? new Date();
   const template = issuerTemplate(req.issuer, req.publicUrl);
   const { subject, san } = serviceParts(req.trustDomain, req.service);
-  const spki = AsnConvert.parse(await spkiOf(req.publicKey), SubjectPublicKeyInfo);
   // RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value.
   const keyId = createHash('sha1').update(Buffer.from(spki.subjectPublicKey)).digest();
   const ski = new Extension({
@@ -149,27 +158,27 @@ export async function signLeaf(req: LeafRequest): Promise<IssuedLeaf> {
   // A leaf never outlives its issuer (RFC 5280 §6.1.3 would reject the chain after that).
   const notAfter = new Date(Math.min(now.getTime() + req.ttlSeconds * 1000, req.issuer.notAfter.getTime()));
   const serial = randomSerial();
-  const algorithm = new AlgorithmIdentifier({ algorithm: ECDSA_WITH_SHA256 });
   const tbs = new TBSCertificate({
     version: Version.v3,
     serialNumber: new Uint8Array(Buffer.from(serial, 'hex')).buffer,
-    signature: algorithm,
+    signature: ALGORITHM,
     issuer: template.name,
     validity: new Validity({ notBefore, notAfter }),
     subject,
     subjectPublicKeyInfo: spki,
     extensions: new Extensions([...template.extensions, san, ski]),
   });
-  const tbsDer = Buffer.from(AsnConvert.serialize(tbs));
-  const signature = sign('sha256', tbsDer, { key: template.key, dsaEncoding: 'der' });
+  // The TBSCertificate is encoded once: the same bytes are signed and go into the Certificate.
+  const tbsBlock = frozenBlock(AsnSerializer.toASN(tbs));
+  const signature = sign('sha256', Buffer.from(tbsBlock.toBER(false)), {
+    key: template.key,
+    dsaEncoding: 'der',
+  });
+  // RFC 5280 §4.1.1: Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }.
   const der = Buffer.from(
-    AsnConvert.serialize(
-      new Certificate({
-        tbsCertificate: tbs,
-        signatureAlgorithm: algorithm,
-        signatureValue: new Uint8Array(signature).buffer,
-      }),
-    ),
+    new Sequence({
+      value: [tbsBlock, ALGORITHM_BLOCK, new BitString({ valueHex: signature })],
+    }).toBER(false),
   );
   return {
     der,
