@@ -120,12 +120,16 @@ function pem(items: string[]): string {
   return items.map((p) => `${p.trim()}\n`).join('');
 }
 
-interface ControlConnection {
+export interface ControlConnection {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers of the control plane
   call(method: string, path: string, body: unknown, admin: boolean): Promise<Record<string, any>>;
 }
 
-async function connect(urlFlag: string | undefined): Promise<ControlConnection> {
+/**
+ * A TLS connection to the control plane that checks its SPIFFE id, with the admin token
+ * when a call needs it (found as the usage text above says).
+ */
+export async function connect(urlFlag: string | undefined): Promise<ControlConnection> {
   const home = process.env.FLOTILLA_HOME ?? '.flotilla';
   const url = urlFlag ?? process.env.FLOTILLA_CONTROL_URL ?? (await controlJsonUrl(home));
   const caFile = process.env.FLOTILLA_CA_BUNDLE_FILE ?? join(home, 'ca.pem');

@@ -11,24 +11,28 @@ import {
   runTestFile,
 } from '@flotilla/policy';
 import { printError } from '../output.js';
+import { connect } from './ca.js';
 
-const USAGE = `usage: flotilla policy <validate|test|lint|why> [options]
+const USAGE = `usage: flotilla policy <validate|test|lint|why|rotate-key> [options]
 
   validate [--dir policies]               parse and validate every policy against the schema
   test [--dir policies] [FILES...]        run YAML cases (default: <dir>/tests/*.yaml)
   lint [--dir policies] [--strict]        warn about over-broad permits (--strict: exit 1 on warnings)
-  why <request.json> [--dir policies]     decide one request and show the deciding policies`;
+  why <request.json> [--dir policies]     decide one request and show the deciding policies
+  rotate-key [--url URL]                  new bundle-signing key at the running control plane; the
+                                          previous key stays published until the next rotation`;
 
 /** `flotilla policy`: policy as code from the command line. */
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  let args: { dir: string; strict: boolean; help: boolean; positionals: string[] };
+  let args: { dir: string; url?: string; strict: boolean; help: boolean; positionals: string[] };
   try {
     const parsed = parseArgs({
       args: rest,
       allowPositionals: true,
       options: {
         dir: { type: 'string', default: 'policies' },
+        url: { type: 'string' },
         strict: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -52,13 +56,30 @@ export async function run(argv: string[]): Promise<number> {
         return await lint(args.dir, args.strict);
       case 'why':
         return await why(args.dir, args.positionals[0]);
+      case 'rotate-key':
+        return await rotateKey(args.url);
       default:
-        printError(`unknown policy command "${sub}" (validate, test, lint, why)`);
+        printError(`unknown policy command "${sub}" (validate, test, lint, why, rotate-key)`);
         return 2;
     }
   } catch (err) {
     return reportLoadError(err, args.dir);
   }
+}
+
+async function rotateKey(url: string | undefined): Promise<number> {
+  let body: Record<string, unknown>;
+  try {
+    body = await (await connect(url)).call('POST', '/v1/policy/keys/rotate', undefined, true);
+  } catch (err) {
+    printError(err instanceof Error ? err.message : String(err));
+    return 1;
+  }
+  const list = (v: unknown) => (Array.isArray(v) && v.length ? v.join(', ') : 'none');
+  console.log(
+    `rotated the policy signing key: ${String(body.kid)} signs bundle version ${String(body.version)}; published: ${list(body.published)}; retired: ${list(body.retired)}`,
+  );
+  return 0;
 }
 
 async function validate(dir: string): Promise<number> {
