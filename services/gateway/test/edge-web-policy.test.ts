@@ -155,8 +155,11 @@ describe('Cedar policies at the edge', () => {
       status = (await http.call(`${gw.url}/api/videos`, { headers: bearer(token) })).status;
     }
     expect(status).toBe(403);
-    const audit = readFileSync(join(home, 'audit', 'gateway.jsonl'), 'utf8');
-    expect(audit).toContain('"policies":["test-no-suspended"]');
+    // The audit record is written off the response path: wait for it to settle.
+    const auditFile = join(home, 'audit', 'gateway.jsonl');
+    for (let i = 0; i < 100 && !readFileSync(auditFile, 'utf8').includes('test-no-suspended'); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(readFileSync(auditFile, 'utf8')).toContain('"policies":["test-no-suspended"]');
     // Other users are unaffected.
     const alice = await issuer.token({ sub: 'alice', roles: ['viewer'] });
     expect((await http.call(`${gw.url}/api/videos`, { headers: bearer(alice) })).status).toBe(200);

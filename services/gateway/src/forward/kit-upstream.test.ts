@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { RouteTable } from '../routes/route-table.js';
 import { KitUpstream } from './kit-upstream.js';
+import { Cancellation } from './upstream.js';
 
 const [route] = new RouteTable([
   { method: 'POST', path: '/a', service: 'meta', upstreamPath: '/b', auth: 'public' },
@@ -13,7 +14,7 @@ const request = (body?: string) => ({
   path: '/b?x=1',
   headers: { accept: ['a', 'b'], cookie: ['c=1', 'd=2'] },
   body: body === undefined ? undefined : Readable.from([Buffer.from(body)]),
-  signal: new AbortController().signal,
+  cancel: new Cancellation(),
 });
 
 describe('KitUpstream', () => {

@@ -33,7 +33,7 @@ export class KitUpstream implements Upstream {
         headers,
         ...(body ? { body } : {}),
         timeoutMs: this.#timeoutMs,
-        signal: request.signal,
+        signal: request.cancel.signal,
       });
       return { status: res.statusCode, headers: res.headers, body: res.body };
     } catch (err) {

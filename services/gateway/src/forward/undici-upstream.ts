@@ -1,6 +1,16 @@
-import { Pool } from 'undici';
+import { Readable } from 'node:stream';
+import { type Dispatcher, errors, Pool } from 'undici';
 import type { CompiledRoute } from '../routes/route-table.js';
-import { type Upstream, UpstreamError, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
+import {
+  type Cancellation,
+  type Upstream,
+  UpstreamError,
+  type UpstreamRequest,
+  type UpstreamResponse,
+} from './upstream.js';
+
+/** Bodies up to this size (by Content-Length) are read whole and written to the client in one go. */
+const WHOLE_BODY_MAX = 64 * 1024;
 
 export interface UndiciUpstreamOptions {
   /** Service name → base URL (`http://127.0.0.1:4001`, optionally with a path prefix). */
@@ -48,22 +58,23 @@ export class UndiciUpstream implements Upstream {
     }
   }
 
-  async forward(route: CompiledRoute, request: UpstreamRequest): Promise<UpstreamResponse> {
+  forward(route: CompiledRoute, request: UpstreamRequest): Promise<UpstreamResponse> {
     const target = this.#pools.get(route.config.service);
     if (!target)
-      throw new UpstreamError('unavailable', `no upstream configured for service ${route.config.service}`);
-    try {
-      const res = await target.pool.request({
-        method: request.method,
-        path: target.prefix + request.path,
-        headers: request.headers,
-        body: request.body ?? null,
-        signal: request.signal,
-      });
-      return { status: res.statusCode, headers: res.headers, body: res.body };
-    } catch (err) {
-      throw classify(err);
-    }
+      return Promise.reject(
+        new UpstreamError('unavailable', `no upstream configured for service ${route.config.service}`),
+      );
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      target.pool.dispatch(
+        {
+          method: request.method,
+          path: target.prefix + request.path,
+          headers: request.headers,
+          body: request.body ?? null,
+        },
+        new ForwardHandler(request.cancel, resolve, (err) => reject(classify(err))),
+      );
+    });
   }
 
   async close(): Promise<void> {
@@ -71,13 +82,80 @@ export class UndiciUpstream implements Upstream {
   }
 }
 
-function classify(err: unknown): unknown {
+function classify(err: unknown): Error {
   const code = (err as { code?: string } | null)?.code;
   if (code && UNAVAILABLE.has(code))
     return new UpstreamError('unavailable', `upstream unavailable (${code})`, err);
   if (code && TIMEOUT.has(code)) return new UpstreamError('timeout', `upstream timed out (${code})`, err);
   // Aborts (client gone, body over the limit) keep their own error for the caller to judge.
-  if ((err as Error | null)?.name === 'AbortError' || code === 'UND_ERR_ABORTED') return err;
+  if (err instanceof Error && (err.name === 'AbortError' || code === 'UND_ERR_ABORTED')) return err;
   if (err instanceof UpstreamError) return err;
   return new UpstreamError('bad-response', `upstream failed (${code ?? (err as Error).message})`, err);
+}
+
+/**
+ * One upstream exchange on undici's dispatch API: no AbortSignal, and a small sized body
+ * is collected into one Buffer instead of a stream (the client gets headers and body in
+ * one write); other bodies stream with backpressure (pause/resume).
+ */
+class ForwardHandler implements Dispatcher.DispatchHandler {
+  readonly #cancel: Cancellation;
+  readonly #resolve: (res: UpstreamResponse) => void;
+  readonly #reject: (err: Error) => void;
+  #controller: Dispatcher.DispatchController | undefined;
+  #response: { status: number; headers: UpstreamResponse['headers'] } | undefined;
+  #chunks: Buffer[] | undefined;
+  #stream: Readable | undefined;
+
+  constructor(cancel: Cancellation, resolve: (res: UpstreamResponse) => void, reject: (err: Error) => void) {
+    this.#cancel = cancel;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    cancel.onCancel(() => this.#controller?.abort(new errors.RequestAbortedError()));
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#cancel.cancelled) controller.abort(new errors.RequestAbortedError());
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    status: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    if (status < 200) return; // 1xx: the final answer follows
+    const length = Number(headers['content-length']);
+    if (headers['content-length'] !== undefined && length <= WHOLE_BODY_MAX) {
+      this.#response = { status, headers };
+      this.#chunks = [];
+      return;
+    }
+    this.#stream = new Readable({
+      read: () => controller.resume(),
+      destroy: (err, done) => {
+        // The client stopped reading (it left, or the write failed): stop the upstream too.
+        if (!this.#stream?.readableEnded) controller.abort(err ?? new errors.RequestAbortedError());
+        done(err);
+      },
+    });
+    this.#resolve({ status, headers, body: this.#stream });
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#chunks) this.#chunks.push(chunk);
+    else if (this.#stream && !this.#stream.push(chunk)) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    if (this.#chunks && this.#response) {
+      const body = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+      this.#resolve({ ...this.#response, body });
+    } else this.#stream?.push(null);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    if (this.#stream) this.#stream.destroy(err);
+    else this.#reject(err);
+  }
 }

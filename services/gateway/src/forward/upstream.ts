@@ -1,6 +1,42 @@
 import type { Readable } from 'node:stream';
 import type { CompiledRoute } from '../routes/route-table.js';
 
+/**
+ * The client's end of an upstream call: cancelled when the client goes away before its
+ * answer is written. The `AbortSignal` is made only when an upstream asks for one (most
+ * requests finish first, and a signal costs more than the request's other objects together).
+ */
+export class Cancellation {
+  #cancelled = false;
+  #controller: AbortController | undefined;
+  #listeners: Array<() => void> | undefined;
+
+  get cancelled(): boolean {
+    return this.#cancelled;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#cancelled) this.#controller.abort();
+    }
+    return this.#controller.signal;
+  }
+
+  /** Runs `listener` when cancelled (at once if already cancelled). */
+  onCancel(listener: () => void): void {
+    if (this.#cancelled) listener();
+    else (this.#listeners ??= []).push(listener);
+  }
+
+  cancel(): void {
+    if (this.#cancelled) return;
+    this.#cancelled = true;
+    this.#controller?.abort();
+    for (const listener of this.#listeners ?? []) listener();
+  }
+}
+
 export interface UpstreamRequest {
   method: string;
   /** Path and query of the upstream request line, already normalised and re-encoded. */
@@ -8,15 +44,15 @@ export interface UpstreamRequest {
   headers: Record<string, string | string[]>;
   /** The request body, streamed; undefined when there is none. */
   body: Readable | undefined;
-  /** Aborted when the client goes away or the gateway gives up. */
-  signal: AbortSignal;
+  /** Cancelled when the client goes away first. */
+  cancel: Cancellation;
 }
 
 export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  /** Streamed to the client as it arrives (video later). */
-  body: Readable;
+  /** A small body whole (one write to the client), a large or unsized one streamed as it arrives. */
+  body: Readable | Buffer;
 }
 
 /** Why an upstream call failed; the gateway turns it into 503, 504 or 502. */

@@ -15,7 +15,7 @@ import {
   forwardedHeader,
   upstreamRequestHeaders,
 } from '../forward/forward-headers.js';
-import { type Upstream, UpstreamError, type UpstreamRequest } from '../forward/upstream.js';
+import { Cancellation, type Upstream, UpstreamError, type UpstreamRequest } from '../forward/upstream.js';
 import type { AuditEvent } from '@flotilla/kit';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
 import type { PolicyDecider } from '../policy/policy-decider.js';
@@ -282,10 +282,10 @@ export class Pipeline {
       limiter.on('error', (err) => void (tooLarge = err instanceof BodyTooLargeError));
       raw.pipe(limiter);
     }
-    const abort = new AbortController();
+    const cancel = new Cancellation();
     // The client went away before the answer was written: stop the upstream call too.
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) abort.abort();
+      if (!reply.raw.writableFinished) cancel.cancel();
     });
 
     const upstreamRequest: UpstreamRequest = {
@@ -293,7 +293,7 @@ export class Pipeline {
       path: upstreamPathFor(route, params) + (query ? `?${query}` : ''),
       headers,
       body: limiter,
-      signal: abort.signal,
+      cancel,
     };
     const started = performance.now();
     try {
@@ -319,7 +319,7 @@ export class Pipeline {
           new FlotillaError('PAYLOAD_TOO_LARGE', 'request body is larger than the limit'),
         );
       }
-      if (abort.signal.aborted) {
+      if (cancel.cancelled) {
         // The client left first: nothing to answer, and not an upstream failure.
         outcome.decision = 'client-closed';
         return reply;
