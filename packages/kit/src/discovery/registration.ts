@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { MtlsClient } from '../identity/mtls-client.js';
+import { streamHeartbeats } from './heartbeat-stream.js';
 
 export interface RegistrationOptions {
   address: string;
@@ -14,12 +15,19 @@ export interface RegistrationOptions {
  * Keeps this instance in the registry: registers once ready, heartbeats, registers
  * again if the registry forgot it (e.g. it restarted), and deregisters first thing
  * at shutdown so callers stop choosing it before it drains.
+ *
+ * Heartbeats go as a stream when the registry offers one (`heartbeatStreamSeconds` in its
+ * answer to the registration): one request carries a heartbeat every interval for that
+ * long, so the registry answers once per stream instead of once per heartbeat. Otherwise,
+ * one request per heartbeat.
  */
 export class Registration {
   private id: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private intervalMs = 1_000;
+  private streamSeconds = 0;
   private stopped = false;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly client: MtlsClient,
@@ -39,6 +47,7 @@ export class Registration {
   async deregister(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.stopping.abort();
     if (!this.id) return;
     const id = this.id;
     this.id = undefined;
@@ -55,14 +64,16 @@ export class Registration {
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
+    let delayMs: number | undefined;
     try {
       if (!this.id) await this.register();
+      else if (this.streamSeconds) delayMs = await this.heartbeatStream(this.id);
       else await this.heartbeat();
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'registry unreachable; will retry');
+      if (!this.stopped) this.log.warn({ err: (err as Error).message }, 'registry unreachable; will retry');
     }
     if (!this.stopped) {
-      this.timer = setTimeout(() => void this.tick(), this.id ? this.intervalMs : 500);
+      this.timer = setTimeout(() => void this.tick(), delayMs ?? (this.id ? this.intervalMs : 500));
       this.timer.unref();
     }
   }
@@ -75,12 +86,18 @@ export class Registration {
       '/v1/registry/instances',
       JSON.stringify({ address, port, version, metadata }),
     );
-    const body = (await res.body.json()) as { id?: string; heartbeatSeconds?: number; detail?: string };
+    const body = (await res.body.json()) as {
+      id?: string;
+      heartbeatSeconds?: number;
+      heartbeatStreamSeconds?: number;
+      detail?: string;
+    };
     if (res.statusCode !== 201 || !body.id)
       throw new Error(`registration refused: ${res.statusCode} ${body.detail ?? ''}`);
     if (this.stopped) return;
     this.id = body.id;
     this.intervalMs = (body.heartbeatSeconds ?? 1) * 1000;
+    this.streamSeconds = body.heartbeatStreamSeconds ?? 0;
     this.log.info({ instanceId: body.id }, 'registered');
   }
 
@@ -92,6 +109,26 @@ export class Registration {
       this.id = undefined;
       await this.register();
     } else if (res.statusCode >= 300) throw new Error(`heartbeat answered ${res.statusCode}`);
+  }
+
+  /** One heartbeat stream; returns how long to wait before the next (the next beat is due at its end). */
+  private async heartbeatStream(id: string): Promise<number> {
+    const beats = Math.max(1, Math.floor((this.streamSeconds * 1000) / this.intervalMs));
+    const started = Date.now();
+    const status = await streamHeartbeats(this.client, this.controlUrl, id, {
+      beats,
+      intervalMs: this.intervalMs,
+      signal: this.stopping.signal,
+    });
+    if (status === 404) {
+      this.log.info('registry forgot this instance; registering again');
+      this.id = undefined;
+      await this.register();
+      return this.intervalMs;
+    }
+    if (status >= 300) throw new Error(`heartbeat stream answered ${status}`);
+    // Ended early (a registry that answers at once)? Wait for the next beat all the same.
+    return Math.max(0, started + beats * this.intervalMs - Date.now());
   }
 
   private call(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: string) {

@@ -18,6 +18,9 @@ export interface RegistrySettings {
   allowedNetworks: string;
 }
 
+/** How long a kit keeps one heartbeat stream open (see heartbeat-stream.ts). */
+const HEARTBEAT_STREAM_SECONDS = 15;
+
 /** Starts the registry inside the control plane: state, snapshotting, TTL, health checks, API. */
 export async function startRegistry(
   app: ServiceApp,
@@ -46,11 +49,18 @@ export async function startRegistry(
     await store.flush();
   });
 
+  // A stream must end well within the server's request timeout (which covers the whole body),
+  // and carry a few heartbeats to be worth it; otherwise kits send one request per heartbeat.
+  const requestTimeoutS = ctx.config.REQUEST_TIMEOUT_MS > 0 ? ctx.config.REQUEST_TIMEOUT_MS / 2000 : Infinity;
+  const streamSeconds = Math.floor(Math.min(HEARTBEAT_STREAM_SECONDS, requestTimeoutS));
+  const identity = ctx.identity;
   registryRoutes(app, ctx, {
     registry,
     isAllowedAddress: allowedNetworks(settings.allowedNetworks),
     heartbeatSeconds: settings.heartbeatSeconds,
     ttlSeconds: settings.ttlSeconds,
+    heartbeatStreamSeconds: streamSeconds >= 3 * settings.heartbeatSeconds ? streamSeconds : 0,
+    isRevoked: (serial) => identity?.isRevoked(serial) ?? false,
     isAdmin,
   });
   return registry;

@@ -5,6 +5,8 @@ import type { Instance } from '@flotilla/kit';
 export interface RegisteredInstance extends Instance {
   registeredAt: string;
   lastHeartbeat: number;
+  /** Heartbeats received since it registered (or since this control plane restored it). */
+  heartbeats: number;
   /** Consecutive failed active health checks. */
   failedChecks: number;
 }
@@ -38,6 +40,7 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
       id: randomUUID(),
       registeredAt: new Date(this.now()).toISOString(),
       lastHeartbeat: this.now(),
+      heartbeats: 0,
       failedChecks: 0,
     };
     this.instances.set(instance.id, instance);
@@ -47,7 +50,12 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
 
   /** Restores an instance from a snapshot (control-plane restart), with a fresh heartbeat. */
   restore(instance: Instance & { registeredAt: string }): void {
-    this.instances.set(instance.id, { ...instance, lastHeartbeat: this.now(), failedChecks: 0 });
+    this.instances.set(instance.id, {
+      ...instance,
+      lastHeartbeat: this.now(),
+      heartbeats: 0,
+      failedChecks: 0,
+    });
   }
 
   get(id: string): RegisteredInstance | undefined {
@@ -57,8 +65,14 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
   heartbeat(id: string): boolean {
     const instance = this.instances.get(id);
     if (!instance) return false;
-    instance.lastHeartbeat = this.now();
+    this.beat(instance);
     return true;
+  }
+
+  /** A heartbeat of an instance the caller already looked up (and checked the owner of). */
+  beat(instance: RegisteredInstance): void {
+    instance.lastHeartbeat = this.now();
+    instance.heartbeats += 1;
   }
 
   remove(id: string, reason: LeaveReason): boolean {

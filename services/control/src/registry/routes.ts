@@ -1,5 +1,6 @@
 import { FlotillaError, type Peer, peerOf, type ServiceApp, type ServiceContext, Type } from '@flotilla/kit';
 import type { FastifyRequest } from 'fastify';
+import { heartbeatStreamRoute } from './heartbeat-stream.js';
 import { publicView, type Registry, type RegistryEvent } from './registry.js';
 
 export interface RegistryRouteDeps {
@@ -7,6 +8,9 @@ export interface RegistryRouteDeps {
   isAllowedAddress: (address: string) => boolean;
   heartbeatSeconds: number;
   ttlSeconds: number;
+  /** Length of one heartbeat stream offered to clients; 0 offers none (one request per heartbeat). */
+  heartbeatStreamSeconds: number;
+  isRevoked: (serial: string) => boolean;
   /** True when the request carries the operator's admin token (read-only listing for the CLI). */
   isAdmin: (request: FastifyRequest) => boolean;
 }
@@ -83,9 +87,12 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
       outcome: 'success',
       details: { address, port },
     });
-    return reply
-      .code(201)
-      .send({ id: instance.id, heartbeatSeconds: deps.heartbeatSeconds, ttlSeconds: deps.ttlSeconds });
+    return reply.code(201).send({
+      id: instance.id,
+      heartbeatSeconds: deps.heartbeatSeconds,
+      ttlSeconds: deps.ttlSeconds,
+      ...(deps.heartbeatStreamSeconds ? { heartbeatStreamSeconds: deps.heartbeatStreamSeconds } : {}),
+    });
   });
 
   const owned = async (req: FastifyRequest, id: string, action: string) => {
@@ -103,11 +110,26 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
     return instance;
   };
 
+  // One request per heartbeat: kits that were not offered a stream, and older kits.
   app.put('/v1/registry/instances/:id/heartbeat', { schema: { params: IdParams } }, async (req, reply) => {
     const instance = await owned(req, req.params.id, 'registry.heartbeat');
-    registry.heartbeat(instance.id);
+    registry.beat(instance);
     return reply.code(204).send();
   });
+
+  if (deps.heartbeatStreamSeconds) {
+    heartbeatStreamRoute(
+      app,
+      {
+        registry,
+        heartbeatSeconds: deps.heartbeatSeconds,
+        streamSeconds: deps.heartbeatStreamSeconds,
+        isRevoked: deps.isRevoked,
+      },
+      owned,
+      requirePeer,
+    );
+  }
 
   app.delete('/v1/registry/instances/:id', { schema: { params: IdParams } }, async (req, reply) => {
     const instance = await owned(req, req.params.id, 'registry.deregister');
@@ -129,6 +151,7 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
         ...publicView(i),
         registeredAt: i.registeredAt,
         lastHeartbeatSecondsAgo: Math.round((now - i.lastHeartbeat) / 100) / 10,
+        heartbeats: i.heartbeats,
         healthy: i.failedChecks === 0,
       })),
     };

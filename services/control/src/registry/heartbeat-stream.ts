@@ -1,0 +1,134 @@
+import type { Readable } from 'node:stream';
+import { FlotillaError, type Peer, type ServiceApp, Type } from '@flotilla/kit';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Registry } from './registry.js';
+
+/** The body of a heartbeat stream: one `\n` per heartbeat, sent as the request body streams. */
+export const HEARTBEATS_MEDIA_TYPE = 'application/vnd.flotilla.heartbeats';
+const BEAT = 0x0a;
+
+export interface HeartbeatStreamDeps {
+  registry: Registry;
+  heartbeatSeconds: number;
+  /** How long a client keeps one stream open (advertised at registration). */
+  streamSeconds: number;
+  /** Refuses a caller whose certificate was revoked while its stream was open. */
+  isRevoked: (serial: string) => boolean;
+}
+
+const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+interface OpenStream {
+  end: (err?: FlotillaError) => void;
+}
+
+/**
+ * Heartbeats as one streamed request instead of one request each. A kit instance opens
+ * `PUT /v1/registry/instances/:id/heartbeats` and writes a `\n` at once and then every
+ * heartbeat interval for `streamSeconds`, then ends the body and opens the next one. Each
+ * `\n` is a heartbeat (a PUT without a body is one heartbeat too). The open goes through
+ * everything a request does (mTLS peer, revocation, the Cedar decision, ownership of the
+ * instance), and every beat is then checked again against what can change under an open
+ * connection: the instance still exists and belongs to the caller's service, and the
+ * caller's certificate is not revoked (the kit also cuts revoked connections at once). A
+ * policy change takes effect at the next open, within `streamSeconds`.
+ *
+ * What it saves per heartbeat is the response (a TLS record and a socket write) and the
+ * request pipeline (routing, hooks, trace and request ids, the policy lookup, logging).
+ */
+export function heartbeatStreamRoute(
+  app: ServiceApp,
+  deps: HeartbeatStreamDeps,
+  owned: (req: FastifyRequest, id: string, action: string) => Promise<{ id: string; service: string }>,
+  requirePeer: (req: FastifyRequest) => Peer,
+): void {
+  const { registry } = deps;
+  // A client sends one beat a second at most for streamSeconds; anything far beyond is abuse.
+  const maxBytes = Math.max(64, 4 * Math.ceil(deps.streamSeconds / deps.heartbeatSeconds));
+  // The server ends a stream that outlives what the client said it would do.
+  const maxOpenMs = (deps.streamSeconds + 2 * deps.heartbeatSeconds + 5) * 1000;
+  const open = new Set<OpenStream>();
+
+  // Drain at shutdown: a heartbeat stream would otherwise hold the server open until it ends.
+  app.addHook('preClose', async () => {
+    for (const stream of open)
+      stream.end(new FlotillaError('SERVICE_UNAVAILABLE', 'the control plane is shutting down'));
+  });
+
+  void app.register(async (scope) => {
+    // The body is read as it arrives, not buffered: hand the handler the raw stream.
+    scope.addContentTypeParser(HEARTBEATS_MEDIA_TYPE, (_req, payload, done) => done(null, payload));
+    scope.put<{ Params: { id: string } }>(
+      '/v1/registry/instances/:id/heartbeats',
+      { schema: { params: IdParams } },
+      async (req, reply) => {
+        const peer = requirePeer(req);
+        const instance = await owned(req, req.params.id, 'registry.heartbeat');
+        const body = req.body as Readable | undefined;
+        if (!body || typeof body.on !== 'function') {
+          if (req.headers['content-type'] !== undefined)
+            throw new FlotillaError('UNSUPPORTED_MEDIA_TYPE', `send ${HEARTBEATS_MEDIA_TYPE}`);
+          registry.beat(instance); // no body: one heartbeat, as PUT …/heartbeat
+          return reply.code(204).send();
+        }
+        await follow(body, reply, instance.id, peer);
+        return reply;
+      },
+    );
+  });
+
+  function follow(body: Readable, reply: FastifyReply, id: string, peer: Peer): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let received = 0;
+      const stream: OpenStream = {
+        end(err) {
+          if (!open.delete(stream)) return;
+          clearTimeout(timer);
+          body.off('data', onData);
+          body.off('end', onEnd);
+          body.off('error', onError);
+          body.off('close', onError);
+          if (!err) {
+            void reply.code(204).send();
+            resolve();
+            return;
+          }
+          // The client is still sending: answer now and close the connection.
+          void reply.header('connection', 'close');
+          reject(err);
+        },
+      };
+      const onData = (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > maxBytes)
+          return stream.end(new FlotillaError('PAYLOAD_TOO_LARGE', 'too many heartbeats in one stream'));
+        if (chunk.some((b) => b !== BEAT))
+          return stream.end(new FlotillaError('BAD_REQUEST', 'a heartbeat stream carries only "\\n"'));
+        const current = registry.get(id);
+        if (!current || current.service !== peer.service)
+          return stream.end(new FlotillaError('NOT_FOUND', `instance ${id} is not registered`));
+        if (deps.isRevoked(peer.serial))
+          return stream.end(new FlotillaError('FORBIDDEN', 'client certificate is revoked'));
+        // One beat per `\n`; a chunk that carries several (sent close together) counts once.
+        registry.beat(current);
+      };
+      const onEnd = () => stream.end();
+      // The client went away mid-stream: nothing to answer, the TTL takes it from here.
+      const onError = () => {
+        if (!open.delete(stream)) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(
+        () => stream.end(new FlotillaError('BAD_REQUEST', 'heartbeat stream open for too long')),
+        maxOpenMs,
+      );
+      timer.unref();
+      open.add(stream);
+      body.on('data', onData);
+      body.on('end', onEnd);
+      body.on('error', onError);
+      body.on('close', onError);
+    });
+  }
+}
