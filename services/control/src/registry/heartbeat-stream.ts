@@ -102,8 +102,9 @@ export function heartbeatStreamRoute(
         received += chunk.length;
         if (received > maxBytes)
           return stream.end(new FlotillaError('PAYLOAD_TOO_LARGE', 'too many heartbeats in one stream'));
-        if (chunk.some((b) => b !== BEAT))
-          return stream.end(new FlotillaError('BAD_REQUEST', 'a heartbeat stream carries only "\\n"'));
+        for (let i = 0; i < chunk.length; i++)
+          if (chunk[i] !== BEAT)
+            return stream.end(new FlotillaError('BAD_REQUEST', 'a heartbeat stream carries only "\\n"'));
         const current = registry.get(id);
         if (!current || current.service !== peer.service)
           return stream.end(new FlotillaError('NOT_FOUND', `instance ${id} is not registered`));
