@@ -18,37 +18,57 @@
  *      at 127.0.0.1 with distinct ports — 1,000 instances. Minting 1,000 identities would
  *      only slow the setup; the registry's per-heartbeat work does not depend on it;
  *   3. every instance has its own MtlsClient (so its own keep-alive mTLS connection, 1,000 in
- *      all, as 1,000 processes would) and PUTs /v1/registry/instances/:id/heartbeat once a
- *      second on its own timer (at a random phase) — the kit's Registration;
- *   4. after a 4 s warm-up, the control plane's CPU and RSS over BENCH_SECONDS (20 s).
+ *      all, as 1,000 processes would) and runs the kit's own `Registration` — exactly what a
+ *      service instance runs: it registers, then heartbeats once a second the way the
+ *      registry offers (a heartbeat stream: one PUT …/heartbeats carrying a `\n` a second for
+ *      15 s), started at a random phase in the second.
+ *      BENCH_HEARTBEATS=request instead PUTs /v1/registry/instances/:id/heartbeat once a second
+ *      per instance (what a kit does when the registry offers no stream, and what every kit
+ *      did before streams), for a comparison under the same conditions;
+ *   4. after a 4 s warm-up, the control plane's CPU (also by thread) and RSS over
+ *      BENCH_SECONDS (20 s). Heartbeats are counted by the registry itself (its listing's
+ *      per-instance `heartbeats`, read before and after the window), with the stalest
+ *      instance's last heartbeat at the end.
  *
  * Not included, though a real fleet of 1,000 instances would add them: 1,000 watch streams
  * (SSE keep-alives every 5 s), and bundle/CRL refreshes every 15 s per instance (here per
  * identity: 10). This machine has 2 cores, and this process (TLS client side of 1,000
  * heartbeats/s) uses CPU too: its own figure is printed next to the control plane's.
  * Prints figures; asserts nothing about timings.
+ *
+ * BENCH_CPU_PROF=<file.cpuprofile> also profiles the control plane's main thread over the
+ * measured window only (V8 sampling profiler, 1 ms; it adds a little CPU of its own); read
+ * it with `npx tsx bench/discovery/profile-summary.ts <file>` or Chrome DevTools.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { MtlsClient, WorkloadIdentity } from '@flotilla/kit';
+import { MtlsClient, Registration, WorkloadIdentity } from '@flotilla/kit';
 import { joinToken } from '@flotilla/testing';
 import { pino } from 'pino';
 
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1_000);
 const SERVICES = 10;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+const MODE = process.env.BENCH_HEARTBEATS === 'request' ? 'request' : 'kit';
 const IDLE_SECONDS = 4;
 const WARMUP_SECONDS = 4;
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const CHILD = fileURLToPath(new URL('./control-child.ts', import.meta.url));
 const CLK_TCK = 100; // `getconf CLK_TCK` on Linux
 const silent = pino({ level: 'silent' });
+// The kit's Registration says every failed registration or heartbeat (stream) at warn: count them.
+let warnings = 0;
+const warnCounter = pino(
+  { level: 'warn' },
+  { write: (line: string) => void (warnings += line.split('\n').length - 1) },
+);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Sample {
@@ -75,6 +95,21 @@ async function sample(pid: number): Promise<Sample> {
     selfCpuMs: (self.user + self.system) / 1000,
   };
 }
+/** CPU (ms, user and system) of each thread of `pid`, by thread name (`node` is the main one). */
+async function threads(pid: number): Promise<Map<string, { userMs: number; sysMs: number }>> {
+  const out = new Map<string, { userMs: number; sysMs: number }>();
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '');
+    if (!stat) continue;
+    const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const t = out.get(name) ?? { userMs: 0, sysMs: 0 };
+    t.userMs += (Number(fields[11]) * 1000) / CLK_TCK;
+    t.sysMs += (Number(fields[12]) * 1000) / CLK_TCK;
+    out.set(name, t);
+  }
+  return out;
+}
 const pctOfCore = (a: Sample, b: Sample, key: 'cpuMs' | 'selfCpuMs') =>
   ((b[key] - a[key]) / (b.t - a.t)) * 100;
 
@@ -82,6 +117,7 @@ let child: ChildProcess | undefined;
 let home: string | undefined;
 const timers: NodeJS.Timeout[] = [];
 const clients: MtlsClient[] = [];
+const registrations: Registration[] = [];
 const identities: WorkloadIdentity[] = [];
 
 try {
@@ -107,12 +143,14 @@ try {
   });
   child = proc;
   let childOutput = '';
+  let onProfiled: (() => void) | undefined;
   proc.stderr.on('data', (d: Buffer) => (childOutput += d.toString()));
   const control = await new Promise<{ url: string; adminToken: string; roots: string; pid: number }>(
     (resolve, reject) => {
       createInterface({ input: proc.stdout }).on('line', (line) => {
         childOutput += `${line}\n`;
         if (line.startsWith('{"control"')) resolve((JSON.parse(line) as { control: never }).control);
+        if (line.startsWith('{"profiled"')) onProfiled?.();
       });
       proc.once('exit', (code) => reject(new Error(`control plane exited (${code}):\n${childOutput}`)));
       setTimeout(() => reject(new Error(`control plane did not start:\n${childOutput}`)), 30_000).unref();
@@ -147,6 +185,8 @@ try {
   const joinSeconds = (performance.now() - setupStart) / 1000;
   const beforeRegister = await sample(control.pid);
   const stats = { sent: 0, ok: 0, failed: 0, latencies: [] as number[], measuring: false };
+  // BENCH_HEARTBEATS=request: one PUT per heartbeat, as a kit does when the registry offers no
+  // stream (and as every kit did before streams), for a comparison under the same conditions.
   const heartbeat = async (client: MtlsClient, id: string) => {
     const t0 = performance.now();
     stats.sent += 1;
@@ -164,10 +204,7 @@ try {
     }
     if (stats.measuring) stats.latencies.push(performance.now() - t0);
   };
-  const register = async (i: number) => {
-    const s = Math.floor((i * SERVICES) / INSTANCES);
-    const client = new MtlsClient(identities[s]!);
-    clients.push(client);
+  const registerByRequest = async (i: number, client: MtlsClient) => {
     const res = await client.request('control', control.url, {
       method: 'POST',
       path: '/v1/registry/instances',
@@ -185,6 +222,26 @@ try {
       }, Math.random() * 1_000),
     );
   };
+  // Default: the kit's own Registration, exactly what a service instance runs (register,
+  // then heartbeats as the registry offers them), started at a random phase.
+  const registerWithKit = async (i: number, client: MtlsClient) => {
+    const registration = new Registration(
+      client,
+      control.url,
+      { address: '127.0.0.1', port: 30_000 + i, version: '1.0.0', ready: async () => true },
+      warnCounter,
+    );
+    registrations.push(registration);
+    await sleep(Math.random() * 1_000);
+    registration.start();
+    while (!registration.instanceId) await sleep(20);
+  };
+  const register = async (i: number) => {
+    const s = Math.floor((i * SERVICES) / INSTANCES);
+    const client = new MtlsClient(identities[s]!);
+    clients.push(client);
+    await (MODE === 'request' ? registerByRequest(i, client) : registerWithKit(i, client));
+  };
   for (let next = 0; next < INSTANCES;) {
     const batch = [];
     for (let k = 0; k < 50 && next < INSTANCES; k++) batch.push(register(next++));
@@ -195,21 +252,45 @@ try {
 
   // ---- 3./4. heartbeats: warm-up, then the measured window ----
   await sleep(WARMUP_SECONDS * 1000);
+  // What the registry itself counted: heartbeats per instance (kit mode: no per-heartbeat answer).
+  const listing = async () => {
+    const res = await clients[0]!.request('control', control.url, { path: '/v1/registry/instances' });
+    const { instances } = (await res.body.json()) as {
+      instances: Array<{ heartbeats: number; lastHeartbeatSecondsAgo: number }>;
+    };
+    return { t: performance.now(), instances };
+  };
+  const listedBefore = await listing();
+  const warningsBefore = warnings;
   stats.measuring = true;
   const okBefore = stats.ok;
   const failedBefore = stats.failed;
+  if (CPU_PROF) proc.stdin.write('cpu-prof start\n');
+  const threadsBefore = await threads(control.pid);
   const window: Sample[] = [await sample(control.pid)];
   for (let t = 0; t < SECONDS; t += 5) {
     await sleep(Math.min(5, SECONDS - t) * 1000);
     window.push(await sample(control.pid));
   }
+  const threadsAfter = await threads(control.pid);
   stats.measuring = false;
+  if (CPU_PROF) {
+    const written = new Promise<void>((resolve) => (onProfiled = resolve));
+    proc.stdin.write(`cpu-prof stop ${resolvePath(CPU_PROF)}\n`);
+    await written;
+    console.log(`control plane CPU profile of the window: ${resolvePath(CPU_PROF)}`);
+  }
   const okInWindow = stats.ok - okBefore;
   const failedInWindow = stats.failed - failedBefore;
 
   // The registry still holds every instance (none expired for want of heartbeats).
-  const listed = await clients[0]!.request('control', control.url, { path: '/v1/registry/instances' });
-  const { instances } = (await listed.body.json()) as { instances: unknown[] };
+  const listedAfter = await listing();
+  const { instances } = listedAfter;
+  const warningsInWindow = warnings - warningsBefore;
+  const sumBeats = (l: typeof listedAfter) => l.instances.reduce((n, i) => n + i.heartbeats, 0);
+  const beatsPerSecond =
+    (sumBeats(listedAfter) - sumBeats(listedBefore)) / ((listedAfter.t - listedBefore.t) / 1000);
+  const stalest = Math.max(...instances.map((i) => i.lastHeartbeatSecondsAgo));
 
   // ---- report ----
   const a = window[0]!;
@@ -231,9 +312,19 @@ try {
   );
   console.log(`after registering ${INSTANCES}:                         RSS ${f1(registered.rssMb)} MB`);
   console.log(
-    `heartbeats, ${f1(seconds)} s window: ${okInWindow} ok (${f1(okInWindow / seconds)}/s), ${failedInWindow} failed; ` +
-      `latency p50 ${pct(50).toFixed(2)} ms, p99 ${pct(99).toFixed(2)} ms`,
+    `heartbeats (${MODE === 'kit' ? "the kit's Registration" : 'one PUT per heartbeat'}): the registry counted ` +
+      `${f1(beatsPerSecond)}/s between listings ${f1((listedAfter.t - listedBefore.t) / 1000)} s apart; ` +
+      `stalest instance at the end ${stalest.toFixed(1)} s since its last heartbeat`,
   );
+  if (MODE === 'request')
+    console.log(
+      `  ${okInWindow} answered 204 in the ${f1(seconds)} s window (${f1(okInWindow / seconds)}/s), ${failedInWindow} failed; ` +
+        `latency p50 ${pct(50).toFixed(2)} ms, p99 ${pct(99).toFixed(2)} ms`,
+    );
+  else
+    console.log(
+      `  registration warnings (a failed heartbeat stream or registration) in the window: ${warningsInWindow}`,
+    );
   console.log(
     `control plane under load:  CPU ${f1(pctOfCore(a, b, 'cpuMs'))}% of one core ` +
       `(${f1(b.cpuMs - a.cpuMs)} ms CPU in ${f1(seconds)} s; per 5 s: ${window
@@ -243,8 +334,21 @@ try {
       `RSS ${f1(a.rssMb)} → ${f1(b.rssMb)} MB`,
   );
   console.log(
-    `  per heartbeat: ${(((b.cpuMs - a.cpuMs) * 1000) / Math.max(1, okInWindow)).toFixed(0)} µs of control-plane CPU; ` +
+    `  per heartbeat: ${(((b.cpuMs - a.cpuMs) * 1000) / Math.max(1, beatsPerSecond * seconds)).toFixed(0)} µs of control-plane CPU; ` +
       `ratio to idle: ${f1(pctOfCore(a, b, 'cpuMs') / Math.max(0.01, pctOfCore(idleA, idleB, 'cpuMs')))}×`,
+  );
+  const windowMs = b.t - a.t;
+  const pctOf = (ms: number) => `${f1((ms / windowMs) * 100)}%`;
+  console.log(
+    `  by thread (user + system): ${[...threadsAfter]
+      .map(([name, t]) => {
+        const before = threadsBefore.get(name) ?? { userMs: 0, sysMs: 0 };
+        return { name, user: t.userMs - before.userMs, sys: t.sysMs - before.sysMs };
+      })
+      .filter((t) => t.user + t.sys > 0)
+      .sort((x, y) => y.user + y.sys - (x.user + x.sys))
+      .map((t) => `${t.name} ${pctOf(t.user)} + ${pctOf(t.sys)}`)
+      .join(', ')}`,
   );
   console.log(
     `this process (1,000 mTLS clients) over the same window: CPU ${f1(pctOfCore(a, b, 'selfCpuMs'))}% of one core ` +
@@ -254,6 +358,7 @@ try {
   console.log(`target (issue 4): < 10% of one core for 1,000 instances`);
 } finally {
   for (const t of timers) clearTimeout(t); // also clears intervals
+  await Promise.all(registrations.map((r) => r.deregister()));
   await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
   await Promise.all(identities.map((i) => i.stop().catch(() => undefined)));
   if (child && child.exitCode === null && child.signalCode === null) {
