@@ -208,4 +208,83 @@ describe('registry heartbeat streams', () => {
       await registration.deregister();
     }
   });
+
+  it("cuts an open stream when the caller's certificate is revoked", async () => {
+    const client = await join_('revokee');
+    const identity = identities[identities.length - 1]!;
+    const { id } = await register(client, 41_050);
+    const opened = Date.now();
+    const pending = stream(
+      client,
+      id,
+      Array.from({ length: 20 }, () => '\n'),
+      200,
+    ).then(
+      (res) => ({ status: res.statusCode }),
+      (err: Error) => ({ error: err.message }),
+    );
+    await sleep(500);
+    await control.ca.revoke({ serial: identity.current().serial }, 1);
+    const outcome = await pending;
+    // Cut within the control plane's 1 s refresh of revoked serials, long before the stream's 4 s.
+    expect(Date.now() - opened).toBeLessThan(3_000);
+    expect('error' in outcome || outcome.status === 403).toBe(true);
+    const count = async () => (await list(await join_('onlooker'))).find((i) => i.id === id)?.heartbeats;
+    const after = await count();
+    await sleep(500);
+    expect(await count()).toBe(after);
+  });
+});
+
+describe('registry heartbeats without a stream', () => {
+  it('offers none when a stream would carry too few heartbeats, and the kit sends one request each', async () => {
+    // A 4 s request timeout leaves 2 s streams: not worth it at one heartbeat a second.
+    const control = await startTestControl({
+      REGISTRY_HEARTBEAT_SECONDS: '1',
+      REGISTRY_TTL_SECONDS: '3',
+      REGISTRY_HEALTH_INTERVAL_MS: '600000',
+      REQUEST_TIMEOUT_MS: '4000',
+    });
+    const identity = await WorkloadIdentity.join({
+      service: 'plain',
+      trustDomain: 'flotilla.local',
+      controlUrl: control.url,
+      joinToken: await joinToken(
+        { url: control.url, adminToken: control.adminToken, roots: control.bundle().roots.join('\n') },
+        'plain',
+      ),
+      initialTrust: control.bundle().roots.join('\n'),
+      log: silent,
+    });
+    const client = new MtlsClient(identity);
+    const registration = new Registration(
+      client,
+      control.url,
+      { address: '127.0.0.1', port: 41_100, ready: async () => true },
+      silent,
+    );
+    try {
+      const res = await client.request('control', control.url, {
+        method: 'POST',
+        path: '/v1/registry/instances',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ address: '127.0.0.1', port: 41_101 }),
+      });
+      expect(await res.body.json()).not.toHaveProperty('heartbeatStreamSeconds');
+      registration.start();
+      while (!registration.instanceId) await sleep(20);
+      await sleep(3_500);
+      const listed = await client.request('control', control.url, { path: '/v1/registry/instances' });
+      const { instances } = (await listed.body.json()) as { instances: Listed[] };
+      const mine = instances.find((i) => i.id === registration.instanceId)!;
+      expect(mine.heartbeats).toBeGreaterThanOrEqual(2);
+      expect(mine.heartbeats).toBeLessThanOrEqual(4);
+      expect(mine.lastHeartbeatSecondsAgo).toBeLessThanOrEqual(1.2);
+    } finally {
+      await registration.deregister();
+      await client.close();
+      await identity.stop();
+      await control.cleanup();
+    }
+  });
 });
