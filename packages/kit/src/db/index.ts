@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { migrate } from './migrations.js';
 import { openPglite } from './pglite.js';
+import { templateDirs } from './pglite-template.js';
 import { openPostgres } from './postgres.js';
 import type { Db, Migration } from './types.js';
 
@@ -25,7 +26,12 @@ export interface OpenDbOptions {
 export async function openDb(opts: OpenDbOptions): Promise<Db> {
   const db = opts.url
     ? await openPostgres(opts.url, opts.schema ?? opts.service)
-    : await openPglite(opts.inMemory ? undefined : join(opts.home ?? '.flotilla', 'data', opts.service));
+    : opts.inMemory
+      ? await openPglite(undefined)
+      : await openPglite(
+          join(opts.home ?? '.flotilla', 'data', opts.service),
+          templateDirs(opts.home ?? '.flotilla'),
+        );
   try {
     if (opts.migrations?.length) await migrate(db, opts.migrations);
   } catch (err) {

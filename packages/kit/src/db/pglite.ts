@@ -1,15 +1,26 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { INT8_OID, parseInt8 } from './int8.js';
+import { PGLITE_START_PARAMS } from './pglite-settings.js';
+import { seedFromTemplate } from './pglite-template.js';
 import type { Db, Queryable } from './types.js';
 
 /**
  * Embedded PostgreSQL (PGlite, WebAssembly) stored in `dir`, or in memory when `dir`
- * is undefined. One connection, so statements run one after another.
+ * is undefined. One connection, so statements run one after another. A new `dir` is
+ * copied from one of `templates` (see pglite-template.ts) rather than initdb'd here.
  */
-export async function openPglite(dir: string | undefined): Promise<Db> {
-  if (dir) await mkdir(dir, { recursive: true, mode: 0o700 });
-  const db = await PGlite.create(dir ? { dataDir: dir } : {});
+export async function openPglite(dir: string | undefined, templates: readonly string[] = []): Promise<Db> {
+  if (dir) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await seedFromTemplate(dir, templates);
+    // PGlite creates files 0666 and folders 0777: the folder itself keeps others out.
+    await chmod(dir, 0o700);
+  }
+  const db = await PGlite.create({
+    ...(dir ? { dataDir: dir } : {}),
+    startParams: [...PGLITE_START_PARAMS],
+  });
   const parsers = { [INT8_OID]: parseInt8 };
   const wrap = (q: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
     kind: 'pglite',

@@ -1,0 +1,88 @@
+import { readdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openDb } from '@flotilla/kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempHome } from './helpers.js';
+
+/** Every entry under `dir` with its permission bits. */
+async function modes(dir: string): Promise<Array<{ path: string; mode: number; isDir: boolean }>> {
+  const out: Array<{ path: string; mode: number; isDir: boolean }> = [];
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    const path = join(e.parentPath, e.name);
+    out.push({ path, mode: (await stat(path)).mode & 0o777, isDir: e.isDirectory() });
+  }
+  return out;
+}
+
+describe('PGlite data directories come from one initialized template (issue 8)', () => {
+  let cache: Awaited<ReturnType<typeof tempHome>>;
+  let saved: string | undefined;
+  beforeAll(async () => {
+    cache = await tempHome();
+    saved = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = cache.dir;
+  });
+  afterAll(async () => {
+    if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = saved;
+    await cache.remove();
+  });
+
+  it('two services in two fresh homes: one template, each database its own, owner-only files', async () => {
+    const homes = [await tempHome(), await tempHome()];
+    try {
+      const first = await openDb({ service: 'one', home: homes[0]!.dir });
+      await first.exec('CREATE TABLE only_in_one (id int)');
+      await first.close();
+
+      const began = Date.now();
+      const second = await openDb({ service: 'two', home: homes[1]!.dir });
+      const copiedMs = Date.now() - began;
+      const { rows } = await second.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'only_in_one'",
+      );
+      expect(rows[0]?.n).toBe(0);
+      // The stock settings would show 128MB and 100: the embedded ones keep memory small.
+      const settings = await second.query<{ name: string; setting: string }>(
+        "SELECT name, setting FROM pg_settings WHERE name IN ('shared_buffers', 'max_connections', 'search_path')",
+      );
+      expect(Object.fromEntries(settings.rows.map((r) => [r.name, r.setting]))).toEqual({
+        shared_buffers: '1024', // 8 kB pages: 8 MB
+        max_connections: '3',
+        search_path: 'public',
+      });
+      await second.close();
+      // A copy, not a second initdb (which takes seconds).
+      expect(copiedMs).toBeLessThan(5_000);
+
+      const templates = await readdir(join(cache.dir, 'flotilla'));
+      expect(templates).toHaveLength(1);
+      expect(templates[0]).toMatch(/^pglite-\d+\.\d+\.\d+$/);
+      // PGlite itself writes 0666/0777: the template is the owner's only, and so is each copy's folder.
+      const template = await modes(join(cache.dir, 'flotilla', templates[0]!));
+      expect(template.length).toBeGreaterThan(100);
+      for (const m of template) expect(m.mode, m.path).toBe(m.isDir ? 0o700 : 0o600);
+      expect((await stat(join(homes[1]!.dir, 'data', 'two'))).mode & 0o777).toBe(0o700);
+    } finally {
+      await Promise.all(homes.map((h) => h.remove()));
+    }
+  }, 120_000);
+
+  it('an unwritable user cache falls back to a template in the home', async () => {
+    const home = await tempHome();
+    const saved = process.env.XDG_CACHE_HOME;
+    // A file where the cache folder should be: nothing can be created under it.
+    const blocker = join(home.dir, 'not-a-folder');
+    await writeFile(blocker, '');
+    process.env.XDG_CACHE_HOME = blocker;
+    try {
+      const db = await openDb({ service: 'svc', home: home.dir });
+      await db.query('SELECT 1');
+      await db.close();
+      expect((await readdir(join(home.dir, 'data'))).sort()).toEqual(['.template', 'svc']);
+    } finally {
+      process.env.XDG_CACHE_HOME = saved;
+      await home.remove();
+    }
+  }, 120_000);
+});
