@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { loadFleet } from '../fleet/load-fleet.js';
 import type { Fleet, FleetService } from '../fleet/schema.js';
 import { type ControlAdmin, issueJoinToken } from './control-admin.js';
+import { compileService } from './compile.js';
 import { allowedCalls, gatewayRoutes } from './fleet-env.js';
 import { type FleetState, writeState } from './fleet-state.js';
 import { type FleetSecrets, loadOrCreateSecrets, secretsDir, writeSecret } from './secrets.js';
@@ -29,6 +30,25 @@ export interface RunningFleet {
 }
 
 const DEFAULT_PORTS = { control: 7400, auth: 7410, gateway: 8443, http: 8080 };
+
+/**
+ * Every service process: stack traces point at the TypeScript sources (~2 MB), and a
+ * young generation of 1 MB instead of growing to 16 MB twice (~28 MB less per idle
+ * process; young collections are more frequent but small).
+ */
+const NODE_ARGS = ['--enable-source-maps', '--max-semi-space-size=1'];
+/**
+ * A process with an embedded PGlite: V8's optimizing tier recompiles PostgreSQL's hot
+ * WebAssembly functions and keeps both versions (~35 MB); the baseline tier alone is
+ * as fast for a service's small queries (bench/fleet/README.md).
+ */
+const EMBEDDED_DB_NODE_ARGS = ['--liftoff-only'];
+/**
+ * glibc gives each thread that allocates its own arena and rarely returns their free
+ * memory; V8's compiler threads leave tens of MB behind that way. Two arenas keep it
+ * in check (unless the user chose otherwise).
+ */
+const PROCESS_ENV = { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
 
 /** The platform's own services ship with Flotilla, not with the fleet file. */
 const PLATFORM = {
@@ -82,14 +102,18 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
   };
 
   let state: FleetState | undefined;
-  const supervisor = new Supervisor(join(home, 'logs'), (event) => {
-    opts.onEvent(event);
-    // A restarted process has a new port and pid: keep `fleet.json` true for status and logs.
-    if (event.type === 'restarted' && state) {
-      state = { ...state, processes: processList(supervisor) };
-      void writeState(home, state).catch(() => undefined);
-    }
-  });
+  const supervisor = new Supervisor(
+    join(home, 'logs'),
+    (event) => {
+      opts.onEvent(event);
+      // A restarted process has a new port and pid: keep `fleet.json` true for status and logs.
+      if (event.type === 'restarted' && state) {
+        state = { ...state, processes: processList(supervisor) };
+        void writeState(home, state).catch(() => undefined);
+      }
+    },
+    { compile: (entry) => compileService(entry, join(home, 'build')) },
+  );
   const stop = async () => {
     await supervisor.stopAll();
     await control.stop();
@@ -113,25 +137,38 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
       service: string,
       entry: string,
       env: Record<string, string>,
+      database = false,
     ): ProcessSpec => ({
       name,
       service,
       entry,
-      env: async () => ({ ...common, ...env, FLOTILLA_JOIN_TOKEN: await issueJoinToken(admin, service) }),
+      env: async () => ({
+        ...PROCESS_ENV,
+        ...common,
+        ...env,
+        FLOTILLA_JOIN_TOKEN: await issueJoinToken(admin, service),
+      }),
+      nodeArgs: [...NODE_ARGS, ...(database && !process.env.DATABASE_URL ? EMBEDDED_DB_NODE_ARGS : [])],
     });
 
     const clientsFile = join(secretsDir(home), 'auth-clients.json');
     await writeSecret(clientsFile, await authClients(fleet, secrets, webOrigin));
     const usersFile = join(secretsDir(home), 'auth-users.json');
     await writeSecret(usersFile, { users: secrets.users });
-    // Auth and the fleet's services start together; the gateway, which needs both, last.
+    // Auth and the fleet's services start together; the gateway once auth is up.
     const authStarting = supervisor.start(
-      spec('auth', 'auth', PLATFORM.auth, {
-        PORT: String(ports.auth),
-        FLOTILLA_CLIENT_CERT: 'optional',
-        AUTH_CLIENTS_FILE: clientsFile,
-        AUTH_BOOTSTRAP_USERS_FILE: usersFile,
-      }),
+      spec(
+        'auth',
+        'auth',
+        PLATFORM.auth,
+        {
+          PORT: String(ports.auth),
+          FLOTILLA_CLIENT_CERT: 'optional',
+          AUTH_CLIENTS_FILE: clientsFile,
+          AUTH_BOOTSTRAP_USERS_FILE: usersFile,
+        },
+        true,
+      ),
     );
 
     const servicesStarting = (async () => {
@@ -143,36 +180,45 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
               const i = k + 1;
               const name = (service.instances ?? 1) > 1 ? `${service.name}#${i}` : service.name;
               return supervisor.start(
-                spec(name, service.name, resolve(root, service.entry), {
-                  PORT: String(i === 1 && service.port ? service.port : 0),
-                  ...(service.env ?? {}),
-                }),
+                spec(
+                  name,
+                  service.name,
+                  resolve(root, service.entry),
+                  {
+                    PORT: String(i === 1 && service.port ? service.port : 0),
+                    ...(service.env ?? {}),
+                  },
+                  service.database === true,
+                ),
               );
             }),
           ),
         );
       }
     })();
-    const [auth] = await Promise.all([authStarting, servicesStarting]);
-
+    // The gateway needs auth (keys, revocations), not the services: it finds them through
+    // discovery when a request comes. So it starts while later waves are still starting.
     const routesFile = join(home, 'gateway-routes.json');
     await writeSecret(routesFile, gatewayRoutes(fleet, webOrigin));
-    const gateway = await supervisor.start(
-      spec('gateway', 'gateway', PLATFORM.gateway, {
-        PORT: '0',
-        TLS_PORT: String(ports.gateway),
-        HTTP_REDIRECT_PORT: String(ports.http),
-        GATEWAY_ROUTES_FILE: routesFile,
-        AUTH_JWKS_URL: `${issuer}/jwks`,
-        ...(process.env.REDIS_URL ? {} : { REVOCATION_EVENTS_URL: `${auth.url}/v1/revocations/events` }),
-        ...(fleet.gateway.web
-          ? {
-              GATEWAY_WEB_DIR: join(root, fleet.gateway.web),
-              GATEWAY_WEB_CONFIG: JSON.stringify(webConfig(fleet, issuer, webOrigin)),
-            }
-          : {}),
-      }),
+    const gatewayStarting = authStarting.then((auth) =>
+      supervisor.start(
+        spec('gateway', 'gateway', PLATFORM.gateway, {
+          PORT: '0',
+          TLS_PORT: String(ports.gateway),
+          HTTP_REDIRECT_PORT: String(ports.http),
+          GATEWAY_ROUTES_FILE: routesFile,
+          AUTH_JWKS_URL: `${issuer}/jwks`,
+          ...(process.env.REDIS_URL ? {} : { REVOCATION_EVENTS_URL: `${auth.url}/v1/revocations/events` }),
+          ...(fleet.gateway.web
+            ? {
+                GATEWAY_WEB_DIR: join(root, fleet.gateway.web),
+                GATEWAY_WEB_CONFIG: JSON.stringify(webConfig(fleet, issuer, webOrigin)),
+              }
+            : {}),
+        }),
+      ),
     );
+    const [gateway] = await Promise.all([gatewayStarting, servicesStarting]);
 
     state = {
       name: fleet.name,

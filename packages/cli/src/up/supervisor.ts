@@ -12,6 +12,17 @@ export interface ProcessSpec {
   entry: string;
   /** Fresh settings for every (re)start: a new join token each time. */
   env: () => Promise<Record<string, string>>;
+  /** Options for `node` itself (V8 flags), before the script. */
+  nodeArgs?: readonly string[];
+}
+
+export interface SupervisorOptions {
+  /**
+   * Turns an entry point into the script `node` runs (see compile.ts); called at every
+   * (re)start, so a changed source is compiled again. Without it the TypeScript runs
+   * through tsx.
+   */
+  compile?: (entry: string) => Promise<string>;
 }
 
 export interface RunningProcess {
@@ -53,6 +64,7 @@ export class Supervisor {
   constructor(
     private readonly logDir: string,
     private readonly onEvent: (e: SupervisorEvent) => void,
+    private readonly options: SupervisorOptions = {},
   ) {}
 
   processes(): RunningProcess[] {
@@ -91,11 +103,14 @@ export class Supervisor {
 
   private async spawn(spec: ProcessSpec): Promise<RunningProcess> {
     await mkdir(this.logDir, { recursive: true });
+    const script = this.options.compile
+      ? [...(spec.nodeArgs ?? []), await this.options.compile(spec.entry)]
+      : ['--import', 'tsx', ...(spec.nodeArgs ?? []), spec.entry];
     const log = createWriteStream(join(this.logDir, `${spec.name.replace('#', '-')}.log`), {
       flags: 'a',
       mode: 0o600,
     });
-    const child = spawn(process.execPath, ['--import', 'tsx', spec.entry], {
+    const child = spawn(process.execPath, script, {
       env: { ...process.env, ...(await spec.env()) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
