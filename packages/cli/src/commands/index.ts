@@ -15,6 +15,10 @@ export const commands: Record<string, Command> = {
     summary: 'services and instances in the registry, with health',
     load: () => import('./services.js'),
   },
+  reset: {
+    summary: 'delete the local state (data, secrets, CA) for a fresh start (--yes)',
+    load: () => import('./reset.js'),
+  },
   logs: { summary: 'the fleet logs, merged, one prefix per service', load: () => import('./logs.js') },
   token: {
     summary: 'an access token for a configured confidential client',
