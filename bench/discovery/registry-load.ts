@@ -1,10 +1,11 @@
 /**
  * Registry load (issue 4): CPU and memory of a real control plane while 1,000 instances
  * heartbeat once a second. Run: npx tsx bench/discovery/registry-load.ts
- * (BENCH_INSTANCES, BENCH_SECONDS to tune; about 45 s with the defaults).
+ * (BENCH_INSTANCES, BENCH_SECONDS to tune; about 70 s with the defaults).
  *
  * The control plane runs in its own process (bench/discovery/control-child.ts, started with
- * `node --import tsx`, temp FLOTILLA_HOME, on-disk PGlite, LOG_LEVEL=silent,
+ * `node --import tsx`, temp FLOTILLA_HOME, on-disk PGlite, LOG_LEVEL=silent (BENCH_LOG_LEVEL=info
+ * for a service's default: its log lines go to a pipe this process reads and drops),
  * REGISTRY_HEALTH_INTERVAL_MS=600000 so that no active health check runs and only the
  * heartbeats load it, REGISTRY_TTL_SECONDS=10), so that its CPU time (utime + stime from
  * /proc/<pid>/stat) and RSS (VmRSS from /proc/<pid>/status) are its own.
@@ -133,7 +134,7 @@ try {
       ...process.env,
       FLOTILLA_HOME: home,
       FLOTILLA_POLICY_DIR: join(REPO, 'policies'),
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
       PORT: '0',
       REGISTRY_HEALTH_INTERVAL_MS: '600000',
       REGISTRY_TTL_SECONDS: '10',
@@ -144,11 +145,13 @@ try {
   child = proc;
   let childOutput = '';
   let onProfiled: (() => void) | undefined;
-  proc.stderr.on('data', (d: Buffer) => (childOutput += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => {
+    if (childOutput.length < 1_000_000) childOutput += d.toString();
+  });
   const control = await new Promise<{ url: string; adminToken: string; roots: string; pid: number }>(
     (resolve, reject) => {
       createInterface({ input: proc.stdout }).on('line', (line) => {
-        childOutput += `${line}\n`;
+        if (childOutput.length < 1_000_000) childOutput += `${line}\n`; // for a failed start only
         if (line.startsWith('{"control"')) resolve((JSON.parse(line) as { control: never }).control);
         if (line.startsWith('{"profiled"')) onProfiled?.();
       });
@@ -158,7 +161,7 @@ try {
   );
   console.log(
     `control plane pid ${control.pid} at ${control.url}, up in ${Math.round(performance.now() - started)} ms; ` +
-      `node ${process.version}`,
+      `node ${process.version}; LOG_LEVEL ${process.env.BENCH_LOG_LEVEL ?? 'silent'}`,
   );
 
   // ---- 1. idle baseline ----
