@@ -15,7 +15,11 @@ interface ServiceStatus {
   memoryMB: number | null;
 }
 
-/** `flotilla status [--json]`: each service's identity, certificate expiry, readiness and memory. */
+/**
+ * `flotilla status [--json]`: each service's identity, certificate expiry, readiness and
+ * memory (resident set from /proc, so what the machine gives the process), and the memory
+ * of the `flotilla up` process that hosts the control plane.
+ */
 export async function run(argv: string[]): Promise<number> {
   const home = resolve(process.env.FLOTILLA_HOME ?? '.flotilla');
   const state = await readState(home);
@@ -39,10 +43,12 @@ export async function run(argv: string[]): Promise<number> {
       };
     }),
   );
+  // The control plane runs inside the `flotilla up` process: its memory is that process's.
+  const supervisor = { pid: state.supervisorPid, memoryMB: await rssMB(state.supervisorPid) };
   if (argv.includes('--json')) {
     console.log(
       JSON.stringify(
-        { gateway: state.gateway, issuer: state.issuer, control: state.control, services },
+        { gateway: state.gateway, issuer: state.issuer, control: state.control, supervisor, services },
         null,
         2,
       ),
@@ -58,6 +64,10 @@ export async function run(argv: string[]): Promise<number> {
       `  ${s.ready ? 'ready  ' : 'NOT READY'}  ${s.name.padEnd(12)} ${s.url.padEnd(28)} ${(s.spiffeId ?? '-').padEnd(40)} ${expires}  ${s.memoryMB ?? '?'} MB`,
     );
   }
+  console.log(
+    `\n  control plane and supervisor (flotilla up, pid ${supervisor.pid})  ${supervisor.memoryMB ?? '?'} MB` +
+      `   memory: resident set (VmRSS) of each process`,
+  );
   return services.every((s) => s.ready) ? 0 : 1;
 }
 
