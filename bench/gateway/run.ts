@@ -1,43 +1,47 @@
 // Gateway benchmark: (a) the upstream directly over plain HTTP, (b) the Flotilla gateway
 // (TLS + JWT + policy + rate limit + TLS upstream), (c) HAProxy 2.6 (TLS + jwt_verify +
-// stick-table rate limit + TLS upstream). Prints req/s, p50, p99 and the ratio (b)/(c).
+// stick-table rate limit + TLS upstream). Prints req/s, p50, p99 and the ratio (b)/(c) for
+// each worker count (gateway GATEWAY_WORKERS = HAProxy nbthread), then p99 at half of (b)'s
+// peak rate for (a), (b) and (c), paced with wrk's delay() hook.
 //
 //   npx tsx bench/gateway/run.ts [--duration 10] [--connections 32] [--threads 1]
+//                                [--workers 1,2] [--rounds 1] [--gateway-main path/to/main.ts]
 //
 // Needs `wrk` and `haproxy` (Debian: apt-get install -y wrk haproxy) and `openssl`.
 // Everything runs on 127.0.0.1 in one go; keys and certificates live in a temp dir
 // that is removed at the end.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { promisify } from 'node:util';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
-import { startGateway, UndiciUpstream } from '@flotilla/gateway';
 
-const arg = (name: string, fallback: number) => {
+const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
+  return i === -1 ? fallback : (process.argv[i + 1] ?? fallback);
 };
-const DURATION = arg('duration', 10);
-const CONNECTIONS = arg('connections', 32);
-const THREADS = arg('threads', 1);
+const DURATION = Number(arg('duration', '10'));
+const CONNECTIONS = Number(arg('connections', '32'));
+const THREADS = Number(arg('threads', '1'));
+const WORKERS = arg('workers', '1,2').split(',').map(Number);
+const ROUNDS = Number(arg('rounds', '1'));
 const ISSUER = 'https://auth.bench';
 const AUDIENCE = 'https://api.bench';
+// Another gateway's entry point can be compared (e.g. an older checkout's), on the same setup.
+const GATEWAY_MAIN = arg('gateway-main', join(import.meta.dirname, '../../services/gateway/src/main.ts'));
 
 interface Result {
-  name: string;
   rps: number;
-  p50: string;
-  p99: string;
+  p50: number;
+  p99: number;
   non2xx: number;
 }
 
-// wrk runs asynchronously: the gateway under test shares this process's event loop.
 const run = promisify(execFile);
 const children: ChildProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'flotilla-bench-gw-'));
@@ -117,15 +121,14 @@ async function main(): Promise<void> {
   children.push(upstream);
   const [line] = (await once(createInterface({ input: upstream.stdout }), 'line')) as [string];
   const ports = JSON.parse(line) as { http: number; https: number };
+  const upstreamConnections = async () =>
+    ((await (await fetch(`http://127.0.0.1:${ports.http}/__connections`)).json()) as { https: number }).https;
 
-  const gw = await startGateway({
-    tls: { cert, key },
-    upstream: new UndiciUpstream({
-      services: { videos: `https://127.0.0.1:${ports.https}` },
-      timeoutMs: 10_000,
-      ca: cert,
-    }),
-    routes: {
+  // The gateway's routes: the same route HAProxy serves, limits high enough to refuse nothing.
+  writeFileSync(
+    join(dir, 'routes.json'),
+    JSON.stringify({
+      upstreams: { videos: `https://127.0.0.1:${ports.https}` },
       throttle: {
         user: { points: 1_000_000_000, duration: 60 },
         policies: { op: { points: 1_000_000_000, duration: 60 } },
@@ -141,84 +144,130 @@ async function main(): Promise<void> {
           throttle: 'op',
         },
       ],
-    },
+    }),
+  );
+  const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
+
+  const auth = `Authorization: Bearer ${token}`;
+  const direct = { url: `http://127.0.0.1:${ports.http}/videos/42`, headers: [] as string[] };
+  console.log(
+    `wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s --latency, small JSON response; ${ROUNDS} round(s) of (b) and (c) alternating, median shown; load average at start ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  await check('(a)', direct);
+  await wrk(direct, 2);
+  const a = await wrk(direct, DURATION);
+  print('(a) upstream direct, plain HTTP', a);
+
+  for (const workers of WORKERS) {
+    const gw = await startGateway(workers, jwksUrl);
+    const hp = await startHaproxy(workers, ports.https);
+    const b = { url: `${gw.url}/api/videos/42`, headers: [auth] };
+    const c = { url: `https://127.0.0.1:${hp.port}/api/videos/42`, headers: [auth] };
+    await check('(b)', b);
+    await check('(c)', c);
+    const bs: Result[] = [];
+    const cs: Result[] = [];
+    const opened = { b: 0, c: 0 };
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [name, target, results] of [
+        ['b', b, bs],
+        ['c', c, cs],
+      ] as const) {
+        await wrk(target, 2);
+        const before = await upstreamConnections();
+        results.push(await wrk(target, DURATION));
+        opened[name] += (await upstreamConnections()) - before;
+      }
+    }
+    const bm = median(bs);
+    const cm = median(cs);
+    print(`(b) flotilla gateway, ${workers} worker(s), TLS+JWT+policy+ratelimit+TLS upstream`, bm);
+    print(`(c) haproxy 2.6, nbthread ${workers}, TLS+jwt_verify+stick-table+TLS upstream`, cm);
+    console.log(
+      `    throughput ratio (b)/(c) = ${(bm.rps / cm.rps).toFixed(2)}; new upstream TLS connections during the measured runs: (b) ${opened.b}, (c) ${opened.c}; load average ${loadavg()[0]!.toFixed(2)}`,
+    );
+
+    // p99 at half of (b)'s peak, for (a) and (b): each connection waits between requests
+    // (wrk's delay() hook) so the offered load is about that rate. Closed loop: a slow
+    // response delays the next request (no coordinated-omission correction as in wrk2).
+    const rate = bm.rps / 2;
+    const pa = await paced(direct, rate);
+    const pb = await paced(b, rate);
+    // HAProxy at the same offered load: what this host allows a TLS proxy to add.
+    const pc = await paced(c, rate);
+    print(`    paced (a) at ~${rate.toFixed(0)} req/s`, pa);
+    print(`    paced (b) at ~${rate.toFixed(0)} req/s`, pb);
+    print(`    paced (c) at ~${rate.toFixed(0)} req/s`, pc);
+    console.log(
+      `    p99 added at half of (b)'s peak: gateway ${fmt(pb.p99 - pa.p99)} (target ≤ 1 ms), haproxy ${fmt(pc.p99 - pa.p99)}; load average ${loadavg()[0]!.toFixed(2)}`,
+    );
+    await gw.stop();
+    hp.stop();
+  }
+  jwksServer.close();
+}
+
+async function startGateway(
+  workers: number,
+  jwksUrl: string,
+): Promise<{ url: string; stop(): Promise<void> }> {
+  // e.g. GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway under load.
+  const nodeArgs = (process.env.GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const gw = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', GATEWAY_MAIN], {
     env: {
-      FLOTILLA_HOME: join(dir, 'home'),
-      LOG_LEVEL: 'warn',
+      PATH: process.env.PATH,
+      GATEWAY_WORKERS: String(workers),
+      GATEWAY_ROUTES_FILE: join(dir, 'routes.json'),
+      TLS_CERT_FILE: join(dir, 'cert.pem'),
+      TLS_KEY_FILE: join(dir, 'key.pem'),
+      // The upstream's certificate is verified, as HAProxy's `verify required` does.
+      NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem'),
+      TLS_PORT: '0',
+      PORT: '0',
+      HOST: '127.0.0.1',
       AUTH_ISSUER: ISSUER,
       AUTH_AUDIENCE: AUDIENCE,
-      AUTH_JWKS_URL: `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`,
-      TLS_PORT: '0',
+      AUTH_JWKS_URL: jwksUrl,
+      FLOTILLA_HOME: join(dir, `home-${workers}`),
+      FLOTILLA_POLICY_DIR: join(import.meta.dirname, '../../policies'),
+      LOG_LEVEL: 'warn',
     },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
+  children.push(gw);
+  const url = await new Promise<string>((resolve, reject) => {
+    gw.once('exit', (code) => reject(new Error(`the gateway exited (${code}) before listening`)));
+    createInterface({ input: gw.stdout }).on('line', (l) => {
+      if (l.includes('"listening"')) resolve((JSON.parse(l) as { listening: string }).listening);
+    });
+  });
+  return {
+    url,
+    stop: async () => {
+      gw.kill('SIGTERM');
+      if (gw.exitCode === null) await once(gw, 'exit');
+    },
+  };
+}
 
-  const haproxyPort = await freePort();
-  writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(haproxyPort, ports.https));
+async function startHaproxy(threads: number, upstreamPort: number): Promise<{ port: number; stop(): void }> {
+  const port = await freePort();
+  writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(port, upstreamPort, threads));
   const haproxy = spawn('haproxy', ['-f', join(dir, 'haproxy.cfg')], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   children.push(haproxy);
   await new Promise((r) => setTimeout(r, 500));
-
-  const auth = `Authorization: Bearer ${token}`;
-  // Warm up each target (JWKS fetch, TLS sessions, JIT), then measure.
-  const targets = [
-    {
-      name: '(a) upstream direct, plain HTTP',
-      url: `http://127.0.0.1:${ports.http}/videos/42`,
-      headers: [] as string[],
-    },
-    {
-      name: '(b) flotilla gateway, TLS+JWT+policy+ratelimit+TLS upstream',
-      url: `${gw.url}/api/videos/42`,
-      headers: [auth],
-    },
-    {
-      name: '(c) haproxy 2.6, TLS+jwt_verify+stick-table+TLS upstream',
-      url: `https://127.0.0.1:${haproxyPort}/api/videos/42`,
-      headers: [auth],
-    },
-  ];
-  for (const t of targets) {
-    const check = await wrk(t.url, t.headers, 1, 1);
-    if (check.non2xx > 0 || check.rps === 0) {
-      const { stdout: probe } = await run('curl', [
-        '-sk',
-        '-i',
-        ...t.headers.flatMap((h) => ['-H', h]),
-        t.url,
-      ]);
-      throw new Error(`${t.name}: the warm-up got errors; check the setup\n${probe.slice(0, 600)}`);
-    }
-  }
-  const results: Result[] = [];
-  for (const t of targets) {
-    await wrk(t.url, t.headers, 2, CONNECTIONS);
-    results.push({ ...(await wrk(t.url, t.headers, DURATION, CONNECTIONS)), name: t.name });
-  }
-
-  console.log(
-    `\nwrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s --latency, small JSON response, ${process.env.HOSTNAME ?? 'this machine'}`,
-  );
-  console.log(
-    `${'target'.padEnd(64)} ${'req/s'.padStart(10)} ${'p50'.padStart(10)} ${'p99'.padStart(10)}  non-2xx`,
-  );
-  for (const r of results)
-    console.log(
-      `${r.name.padEnd(64)} ${r.rps.toFixed(0).padStart(10)} ${r.p50.padStart(10)} ${r.p99.padStart(10)}  ${r.non2xx}`,
-    );
-  const [, b, c] = results as [Result, Result, Result];
-  console.log(`\nthroughput ratio (b)/(c) = ${(b.rps / c.rps).toFixed(2)}`);
-
-  await gw.stop();
-  jwksServer.close();
+  return { port, stop: () => void haproxy.kill() };
 }
 
-function haproxyConfig(port: number, upstreamPort: number): string {
+function haproxyConfig(port: number, upstreamPort: number, threads: number): string {
   // HAProxy 2.6: jwt_verify takes the algorithm and a public key file (SPKI PEM) loaded at start.
   return `global
   maxconn 4000
-  nbthread 1
+  nbthread ${threads}
 defaults
   mode http
   timeout connect 5s
@@ -245,26 +294,88 @@ backend upstream
 `;
 }
 
-async function wrk(
-  url: string,
-  headers: string[],
-  seconds: number,
-  connections: number,
-): Promise<Omit<Result, 'name'>> {
+interface Target {
+  url: string;
+  headers: string[];
+}
+
+/** One request through the target first: a setup error shows its answer, not a benchmark of errors. */
+async function check(name: string, t: Target): Promise<void> {
+  const r = await wrk(t, 1, 1);
+  if (r.non2xx > 0 || r.rps === 0) {
+    const { stdout: probe } = await run('curl', ['-sk', '-i', ...t.headers.flatMap((h) => ['-H', h]), t.url]);
+    throw new Error(`${name}: the warm-up got errors; check the setup\n${probe.slice(0, 600)}`);
+  }
+}
+
+async function wrk(t: Target, seconds: number, connections = CONNECTIONS, script?: string): Promise<Result> {
   const args = [
     `-t${Math.min(THREADS, connections)}`,
     `-c${connections}`,
     `-d${seconds}s`,
     '--latency',
-    ...headers.flatMap((h) => ['-H', h]),
-    url,
+    ...(script ? ['-s', script] : []),
+    ...t.headers.flatMap((h) => ['-H', h]),
+    t.url,
   ];
   const { stdout: out } = await run('wrk', args);
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
-  const p50 = /\s50%\s+(\S+)/.exec(out)?.[1] ?? '?';
-  const p99 = /\s99%\s+(\S+)/.exec(out)?.[1] ?? '?';
-  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  return { rps, p50, p99, non2xx };
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
+    p50: toMs(/\s50%\s+(\S+)/.exec(out)?.[1]),
+    p99: toMs(/\s99%\s+(\S+)/.exec(out)?.[1]),
+    non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0),
+  };
+}
+
+/**
+ * wrk at about `rate` requests/s: every connection waits `delay` ms before each request,
+ * so C connections offer C / (delay + latency) requests/s. A 3 s calibration run measures
+ * the latency part. Delays are drawn between half and one and a half times the mean, so the
+ * connections do not fire in step, and rounded up or down at random (wrk counts whole ms).
+ */
+async function paced(t: Target, rate: number): Promise<Result> {
+  const script = join(dir, 'paced.lua');
+  writeFileSync(
+    script,
+    `local mean = tonumber(os.getenv("WRK_DELAY_MS"))
+math.randomseed(os.time())
+function delay()
+  -- Jitter (0.5 to 1.5 times the mean) keeps the connections from firing in step.
+  local d = mean * (0.5 + math.random())
+  local base = math.floor(d)
+  if math.random() < d - base then return base + 1 end
+  return base
+end
+`,
+  );
+  const period = (CONNECTIONS / rate) * 1000;
+  process.env.WRK_DELAY_MS = String(period);
+  const trial = await wrk(t, 3, CONNECTIONS, script);
+  const latency = Math.max(0, (CONNECTIONS / trial.rps) * 1000 - period);
+  process.env.WRK_DELAY_MS = String(Math.max(0, period - latency));
+  return wrk(t, DURATION, CONNECTIONS, script);
+}
+
+function toMs(text: string | undefined): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(text ?? '');
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
+}
+
+function fmt(ms: number): string {
+  return Math.abs(ms) < 1 ? `${(ms * 1000).toFixed(0)}us` : `${ms.toFixed(2)}ms`;
+}
+
+function median(results: Result[]): Result {
+  const sorted = [...results].sort((x, y) => x.rps - y.rps);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function print(name: string, r: Result): void {
+  console.log(
+    `${name.padEnd(82)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${fmt(r.p50).padStart(7)}  p99 ${fmt(r.p99).padStart(7)}  non-2xx ${r.non2xx}`,
+  );
 }
 
 async function freePort(): Promise<number> {
@@ -282,6 +393,6 @@ main()
     process.exitCode = 1;
   })
   .finally(() => {
-    for (const c of children) c.kill();
+    for (const c of children) if (c.exitCode === null) c.kill();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -1,5 +1,7 @@
 // The benchmark's upstream, in its own process: the same small JSON answer over plain
 // HTTP (for the direct baseline) and over HTTPS (for the gateway and HAProxy).
+// `GET /__connections` on the plain port tells how many connections each side has accepted,
+// so the benchmark can show that proxies reuse their upstream connections.
 import { createServer as createHttp, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -7,15 +9,21 @@ import { readFileSync } from 'node:fs';
 
 const [certFile, keyFile] = process.argv.slice(2) as [string, string];
 const body = JSON.stringify({ id: 42, title: 'a video', views: 1234 });
+const accepted = { http: 0, https: 0 };
 const handler = (_req: IncomingMessage, res: ServerResponse) => {
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 };
-const http = createHttp({ keepAliveTimeout: 60_000 }, handler);
+const http = createHttp({ keepAliveTimeout: 60_000 }, (req, res) => {
+  if (req.url === '/__connections') return void res.end(JSON.stringify(accepted));
+  handler(req, res);
+});
 const https = createHttps(
   { cert: readFileSync(certFile), key: readFileSync(keyFile), keepAliveTimeout: 60_000 },
   handler,
 );
+http.on('connection', () => accepted.http++);
+https.on('secureConnection', () => accepted.https++);
 http.listen(0, '127.0.0.1', () => {
   https.listen(0, '127.0.0.1', () => {
     const ports = {
