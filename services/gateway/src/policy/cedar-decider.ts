@@ -48,7 +48,8 @@ export class CedarDecider implements PolicyDecider {
   /**
    * Allows already decided for a caller, keyed by policy set version, route, MFA and source
    * address: everything the Cedar request is built from besides the principal, whose object
-   * the verified-token cache hands out again for the same token (and which is frozen). A hit
+   * the verified-token cache hands out again for the same token (and which is frozen); the
+   * engine's own entity store is never changed here, and a reload bumps the version. A hit
    * skips building entities and the engine's own cache key. Entries go with the principal.
    */
   readonly #allowed = new WeakMap<Principal, Map<string, PolicyDecision>>();
