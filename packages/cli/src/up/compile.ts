@@ -18,17 +18,23 @@ import { build, type Plugin } from 'esbuild';
  * The output is reused while none of its inputs changed (size and mtime), so a warm
  * start compiles nothing and `flotilla dev` recompiles only the service that changed.
  */
-export async function compileService(entry: string, outDir: string): Promise<string> {
+export async function compileService(entry: string, outDir: string, name?: string): Promise<string> {
   const id = createHash('sha256').update(resolve(entry)).digest('hex').slice(0, 12);
-  const name = basename(entry).replace(/\.[cm]?[jt]s$/, '');
-  const file = join(outDir, `${basename(dirname(dirname(entry)))}-${name}-${id}.mjs`);
-  const manifest = `${file}.inputs.json`;
+  const stem = basename(entry).replace(/\.[cm]?[jt]s$/, '');
+  const dir = join(outDir, name ?? `${basename(dirname(dirname(entry)))}-${stem}-${id}`);
+  const file = join(dir, `${stem}.mjs`);
+  const manifest = join(dir, 'inputs.json');
   if (await upToDate(manifest)) return file;
 
-  await mkdir(outDir, { recursive: true, mode: 0o700 });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   const result = await build({
     entryPoints: [entry],
-    outfile: file,
+    outdir: dir,
+    // A dynamic import() stays lazy, with the packages it imports (the CLI's commands).
+    splitting: true,
+    entryNames: '[name]',
+    chunkNames: 'chunks/[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -39,7 +45,10 @@ export async function compileService(entry: string, outDir: string): Promise<str
     write: false,
     plugins: [ownSourcesOnly],
   });
+  // Chunks are named by content and never deleted, so a process still running an older
+  // build (flotilla dev) can import its lazy chunks; the entry is replaced atomically.
   for (const out of result.outputFiles) {
+    await mkdir(dirname(out.path), { recursive: true, mode: 0o700 });
     const tmp = `${out.path}.${process.pid}.tmp`;
     await writeFile(tmp, out.contents, { mode: 0o600 });
     await rename(tmp, out.path);
@@ -75,6 +84,11 @@ async function upToDate(manifest: string): Promise<boolean> {
 }
 
 const IN_NODE_MODULES = /[\\/]node_modules[\\/]/;
+// Patterns, not strings: this file is itself compiled (the CLI, bin/flotilla.js), and
+// must not rewrite its own search text.
+const META_URL = /\bimport\.meta\.url\b/g;
+const META_DIRNAME = /\bimport\.meta\.dirname\b/g;
+const META_FILENAME = /\bimport\.meta\.filename\b/g;
 
 const ownSourcesOnly: Plugin = {
   name: 'flotilla-own-sources',
@@ -99,9 +113,9 @@ const ownSourcesOnly: Plugin = {
       const source = await readFile(args.path, 'utf8');
       return {
         contents: source
-          .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href))
-          .replaceAll('import.meta.dirname', JSON.stringify(dirname(args.path)))
-          .replaceAll('import.meta.filename', JSON.stringify(args.path)),
+          .replace(META_URL, JSON.stringify(pathToFileURL(args.path).href))
+          .replace(META_DIRNAME, JSON.stringify(dirname(args.path)))
+          .replace(META_FILENAME, JSON.stringify(args.path)),
         loader: 'ts',
       };
     });
