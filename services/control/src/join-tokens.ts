@@ -34,22 +34,36 @@ export async function createJoinToken(
   return { token, service, expiresAt };
 }
 
-/** The service a token is for, without using it; or why it cannot be used. */
-export async function peekJoinToken(
-  db: Db,
-  token: string,
-  now = new Date(),
-): Promise<{ service: string } | { problem: TokenProblem; service?: string }> {
-  if (!TOKEN.test(token)) return { problem: 'token_malformed' };
-  const { rows } = await db.query<{ service: string; expires_at: Date; used_at: Date | null }>(
-    'SELECT service, expires_at, used_at FROM ca_join_tokens WHERE token_hash = $1',
-    [hashToken(token)],
-  );
-  const row = rows[0];
+export type TokenPeek = { service: string } | { problem: TokenProblem; service?: string };
+
+/** What a token's row says about using it `now` (undefined: no such token). */
+export interface TokenRow {
+  service: string;
+  expires_at: Date;
+  used_at: Date | null;
+}
+
+/** True when `token` has the shape of one of ours (checked before any lookup). */
+export function wellFormedToken(token: string): boolean {
+  return TOKEN.test(token);
+}
+
+/** The verdict on a token's row, as `peekJoinToken` gives it. */
+export function judgeToken(row: TokenRow | undefined, now: Date): TokenPeek {
   if (!row) return { problem: 'token_unknown' };
   if (row.used_at) return { problem: 'token_used', service: row.service };
   if (new Date(row.expires_at) <= now) return { problem: 'token_expired', service: row.service };
   return { service: row.service };
+}
+
+/** The service a token is for, without using it; or why it cannot be used. */
+export async function peekJoinToken(db: Db, token: string, now = new Date()): Promise<TokenPeek> {
+  if (!wellFormedToken(token)) return { problem: 'token_malformed' };
+  const { rows } = await db.query<TokenRow>(
+    'SELECT service, expires_at, used_at FROM ca_join_tokens WHERE token_hash = $1',
+    [hashToken(token)],
+  );
+  return judgeToken(rows[0], now);
 }
 
 /**

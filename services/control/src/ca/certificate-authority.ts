@@ -1,5 +1,5 @@
-import type { Db, Queryable } from '@flotilla/kit';
-import { consumeJoinToken, peekJoinToken, voidJoinTokens } from '../join-tokens.js';
+import type { Db } from '@flotilla/kit';
+import { hashToken, voidJoinTokens } from '../join-tokens.js';
 import type { CaMetrics } from '../metrics.js';
 import { type CryptoKey, x509 } from '../x509.js';
 import type { Authority, AuthorityKind } from './authority.js';
@@ -7,6 +7,7 @@ import type { CaStore, TrustBundle } from './ca-store.js';
 import type { CrlCache } from './crl.js';
 import { type CheckedCsr, checkCsr, CsrError, parseCsr } from './csr-check.js';
 import { type IssuedLeaf, type LeafRequest, signLeaf, signLeafSync } from './issue.js';
+import { IssuanceStore } from './issuance-store.js';
 import { serviceOfSpiffeId } from './names.js';
 import type { CertState } from './ocsp.js';
 import { Refusal } from './refusal.js';
@@ -40,13 +41,17 @@ interface CertRow {
 
 /** The certificate authority: issue, renew, revoke, and the status that CRLs and OCSP serve. */
 export class CertificateAuthority {
+  readonly #issuance: IssuanceStore;
+
   constructor(
     private readonly db: Db,
     readonly store: CaStore,
     readonly crls: CrlCache,
     private readonly metrics: CaMetrics,
     readonly settings: CaSettings,
-  ) {}
+  ) {
+    this.#issuance = new IssuanceStore(db);
+  }
 
   /** Loads the newest expiry per service for the gauge (after a restart). */
   async loadExpiryGauge(): Promise<void> {
@@ -60,17 +65,13 @@ export class CertificateAuthority {
   /** Bootstrap: a CSR plus a join token for the same service name. */
   async issueWithToken(csrPem: string, token: string): Promise<IssueResponse> {
     const now = new Date();
-    const peek = await peekJoinToken(this.db, token, now);
+    const peek = await this.#issuance.peek(token, now);
     if ('problem' in peek)
       throw new Refusal('UNAUTHENTICATED', peek.problem, tokenMessage(peek.problem), peek.service);
     const leaf = this.signChecked(csrPem, peek.service, now);
-    await this.db.transaction(async (tx) => {
-      // Checked again atomically: of concurrent requests with one token, one wins.
-      if (!(await consumeJoinToken(tx, token, now))) {
-        throw new Refusal('UNAUTHENTICATED', 'token_used', tokenMessage('token_used'), peek.service);
-      }
-      await this.record(tx, leaf, peek.service);
-    });
+    // The token is used up atomically with storing the certificate: of concurrent requests
+    // with one token, one wins.
+    await this.record(leaf, peek.service, { hash: hashToken(token), now });
     this.metrics.issued.inc();
     return this.response(leaf);
   }
@@ -80,7 +81,7 @@ export class CertificateAuthority {
     const now = new Date();
     const current = await this.currentCertificate(peer, now);
     const leaf = this.signChecked(csrPem, current.service, now);
-    await this.db.transaction((tx) => this.record(tx, leaf, current.service));
+    await this.record(leaf, current.service);
     this.metrics.renewed.inc();
     return this.response(leaf);
   }
@@ -91,7 +92,7 @@ export class CertificateAuthority {
    */
   async issueDirect(service: string, publicKey: CryptoKey | x509.PublicKey): Promise<IssueResponse> {
     const leaf = await this.sign(publicKey, service, new Date());
-    await this.db.transaction((tx) => this.record(tx, leaf, service));
+    await this.record(leaf, service);
     return this.response(leaf);
   }
 
@@ -254,12 +255,15 @@ export class CertificateAuthority {
     };
   }
 
-  private async record(tx: Queryable, leaf: IssuedLeaf, service: string): Promise<void> {
-    await tx.query(
-      `INSERT INTO ca_certificates (serial, service, issuer_id, cert_pem, not_before, not_after, issued_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [leaf.serial, service, leaf.issuerId, leaf.pem, leaf.notBefore, leaf.notAfter, new Date()],
-    );
+  /** Stores what was issued (group commit); resolves once it is committed. */
+  private async record(
+    leaf: IssuedLeaf,
+    service: string,
+    token?: { hash: string; now: Date },
+  ): Promise<void> {
+    if (!(await this.#issuance.record({ leaf, service, ...(token ? { token } : {}) }))) {
+      throw new Refusal('UNAUTHENTICATED', 'token_used', tokenMessage('token_used'), service);
+    }
     const newest = this.metrics.newestExpiry.get(service);
     if (!newest || newest < leaf.notAfter) this.metrics.newestExpiry.set(service, leaf.notAfter);
   }
