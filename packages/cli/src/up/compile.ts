@@ -53,14 +53,25 @@ export async function compileService(entry: string, outDir: string, name?: strin
     await writeFile(tmp, out.contents, { mode: 0o600 });
     await rename(tmp, out.path);
   }
+  // Packages are imported by path: an npm install that moves one must rebuild too.
+  const installed = await installedTree(dirname(resolve(entry)));
   const inputs = await Promise.all(
-    Object.keys(result.metafile.inputs).map(async (path) => ({
+    [...Object.keys(result.metafile.inputs), ...(installed ? [installed] : [])].map(async (path) => ({
       path: resolve(path),
       ...(await stamp(path)),
     })),
   );
   await writeFile(manifest, JSON.stringify(inputs), { mode: 0o600 });
   return file;
+}
+
+/** npm's record of what is installed (`node_modules/.package-lock.json`), nearest first. */
+async function installedTree(from: string): Promise<string | undefined> {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const file = join(dir, 'node_modules', '.package-lock.json');
+    if (await stamp(file)) return file;
+    if (dirname(dir) === dir) return undefined;
+  }
 }
 
 async function stamp(path: string): Promise<{ size: number; mtimeMs: number } | null> {
