@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { FlotillaError, type Peer, type ServiceApp, Type } from '@flotilla/kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Registry } from './registry.js';
+import type { RegisteredInstance, Registry } from './registry.js';
 
 /** The body of a heartbeat stream: one `\n` per heartbeat, sent as the request body streams. */
 export const HEARTBEATS_MEDIA_TYPE = 'application/vnd.flotilla.heartbeats';
@@ -39,7 +39,7 @@ interface OpenStream {
 export function heartbeatStreamRoute(
   app: ServiceApp,
   deps: HeartbeatStreamDeps,
-  owned: (req: FastifyRequest, id: string, action: string) => Promise<{ id: string; service: string }>,
+  owned: (req: FastifyRequest, id: string, action: string) => Promise<RegisteredInstance>,
   requirePeer: (req: FastifyRequest) => Peer,
 ): void {
   const { registry } = deps;
