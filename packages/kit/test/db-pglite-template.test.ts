@@ -55,7 +55,7 @@ describe('PGlite data directories come from one initialized template (issue 8)',
       // A copy, not a second initdb (which takes seconds).
       expect(copiedMs).toBeLessThan(5_000);
 
-      const templates = await readdir(join(cache.dir, 'flotilla'));
+      const templates = (await readdir(join(cache.dir, 'flotilla'))).filter((n) => !n.endsWith('.tar'));
       expect(templates).toHaveLength(1);
       expect(templates[0]).toMatch(/^pglite-\d+\.\d+\.\d+$/);
       // PGlite itself writes 0666/0777: the template is the owner's only, and so is each copy's folder.
@@ -66,6 +66,23 @@ describe('PGlite data directories come from one initialized template (issue 8)',
     } finally {
       await Promise.all(homes.map((h) => h.remove()));
     }
+  }, 120_000);
+
+  it('databases in memory load the template as a tarball: no initdb in the process, each its own', async () => {
+    const first = await openDb({ service: 'mem', inMemory: true });
+    await first.exec('CREATE TABLE only_in_first (id int)');
+    const began = Date.now();
+    const second = await openDb({ service: 'mem', inMemory: true });
+    const loadedMs = Date.now() - began;
+    const { rows } = await second.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'only_in_first'",
+    );
+    expect(rows[0]?.n).toBe(0);
+    await Promise.all([first.close(), second.close()]);
+    expect(loadedMs).toBeLessThan(5_000);
+    const tarball = (await readdir(join(cache.dir, 'flotilla'))).find((n) => n.endsWith('.tar'));
+    expect(tarball).toMatch(/^pglite-\d+\.\d+\.\d+\.tar$/);
+    expect((await stat(join(cache.dir, 'flotilla', tarball!))).mode & 0o777).toBe(0o600);
   }, 120_000);
 
   it('an unwritable user cache falls back to a template in the home', async () => {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { chmod, cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, cp, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,8 +22,12 @@ const PGLITE_VERSION = (
  * Falls back to `<home>/data/.template` when the user cache cannot be written.
  */
 export function templateDirs(home: string): string[] {
+  return [cachedTemplate(), join(home, 'data', '.template')];
+}
+
+function cachedTemplate(): string {
   const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return [join(cache, 'flotilla', `pglite-${PGLITE_VERSION}`), join(home, 'data', '.template')];
+  return join(cache, 'flotilla', `pglite-${PGLITE_VERSION}`);
 }
 
 const hasCluster = (dir: string) =>
@@ -81,14 +85,26 @@ async function ensureTemplate(template: string): Promise<void> {
  * initdb in a child process: PGlite's initdb peaks at ~700 MB of WebAssembly memory,
  * which a process never gives back. Liftoff-only compiles the WebAssembly once, fast.
  */
-async function initdb(dir: string): Promise<void> {
+async function initdb(dir: string, tarball?: string): Promise<void> {
   const script = `import(process.argv[1]).then(async ({ PGlite }) => {
     const db = await PGlite.create({ dataDir: process.argv[2], startParams: JSON.parse(process.argv[3]) });
+    if (process.argv[4]) {
+      const tar = await db.dumpDataDir('none');
+      require('node:fs').writeFileSync(process.argv[4], Buffer.from(await tar.arrayBuffer()), { mode: 0o600 });
+    }
     await db.close();
   }).catch((err) => { console.error(String(err)); process.exit(1); });`;
   const child = spawn(
     process.execPath,
-    ['--liftoff-only', '-e', script, PGLITE_ENTRY, dir, JSON.stringify(PGLITE_START_PARAMS)],
+    [
+      '--liftoff-only',
+      '-e',
+      script,
+      PGLITE_ENTRY,
+      dir,
+      JSON.stringify(PGLITE_START_PARAMS),
+      ...(tarball ? [tarball] : []),
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '' } },
   );
   let stderr = '';
@@ -96,6 +112,34 @@ async function initdb(dir: string): Promise<void> {
   const [code] = (await once(child, 'exit')) as [number | null];
   if (code !== 0) throw new Error(`PGlite initdb failed (${code}): ${stderr.trim().slice(-500)}`);
   if (!(await hasCluster(dir))) throw new Error('PGlite initdb wrote no cluster');
+}
+
+/**
+ * The template as a tarball, for databases kept in memory (tests): PGlite loads it
+ * instead of running initdb in the process. Kept in the user cache only; undefined
+ * when it cannot be made there (the caller then lets PGlite run initdb).
+ */
+export async function templateTarball(): Promise<Blob | undefined> {
+  const cached = cachedTemplate();
+  const tarball = `${cached}.tar`;
+  try {
+    return new Blob([await readFile(tarball)]);
+  } catch {
+    // made below
+  }
+  const tmp = `${cached}.tar-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await mkdir(tmp, { recursive: true, mode: 0o700 });
+    await seedFromTemplate(tmp, [cached]);
+    await initdb(tmp, `${tmp}.tar`);
+    await rename(`${tmp}.tar`, tarball);
+    return new Blob([await readFile(tarball)]);
+  } catch {
+    return undefined;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+    await rm(`${tmp}.tar`, { force: true });
+  }
 }
 
 /** Data directories are the owner's alone: PGlite writes 0666/0777. */
