@@ -244,7 +244,7 @@ async function setup(app: ServiceApp, ctx: AuthContext, opts: AuthServiceOptions
     audit,
   });
   registerMfaRoutes(app, { users, sealer, argon2, verifier, revocations, issuerName: 'Flotilla', audit });
-  registerRevocationStream(app, localBus);
+  registerRevocationStream(app, localBus, { requirePeer: ctx.identity !== undefined });
   app.get(STYLESHEET_PATH, async (_req, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET),
   );

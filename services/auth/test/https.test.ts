@@ -24,9 +24,10 @@ describe('auth over the kit’s TLS (workload identity, no proxy)', () => {
   let auth: RunningAuth;
   let agent: Agent;
   let tlsFetch: typeof fetch;
+  let ca: TestCa;
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), 'flotilla-auth-tls-'));
-    const ca = await TestCa.create();
+    ca = await TestCa.create();
     const identity = new ManualIdentity(ca.trustDomain, await ca.issue('auth'));
     agent = new Agent({ connect: { ca: ca.bundle } });
     tlsFetch = ((url: string | URL, init?: RequestInit) =>
@@ -126,6 +127,36 @@ describe('auth over the kit’s TLS (workload identity, no proxy)', () => {
       amr: ['pwd'],
       roles: ['viewer'],
     });
+  });
+
+  it('serves revocation events only to a service the policies permit (the gateway), over mTLS', async () => {
+    const events = `${auth.url}/v1/revocations/events`;
+    const as = async (service?: string) => {
+      const material = service ? await ca.issue(service) : undefined;
+      const client = new Agent({
+        connect: { ca: ca.bundle, ...(material ? { cert: material.cert, key: material.key } : {}) },
+      });
+      try {
+        const res = await undiciFetch(events, {
+          dispatcher: client,
+          headers: { accept: 'text/event-stream' },
+        });
+        const type = res.headers.get('content-type');
+        await res.body?.cancel();
+        return { status: res.status, type };
+      } finally {
+        await client.destroy();
+      }
+    };
+    expect(await as()).toMatchObject({
+      status: 401,
+      type: expect.stringMatching(/^application\/problem\+json/),
+    });
+    expect(await as('history')).toMatchObject({
+      status: 403,
+      type: expect.stringMatching(/^application\/problem\+json/),
+    });
+    expect(await as('gateway')).toEqual({ status: 200, type: 'text/event-stream' });
   });
 
   it('refuses plain HTTP on the TLS port', async () => {

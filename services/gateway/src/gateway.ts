@@ -130,7 +130,11 @@ async function setup(
     (config.REDIS_URL
       ? new RedisRevocationSubscriber({ url: config.REDIS_URL, ttlSec: config.DENYLIST_TTL_S })
       : config.REVOCATION_EVENTS_URL
-        ? new SseRevocationSubscriber({ url: config.REVOCATION_EVENTS_URL })
+        ? new SseRevocationSubscriber({
+            url: config.REVOCATION_EVENTS_URL,
+            // With a workload identity the auth server serves its stream only over mTLS.
+            ...(ctx.identity ? { dispatcher: () => ctx.client.agentFor('auth') } : {}),
+          })
         : undefined);
   if (revocations) {
     await revocations.start((event) => denylist.apply(event));

@@ -1,4 +1,4 @@
-import type { ServiceApp } from '@flotilla/kit';
+import { FlotillaError, peerOf, type ServiceApp } from '@flotilla/kit';
 import type { ServerResponse } from 'node:http';
 import type { LocalRevocationBus, NumberedEvent } from './local.js';
 import { EVENTS_PATH } from './subscribe.js';
@@ -8,14 +8,29 @@ const HEARTBEAT_MS = 15_000;
 /**
  * `GET /v1/revocations/events`: revocations as Server-Sent Events. A reconnecting
  * subscriber sends `Last-Event-ID` and first receives what it missed from the replay buffer.
+ *
+ * With a workload identity (`requirePeer`), only a caller with a service certificate is
+ * served, and the kit's policy check decides which services (the platform policies permit
+ * the gateway): the stream names users, clients and grants. Without one (plain HTTP, local
+ * tests) no call between services is authenticated, and neither is this.
  */
-export function registerRevocationStream(app: ServiceApp, bus: LocalRevocationBus): void {
+export function registerRevocationStream(
+  app: ServiceApp,
+  bus: LocalRevocationBus,
+  opts: { requirePeer: boolean },
+): void {
   const open = new Set<ServerResponse>();
   app.addHook('preClose', async () => {
     for (const res of open) res.end();
   });
 
   app.get(EVENTS_PATH, async (req, reply) => {
+    if (opts.requirePeer && !peerOf(req)) {
+      throw new FlotillaError(
+        'UNAUTHENTICATED',
+        'revocation events are for services: present a workload certificate',
+      );
+    }
     const header = req.headers['last-event-id'];
     const query = (req.query as { since?: string }).since;
     const lastId = Number.parseInt(String(header ?? query ?? ''), 10);

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../../test/harness.js';
 import type { RevocationEvent } from './events.js';
@@ -36,6 +37,27 @@ describe('SseRevocationSubscriber', () => {
     await until(() => got.length === 2);
     await sub.close();
     expect(sub.connected).toBe(false);
+  });
+
+  it('asks for its dispatcher at every connection (the mTLS agent is replaced on renewal)', async () => {
+    const agents: Agent[] = [];
+    const sub = new SseRevocationSubscriber({
+      url: `${server.url}/v1/revocations/events`,
+      reconnectMs: 50,
+      dispatcher: () => {
+        const agent = new Agent();
+        agents.push(agent);
+        return agent;
+      },
+    });
+    const before = clients.length;
+    await sub.start(() => undefined);
+    expect(sub.connected).toBe(true);
+    clients.at(-1)!.destroy();
+    await until(() => clients.length === before + 2);
+    expect(agents).toHaveLength(2);
+    await sub.close();
+    await Promise.all(agents.map((a) => a.destroy()));
   });
 });
 

@@ -1,9 +1,16 @@
+import { type Dispatcher, fetch as undiciFetch } from 'undici';
 import { parseRevocationEvent, type RevocationEvent, type RevocationSubscriber } from './events.js';
 
 export interface SseSubscriberOptions {
   /** `<auth>/v1/revocations/events`. */
   url: string;
   headers?: Record<string, string>;
+  /**
+   * How to connect, asked at each (re)connection: the kit's mTLS agent for `auth` (it
+   * presents the gateway's current workload certificate and checks the server's SPIFFE
+   * id; it is replaced on renewal), or the default agent without one.
+   */
+  dispatcher?: () => Dispatcher;
   /** Wait before reconnecting; the server's `retry:` field overrides it. */
   reconnectMs?: number;
   /** How long `start()` waits for the first connection before returning (the gateway stays unready). */
@@ -55,7 +62,11 @@ export class SseRevocationSubscriber implements RevocationSubscriber {
       try {
         const headers: Record<string, string> = { accept: 'text/event-stream', ...this.#opts.headers };
         if (this.#lastEventId !== undefined) headers['last-event-id'] = this.#lastEventId;
-        const res = await fetch(this.#opts.url, { headers, signal });
+        const res = await undiciFetch(this.#opts.url, {
+          headers,
+          signal,
+          ...(this.#opts.dispatcher ? { dispatcher: this.#opts.dispatcher() } : {}),
+        });
         if (!res.ok || !res.body) throw new Error(`revocation stream answered ${res.status}`);
         this.#connected = true;
         onConnect();
