@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Db } from '@flotilla/kit';
 import { hashToken, voidJoinTokens } from '../join-tokens.js';
 import type { CaMetrics } from '../metrics.js';
@@ -5,10 +6,11 @@ import { type CryptoKey, x509 } from '../x509.js';
 import type { Authority, AuthorityKind } from './authority.js';
 import type { CaStore, TrustBundle } from './ca-store.js';
 import type { CrlCache } from './crl.js';
-import { type CheckedCsr, checkCsr, CsrError, parseCsr } from './csr-check.js';
+import { checkCsr, CsrError, parseCsr } from './csr-check.js';
 import { type IssuedLeaf, type LeafRequest, signLeaf, signLeafSync } from './issue.js';
 import { IssuanceStore } from './issuance-store.js';
 import { serviceOfSpiffeId } from './names.js';
+import { SigningPool } from './signing-pool.js';
 import type { CertState } from './ocsp.js';
 import { Refusal } from './refusal.js';
 import { normaliseSerial } from './serial.js';
@@ -17,6 +19,11 @@ export interface CaSettings {
   trustDomain: string;
   ttlSeconds: number;
   publicUrl: string;
+  /**
+   * Worker threads that check CSRs and sign (0: on the main thread). Default: one fewer
+   * than the CPUs, at most 2, so the event loop keeps a core for TLS, database and audit.
+   */
+  signingWorkers?: number;
 }
 
 /** What `POST /v1/certificates` and `/renew` answer. */
@@ -42,6 +49,7 @@ interface CertRow {
 /** The certificate authority: issue, renew, revoke, and the status that CRLs and OCSP serve. */
 export class CertificateAuthority {
   readonly #issuance: IssuanceStore;
+  readonly #pool: SigningPool | undefined;
 
   constructor(
     private readonly db: Db,
@@ -51,6 +59,13 @@ export class CertificateAuthority {
     readonly settings: CaSettings,
   ) {
     this.#issuance = new IssuanceStore(db);
+    const workers = settings.signingWorkers ?? Math.min(2, availableParallelism() - 1);
+    this.#pool = workers > 0 ? new SigningPool(workers) : undefined;
+  }
+
+  /** Stops the signing workers (requests still in them fail). */
+  async close(): Promise<void> {
+    await this.#pool?.close();
   }
 
   /** Loads the newest expiry per service for the gauge (after a restart). */
@@ -68,7 +83,7 @@ export class CertificateAuthority {
     const peek = await this.#issuance.peek(token, now);
     if ('problem' in peek)
       throw new Refusal('UNAUTHENTICATED', peek.problem, tokenMessage(peek.problem), peek.service);
-    const leaf = this.signChecked(csrPem, peek.service, now);
+    const leaf = await this.signChecked(csrPem, peek.service, now);
     // The token is used up atomically with storing the certificate: of concurrent requests
     // with one token, one wins.
     await this.record(leaf, peek.service, { hash: hashToken(token), now });
@@ -80,7 +95,7 @@ export class CertificateAuthority {
   async renew(csrPem: string, peer: x509.X509Certificate | undefined): Promise<IssueResponse> {
     const now = new Date();
     const current = await this.currentCertificate(peer, now);
-    const leaf = this.signChecked(csrPem, current.service, now);
+    const leaf = await this.signChecked(csrPem, current.service, now);
     await this.record(leaf, current.service);
     this.metrics.renewed.inc();
     return this.response(leaf);
@@ -220,11 +235,16 @@ export class CertificateAuthority {
     return Number(rows[0]?.n ?? 0);
   }
 
-  /** Parses the CSR once, checks it for `service` and signs the leaf. */
-  private signChecked(csrPem: string, service: string, now: Date): IssuedLeaf {
-    let checked: CheckedCsr;
+  /** Parses the CSR once, checks it for `service` and signs the leaf (in a worker when there are). */
+  private async signChecked(csrPem: string, service: string, now: Date): Promise<IssuedLeaf> {
     try {
-      checked = checkCsr(parseCsr(csrPem), service, this.settings.trustDomain);
+      if (this.#pool?.usable) {
+        const { trustDomain, ttlSeconds, publicUrl } = this.settings;
+        const issuer = this.store.issuer(now);
+        return await this.#pool.sign({ csrPem, service, trustDomain, ttlSeconds, publicUrl, now, issuer });
+      }
+      const checked = checkCsr(parseCsr(csrPem), service, this.settings.trustDomain);
+      return signLeafSync(this.leafRequest(checked.spki, service, now), checked.spki);
     } catch (err) {
       if (err instanceof CsrError) {
         throw new Refusal(
@@ -236,7 +256,6 @@ export class CertificateAuthority {
       }
       throw err;
     }
-    return signLeafSync(this.leafRequest(checked.spki, service, now), checked.spki);
   }
 
   private sign(publicKey: CryptoKey | x509.PublicKey, service: string, now: Date): Promise<IssuedLeaf> {

@@ -34,6 +34,7 @@ export interface ApiDeps {
 export async function apiRoutes(app: ServiceApp, ctx: ServiceContext, deps: ApiDeps): Promise<void> {
   const { ca, metrics } = deps;
   const admin = requireAdmin(deps.adminToken, ctx);
+  ctx.onClose(() => ca.close());
 
   /** Audits a refusal, counts refused CSRs, and turns it into problem+json. */
   const refuse = async (request: FastifyRequest, action: string, err: unknown): Promise<never> => {
