@@ -1,4 +1,4 @@
-import { watch } from 'node:fs';
+import { type FSWatcher, watch } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { printError } from '../output.js';
 import { type RunningFleet, runFleet } from '../up/fleet-runner.js';
@@ -41,11 +41,13 @@ export async function run(argv: string[], opts: { dev?: boolean } = {}): Promise
     return 1;
   }
   printReady(fleet, home, Date.now() - started);
-  if (opts.dev) watchServices(fleet, dirname(file));
+  const watchers = opts.dev ? watchServices(fleet, dirname(file)) : [];
 
   await new Promise<void>((resolveStop) => {
     const onSignal = () => {
       process.stdout.write('\nstopping the fleet…\n');
+      // Node 20's recursive watchers keep the process alive even when unref'd.
+      for (const w of watchers) w.close();
       fleet.stop().then(resolveStop, resolveStop);
     };
     process.once('SIGINT', onSignal);
@@ -83,11 +85,11 @@ function printReady(fleet: RunningFleet, home: string, ms: number): void {
 }
 
 /** `flotilla dev`: a change under a service's folder restarts that service alone. */
-function watchServices(fleet: RunningFleet, root: string): void {
-  for (const proc of fleet.supervisor.processes()) {
+function watchServices(fleet: RunningFleet, root: string): FSWatcher[] {
+  return fleet.supervisor.processes().map((proc) => {
     const folder = serviceFolder(proc.spec.entry);
     let timer: NodeJS.Timeout | undefined;
-    watch(folder, { recursive: true }, (_event, name) => {
+    const watcher = watch(folder, { recursive: true }, (_event, name) => {
       if (!name || name.includes('node_modules') || name.startsWith('.')) return;
       clearTimeout(timer);
       timer = setTimeout(() => {
@@ -96,8 +98,10 @@ function watchServices(fleet: RunningFleet, root: string): void {
           .restart(proc.spec.name)
           .catch((err: unknown) => printError(`${proc.spec.name}: ${(err as Error).message}`));
       }, 300);
-    }).unref();
-  }
+    });
+    watcher.unref(); // returns undefined for a recursive watcher on Node 20
+    return watcher;
+  });
 }
 
 /** The service's own folder: the parent of its `src/`. */
