@@ -22,6 +22,7 @@ export async function authorizeServiceCalls(
     config.FLOTILLA_CONTROL_URL && identity
       ? new ControlClient(config.FLOTILLA_CONTROL_URL, config.FLOTILLA_TRUST_DOMAIN)
       : undefined;
+  if (control) ctx.onClose(() => control.close());
   const authz = await ServiceAuthz.load({
     service: ctx.name,
     trustDomain: config.FLOTILLA_TRUST_DOMAIN,

@@ -32,12 +32,24 @@ export type PolicyBundleResponse =
 /**
  * Talks to the control plane's certificate authority. Every connection verifies that
  * the server is `spiffe://<trust-domain>/svc/control`, not merely "signed by our CA".
+ * Calls made with a certificate share one keep-alive pool (replaced when the certificate
+ * or the trust bundle changes): bundle, CRL and policy polls every second or so would
+ * otherwise cost the control plane a full TLS handshake each, per instance.
  */
 export class ControlClient {
+  private pooled: { material: string; agent: Agent } | undefined;
+
   constructor(
     private readonly baseUrl: string,
     private readonly trustDomain: string,
   ) {}
+
+  /** Closes the pooled connections. */
+  async close(): Promise<void> {
+    const agent = this.pooled?.agent;
+    this.pooled = undefined;
+    await agent?.close();
+  }
 
   /** First certificate, authenticated by a one-time join token. */
   issue(trustedRoots: string, token: string, csr: string): Promise<IssuedChain> {
@@ -59,7 +71,7 @@ export class ControlClient {
 
   /** The signed policy bundle, conditional on the ETag last seen. */
   async policyBundle(current: TlsMaterial, etag?: string): Promise<PolicyBundleResponse> {
-    const agent = this.agent(current);
+    const { agent, oneOff } = this.agentFor(current);
     try {
       const res = await request(new URL('/v1/policy/bundle', this.baseUrl), {
         dispatcher: agent,
@@ -77,7 +89,7 @@ export class ControlClient {
       const tag = res.headers.etag;
       return { status: 'ok', bytes: body, etag: typeof tag === 'string' ? tag : undefined };
     } finally {
-      await agent.close();
+      if (oneOff) await agent.close();
     }
   }
 
@@ -87,6 +99,19 @@ export class ControlClient {
 
   private async post<T>(path: string, body: unknown, tls: TlsOptions): Promise<T> {
     return this.send<T>('POST', path, body, tls);
+  }
+
+  /** The shared pool for this certificate and bundle; a one-off agent to join (no certificate yet). */
+  private agentFor(tls: TlsOptions): { agent: Agent; oneOff: boolean } {
+    if (!tls.cert) return { agent: this.agent(tls), oneOff: true };
+    const material = `${tls.cert}\n${tls.ca}`;
+    if (this.pooled?.material !== material) {
+      // Renewed or new bundle: new connections with it; the old pool finishes its requests.
+      const old = this.pooled?.agent;
+      this.pooled = { material, agent: this.agent(tls) };
+      void old?.close().catch(() => undefined);
+    }
+    return { agent: this.pooled.agent, oneOff: false };
   }
 
   private agent(tls: TlsOptions): Agent {
@@ -100,11 +125,13 @@ export class ControlClient {
       connectTimeout: 5_000,
       headersTimeout: 10_000,
       bodyTimeout: 10_000,
+      // Longer than the refresh intervals (15 s by default), shorter than the server's.
+      keepAliveTimeout: 30_000,
     });
   }
 
   private async send<T>(method: 'GET' | 'POST', path: string, body: unknown, tls: TlsOptions): Promise<T> {
-    const agent = this.agent(tls);
+    const { agent, oneOff } = this.agentFor(tls);
     try {
       const res = await request(new URL(path, this.baseUrl), {
         method,
@@ -121,7 +148,7 @@ export class ControlClient {
       }
       return JSON.parse(text) as T;
     } finally {
-      await agent.close();
+      if (oneOff) await agent.close();
     }
   }
 }

@@ -81,6 +81,7 @@ export class WorkloadIdentity extends ManualIdentity {
     this.stopped = true;
     clearTimeout(this.renewTimer);
     clearTimeout(this.refreshTimer);
+    await this.client.close();
     await super.stop();
   }
 
