@@ -231,8 +231,13 @@ async function cfsslFiles(dir: string): Promise<void> {
   );
 }
 
-/** cfssl's certdb schema (certdb/sqlite/migrations/001_CreateCertificates.sql). */
-const CERTDB_SCHEMA = `
+/**
+ * cfssl's certdb schema (certdb/sqlite/migrations/001_CreateCertificates.sql), in SQLite's
+ * default rollback-journal mode: each insert is durable when cfssl answers (strace: three
+ * fdatasync per insert). WAL mode (BENCH_CFSSL_WAL=1) is faster but, with this SQLite and
+ * driver, syncs only at checkpoints — it would answer before the row is durable.
+ */
+const CERTDB_SCHEMA = `${process.env.BENCH_CFSSL_WAL === '1' ? 'PRAGMA journal_mode=WAL;' : ''}
 CREATE TABLE certificates (
   serial_number blob NOT NULL, authority_key_identifier blob NOT NULL, ca_label blob,
   status blob NOT NULL, reason int, created_at timestamp, expiry timestamp, revoked_at timestamp,
