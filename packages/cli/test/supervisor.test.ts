@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -44,4 +47,32 @@ describe('the supervisor', () => {
     await supervisor.stopAll();
     expect(supervisor.processes()).toEqual([]);
   }, 30_000);
+
+  it('a service stops by itself when its supervisor is killed (no process left on the ports)', async () => {
+    const script = join(import.meta.dirname, 'fixtures', 'supervise-one.ts');
+    const parent = spawn(process.execPath, ['--import', 'tsx', script, join(dir, 'logs'), dir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const lines = createInterface({ input: parent.stdout });
+      const [line] = (await once(lines, 'line')) as [string];
+      const { servicePid } = JSON.parse(line) as { servicePid: number };
+      expect(alive(servicePid)).toBe(true);
+      parent.kill('SIGKILL');
+      const until = Date.now() + 15_000;
+      while (alive(servicePid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      expect(alive(servicePid)).toBe(false);
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  }, 60_000);
 });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

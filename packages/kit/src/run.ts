@@ -3,7 +3,7 @@ import type { RunningService, Service } from './service.js';
 
 /**
  * The `main` of a service process: starts it, stops it gracefully on SIGTERM or
- * SIGINT and exits 0. A bad configuration prints one line naming the setting and
+ * SIGINT (or when the supervisor that started it with an IPC channel is gone) and exits 0. A bad configuration prints one line naming the setting and
  * exits 78 (EX_CONFIG); any other start failure prints one line and exits 1.
  */
 export async function runService(service: Service): Promise<RunningService | undefined> {
@@ -28,5 +28,9 @@ export async function runService(service: Service): Promise<RunningService | und
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  // Started by a supervisor with an IPC channel (`flotilla up`): if the supervisor dies
+  // without stopping us (SIGKILL, a crash), the channel closes; stop rather than linger
+  // on the fleet's ports.
+  if (process.channel) process.once('disconnect', () => onSignal('SIGHUP'));
   return running;
 }

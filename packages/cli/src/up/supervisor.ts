@@ -112,7 +112,8 @@ export class Supervisor {
     });
     const child = spawn(process.execPath, script, {
       env: { ...process.env, ...(await spec.env()) },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // The IPC channel is a lifeline: a service stops when it closes (the supervisor died).
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
