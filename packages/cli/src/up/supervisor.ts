@@ -123,7 +123,7 @@ export class Supervisor {
       if (tail.length > 20) tail.shift();
       log.write(`${line}\n`);
     };
-    createInterface({ input: child.stderr }).on('line', keep);
+    createInterface({ input: child.stderr! }).on('line', keep);
     const exit = once(child, 'exit') as Promise<[number | null, string | null]>;
     const { url, pid } = await waitForListening(child, keep, exit, tail, spec);
     const proc: RunningProcess = { spec, child, url, pid, startedAt: Date.now() };
