@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AuditLog, verifyAuditFile } from '@flotilla/kit';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { tempHome } from './helpers.js';
 
 describe('the audit trail', () => {
@@ -52,6 +52,44 @@ describe('the audit trail', () => {
     );
     await log.close();
     expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 24 });
+  });
+
+  it('commits concurrent appends in groups: fewer syncs than records, each answered with its place in the chain', async () => {
+    const log = await AuditLog.open(file, 'svc');
+    const handle = (log as unknown as { file: object }).file;
+    const proto = Object.getPrototypeOf(handle) as { datasync: () => Promise<void> };
+    const sync = vi.spyOn(proto, 'datasync');
+    const records = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        log.append({ actor: 'a', action: 'x.y', outcome: 'success', details: { i } }),
+      ),
+    );
+    const syncs = sync.mock.calls.length;
+    sync.mockRestore();
+    await log.close();
+    expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 50 }, (_, i) => 4 + i));
+    expect(records.map((r) => (r.details as { i: number }).i)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+    expect(syncs).toBeGreaterThan(0);
+    expect(syncs).toBeLessThan(50);
+    expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 54 });
+  });
+
+  it('a batch that cannot be written fails its callers; the chain goes on intact', async () => {
+    const log = await AuditLog.open(file, 'svc');
+    const handle = (log as unknown as { file: object }).file;
+    const proto = Object.getPrototypeOf(handle) as { write: (...a: unknown[]) => Promise<unknown> };
+    const write = vi
+      .spyOn(proto, 'write')
+      .mockRejectedValueOnce(new Error('ENOSPC: no space left on device'));
+    const failed = log.append({ actor: 'a', action: 'x.y', outcome: 'success' });
+    await expect(failed).rejects.toThrow(/ENOSPC/);
+    write.mockRestore();
+    const next = await log.append({ actor: 'b', action: 'x.y', outcome: 'success' });
+    await log.close();
+    expect(next.seq).toBe(4);
+    expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 5 });
   });
 
   it('detects an altered record', async () => {
