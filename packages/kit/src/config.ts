@@ -51,7 +51,15 @@ export const baseConfigSchema = Type.Object(
       minimum: 100,
       maximum: 3_600_000,
       default: 1000,
-      description: "how often the control plane's signed policy bundle is polled (If-None-Match)",
+      description:
+        "the least time between two polls of the control plane's signed policy bundle (If-None-Match)",
+    }),
+    FLOTILLA_POLICY_LONG_POLL_S: Type.Integer({
+      minimum: 0,
+      maximum: 25,
+      default: 20,
+      description:
+        'how long the control plane may hold a policy poll until a newer bundle is signed (0: plain polling)',
     }),
     FLOTILLA_ALLOWED_CALLS: Type.String({
       default: '{}',

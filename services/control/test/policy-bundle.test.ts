@@ -245,6 +245,44 @@ describe('policy distribution: the control plane signs and serves the bundle, se
     expect(await waitFor(whoami, (s) => s === 200, 2_000)).toBe(200);
   });
 
+  it('holds a long poll until a newer bundle is signed; services ask about once per hold, not every second', async () => {
+    const current = (await fetchRaw(control, {})).headers.etag as string;
+    for (const bad of ['0', '26', 'abc', '1.5'])
+      expect(
+        (await fetchRaw(control, { 'if-none-match': current }, `/v1/policy/bundle?wait=${bad}`)).status,
+      ).toBe(400);
+
+    // Nothing new: 304 after the wait.
+    const t0 = Date.now();
+    const idle = await fetchRaw(control, { 'if-none-match': current }, '/v1/policy/bundle?wait=1');
+    expect(idle.status).toBe(304);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+
+    // A change while it waits: answered with the new bundle at once.
+    const held = fetchRaw(control, { 'if-none-match': current }, '/v1/policy/bundle?wait=20');
+    await sleep(300);
+    const t1 = Date.now();
+    await writeFile(join(policies, FORBID_FILE), FORBID);
+    const answer = await held;
+    expect(answer.status).toBe(200);
+    expect(Date.now() - t1).toBeLessThan(2_000);
+    expect(answer.headers.etag).not.toBe(current);
+    await unlink(join(policies, FORBID_FILE));
+    expect(await waitFor(whoami, (s) => s === 200, 2_000)).toBe(200);
+
+    // The two services' polls over 3 idle seconds: held, so about one each.
+    const polls = async () => {
+      const metric = await control.service.ctx.metrics.getSingleMetric('http_requests_total')?.get();
+      return (metric?.values ?? [])
+        .filter((v) => v.labels.route === '/v1/policy/bundle')
+        .reduce((n, v) => n + v.value, 0);
+    };
+    await sleep(500);
+    const before = await polls();
+    await sleep(3_000);
+    expect((await polls()) - before).toBeLessThanOrEqual(2);
+  });
+
   it('rotates the signing key: services move to the re-signed bundle, the old key is retired one rotation later', async () => {
     const policyKeys = async () =>
       (
@@ -306,6 +344,13 @@ describe('policy distribution: the control plane signs and serves the bundle, se
       { kid: again.kid, retired: false },
     ]);
   });
+
+  it('a service stops promptly while its policy poll is held', async () => {
+    await sleep(1_500); // past the pace between polls: its long poll is held by now
+    const t0 = Date.now();
+    await client.stop();
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  });
 });
 
 describe('policy bundle versions across restarts', () => {
@@ -357,11 +402,12 @@ describe('policy bundle versions across restarts', () => {
 async function fetchRaw(
   control: RunningControl,
   headers: Record<string, string>,
+  path = '/v1/policy/bundle',
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   const { request } = await import('node:https');
   return new Promise((resolve, reject) => {
     const req = request(
-      new URL('/v1/policy/bundle', control.url),
+      new URL(path, control.url),
       {
         ca: control.bundle().roots.join(''),
         agent: false,

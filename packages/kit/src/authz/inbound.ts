@@ -31,9 +31,10 @@ export async function authorizeServiceCalls(
     ...(control && identity
       ? {
           bundle: {
-            fetch: (etag) => control.policyBundle(identity.current(), etag),
+            fetch: (etag, wait) => control.policyBundle(identity.current(), etag, wait),
             keys: async () => (await control.bundle(identity.current())).policyKeys ?? [],
             pollMs: config.FLOTILLA_POLICY_POLL_MS,
+            longPollSeconds: config.FLOTILLA_POLICY_LONG_POLL_S,
           },
         }
       : {}),

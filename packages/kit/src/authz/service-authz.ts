@@ -19,12 +19,17 @@ import type { PolicyBundleResponse } from '../identity/control-client.js';
 
 /** Where a service with a control plane gets its policies: the signed bundle. */
 export interface PolicyBundleSource {
-  /** `GET /v1/policy/bundle`, conditional on the ETag last applied. */
-  fetch(etag?: string): Promise<PolicyBundleResponse>;
+  /**
+   * `GET /v1/policy/bundle`, conditional on the ETag last applied; with `waitSeconds`, a
+   * long poll (answered when a newer bundle is signed, or after that many seconds).
+   */
+  fetch(etag?: string, waitSeconds?: number): Promise<PolicyBundleResponse>;
   /** The keys trusted to sign bundles (`/v1/bundle`'s `policyKeys`, fetched over mTLS). */
   keys(): Promise<JsonWebKey[]>;
-  /** How often to poll (ms). */
+  /** The least time between two polls (ms): the pace when answers come at once (errors, no long polls). */
   pollMs: number;
+  /** How long the control plane may hold a poll (s); 0 for plain polling. */
+  longPollSeconds?: number;
 }
 
 export interface ServiceAuthzOptions {
@@ -178,7 +183,11 @@ export class ServiceAuthz {
   private schedulePoll(delayMs: number): void {
     if (this.closed) return;
     this.timer = setTimeout(() => {
-      void this.poll().finally(() => this.schedulePoll(delayMs));
+      const started = Date.now();
+      // After a long poll, ask again at once; after a quick answer, keep to the pace.
+      void this.poll().finally(() =>
+        this.schedulePoll(Math.max(0, this.opts.bundle!.pollMs - (Date.now() - started))),
+      );
     }, delayMs);
     this.timer.unref();
   }
@@ -189,7 +198,7 @@ export class ServiceAuthz {
     let fetched: PolicyBundleResponse;
     let keys: JsonWebKey[];
     try {
-      fetched = await source.fetch(this.etag);
+      fetched = await source.fetch(this.etag, source.longPollSeconds);
       this.unreachable = false;
       if (fetched.status !== 'ok' || this.closed) return;
       keys = await source.keys();

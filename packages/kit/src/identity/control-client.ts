@@ -44,11 +44,11 @@ export class ControlClient {
     private readonly trustDomain: string,
   ) {}
 
-  /** Closes the pooled connections. */
+  /** Closes the pooled connections, ending calls in flight (a held policy poll among them). */
   async close(): Promise<void> {
     const agent = this.pooled?.agent;
     this.pooled = undefined;
-    await agent?.close();
+    await agent?.destroy();
   }
 
   /** First certificate, authenticated by a one-time join token. */
@@ -69,13 +69,20 @@ export class ControlClient {
     return this.get('/v1/crls', current);
   }
 
-  /** The signed policy bundle, conditional on the ETag last seen. */
-  async policyBundle(current: TlsMaterial, etag?: string): Promise<PolicyBundleResponse> {
+  /** The signed policy bundle, conditional on the ETag last seen (held up to `waitSeconds` for a newer one). */
+  async policyBundle(
+    current: TlsMaterial,
+    etag?: string,
+    waitSeconds?: number,
+  ): Promise<PolicyBundleResponse> {
     const { agent, oneOff } = this.agentFor(current);
+    // A long poll: the control plane holds the answer until a newer bundle or `wait` s.
+    const wait = etag && waitSeconds ? waitSeconds : 0;
     try {
-      const res = await request(new URL('/v1/policy/bundle', this.baseUrl), {
+      const res = await request(new URL(`/v1/policy/bundle${wait ? `?wait=${wait}` : ''}`, this.baseUrl), {
         dispatcher: agent,
         headers: etag ? { 'if-none-match': etag } : {},
+        headersTimeout: (wait + 10) * 1000,
       });
       const body = new Uint8Array(await res.body.arrayBuffer());
       if (res.statusCode === 304) return { status: 'not-modified' };

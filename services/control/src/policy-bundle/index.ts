@@ -40,7 +40,13 @@ export async function startPolicyDistribution(
   });
   await publisher.start();
   ctx.onClose(() => publisher.close());
-  policyBundleRoutes(app, { current: () => publisher.current(), isAdmin: deps.isAdmin });
+  policyBundleRoutes(app, {
+    current: () => publisher.current(),
+    waitForNewer: (version, ms) => publisher.waitForNewer(version, ms),
+    isAdmin: deps.isAdmin,
+  });
+  // Held long polls must not hold up the server's close.
+  app.addHook('preClose', async () => publisher.release());
   policyKeyRoutes(app, ctx, { keyring, publisher, requireAdmin: deps.requireAdmin });
   return { publisher, publicKeys: () => keyring.publicKeys() };
 }

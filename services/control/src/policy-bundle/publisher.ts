@@ -41,6 +41,8 @@ export class PolicyBundlePublisher {
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Long polls waiting for a bundle newer than the one they hold. */
+  private readonly waiters = new Set<() => void>();
 
   constructor(private readonly opts: PolicyBundlePublisherOptions) {}
 
@@ -89,10 +91,33 @@ export class PolicyBundlePublisher {
     return this.chain;
   }
 
+  /**
+   * Resolves when a bundle newer than `version` is signed, after `ms`, or at `release()`
+   * (shutdown), whichever comes first.
+   */
+  waitForNewer(version: number, ms: number): Promise<void> {
+    if ((this.bundle?.version ?? 0) > version || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiters.add(done);
+    });
+  }
+
+  /** Answers every waiting long poll now (the server is closing). */
+  release(): void {
+    for (const done of [...this.waiters]) done();
+  }
+
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
     this.watcher?.close();
+    this.release();
   }
 
   private schedule(): void {
@@ -119,6 +144,7 @@ export class PolicyBundlePublisher {
     );
     this.bundle = { version, bytes };
     this.sources = sources;
+    this.release();
     this.opts.log.info(
       { version, files: Object.keys(sources.files).length, kid: key.kid },
       'policy bundle signed',

@@ -5,6 +5,8 @@ import type { PolicyKeyring } from './signing-key.js';
 
 export interface PolicyBundleRouteDeps {
   current: () => SignedPolicyBundle | undefined;
+  /** Resolves when a bundle newer than `version` is signed, or after `ms` (long polls). */
+  waitForNewer: (version: number, ms: number) => Promise<void>;
   /** True when the request carries the operator's admin token. */
   isAdmin: (request: FastifyRequest) => boolean;
 }
@@ -12,24 +14,46 @@ export interface PolicyBundleRouteDeps {
 /** The ETag of a bundle version (a strong validator: the bytes of one version never change). */
 export const bundleEtag = (version: number): string => `"${version}"`;
 
+/** The longest a long poll is held (s): well inside the server's request timeout. */
+export const MAX_WAIT_SECONDS = 25;
+
 /**
  * `GET /v1/policy/bundle`: the signed bundle (`application/jose`, a JWS compact
  * serialisation) with its version as ETag; `If-None-Match` with that ETag answers 304.
- * Workloads authenticate with their certificate (policy decides, like every mTLS call);
- * the operator with the admin token.
+ * With `?wait=N` (1–25 s) and the current ETag, the answer is held until a newer bundle is
+ * signed or N seconds pass (a long poll): services hear of a change at once while asking
+ * once every N seconds. Workloads authenticate with their certificate (policy decides, like
+ * every mTLS call); the operator with the admin token.
  */
 export function policyBundleRoutes(app: ServiceApp, deps: PolicyBundleRouteDeps): void {
   app.get('/v1/policy/bundle', async (request, reply) => {
     if (!peerOf(request) && !deps.isAdmin(request)) {
       throw new FlotillaError('UNAUTHENTICATED', 'a client certificate or the admin token is required');
     }
-    const bundle = deps.current();
+    const wait = waitSeconds((request.query as { wait?: unknown }).wait);
+    let bundle = deps.current();
     if (!bundle) throw new FlotillaError('NOT_FOUND', 'no policy bundle has been signed');
+    if (wait > 0 && matches(request.headers['if-none-match'], bundle.version)) {
+      await deps.waitForNewer(bundle.version, wait * 1000);
+      bundle = deps.current() ?? bundle;
+    }
     const etag = bundleEtag(bundle.version);
     void reply.header('etag', etag).header('cache-control', 'no-cache');
     if (matches(request.headers['if-none-match'], bundle.version)) return reply.code(304).send();
     return reply.type('application/jose').send(Buffer.from(bundle.bytes));
   });
+}
+
+function waitSeconds(value: unknown): number {
+  if (value === undefined) return 0;
+  const n = typeof value === 'string' && /^\d{1,3}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= 1 && n <= MAX_WAIT_SECONDS)) {
+    throw new FlotillaError(
+      'BAD_REQUEST',
+      `wait must be a whole number of seconds from 1 to ${MAX_WAIT_SECONDS}`,
+    );
+  }
+  return n;
 }
 
 /** RFC 9110 §13.1.2: `*`, or any listed (weak or strong) ETag equal to ours. */
