@@ -30,6 +30,8 @@ const CONNECTIONS = Number(arg('connections', '32'));
 const THREADS = Number(arg('threads', '1'));
 const WORKERS = arg('workers', '1,2').split(',').map(Number);
 const ROUNDS = Number(arg('rounds', '1'));
+// Skips the peak runs and paces (a), (b) and (c) at this rate (req/s) instead of half of (b)'s peak.
+const RATE = Number(arg('rate', '0'));
 const ISSUER = 'https://auth.bench';
 const AUDIENCE = 'https://api.bench';
 // Another gateway's entry point can be compared (e.g. an older checkout's), on the same setup.
@@ -170,7 +172,7 @@ async function main(): Promise<void> {
     const bs: Result[] = [];
     const cs: Result[] = [];
     const opened = { b: 0, c: 0 };
-    for (let r = 0; r < ROUNDS; r++) {
+    for (let r = 0; r < (RATE ? 0 : ROUNDS); r++) {
       for (const [name, target, results] of [
         ['b', b, bs],
         ['c', c, cs],
@@ -181,27 +183,43 @@ async function main(): Promise<void> {
         opened[name] += (await upstreamConnections()) - before;
       }
     }
-    const bm = median(bs);
-    const cm = median(cs);
-    print(`(b) flotilla gateway, ${workers} worker(s), TLS+JWT+policy+ratelimit+TLS upstream`, bm);
-    print(`(c) haproxy 2.6, nbthread ${workers}, TLS+jwt_verify+stick-table+TLS upstream`, cm);
-    console.log(
-      `    throughput ratio (b)/(c) = ${(bm.rps / cm.rps).toFixed(2)}; new upstream TLS connections during the measured runs: (b) ${opened.b}, (c) ${opened.c}; load average ${loadavg()[0]!.toFixed(2)}`,
-    );
+    let rate = RATE;
+    if (!RATE) {
+      const bm = median(bs);
+      const cm = median(cs);
+      print(`(b) flotilla gateway, ${workers} worker(s), TLS+JWT+policy+ratelimit+TLS upstream`, bm);
+      print(`(c) haproxy 2.6, nbthread ${workers}, TLS+jwt_verify+stick-table+TLS upstream`, cm);
+      console.log(
+        `    throughput ratio (b)/(c) = ${(bm.rps / cm.rps).toFixed(2)}; new upstream TLS connections during the measured runs: (b) ${opened.b}, (c) ${opened.c}; load average ${loadavg()[0]!.toFixed(2)}`,
+      );
+      rate = bm.rps / 2;
+    }
 
     // p99 at half of (b)'s peak, for (a) and (b): each connection waits between requests
     // (wrk's delay() hook) so the offered load is about that rate. Closed loop: a slow
     // response delays the next request (no coordinated-omission correction as in wrk2).
-    const rate = bm.rps / 2;
-    const pa = await paced(direct, rate);
-    const pb = await paced(b, rate);
-    // HAProxy at the same offered load: what this host allows a TLS proxy to add.
-    const pc = await paced(c, rate);
-    print(`    paced (a) at ~${rate.toFixed(0)} req/s`, pa);
-    print(`    paced (b) at ~${rate.toFixed(0)} req/s`, pb);
-    print(`    paced (c) at ~${rate.toFixed(0)} req/s`, pc);
+    // Rounds alternate (a), (b), (c); the median p99 of each is shown, and p99 added is
+    // the median of the per-round differences (each against the (a) of its own round).
+    const pas: Result[] = [];
+    const pbs: Result[] = [];
+    const pcs: Result[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      pas.push(await paced(direct, rate));
+      pbs.push(await paced(b, rate));
+      // HAProxy at the same offered load: what this host allows a TLS proxy to add.
+      pcs.push(await paced(c, rate));
+      if (ROUNDS > 1)
+        console.log(
+          `    round ${r + 1}: p99 (a) ${fmt(pas[r]!.p99)} (b) ${fmt(pbs[r]!.p99)} (c) ${fmt(pcs[r]!.p99)}; load average ${loadavg()[0]!.toFixed(2)}`,
+        );
+    }
+    const addedB = medianOf(pbs.map((x, i) => x.p99 - pas[i]!.p99));
+    const addedC = medianOf(pcs.map((x, i) => x.p99 - pas[i]!.p99));
+    print(`    paced (a) at ~${rate.toFixed(0)} req/s`, medianP99(pas));
+    print(`    paced (b) at ~${rate.toFixed(0)} req/s`, medianP99(pbs));
+    print(`    paced (c) at ~${rate.toFixed(0)} req/s`, medianP99(pcs));
     console.log(
-      `    p99 added at half of (b)'s peak: gateway ${fmt(pb.p99 - pa.p99)} (target ≤ 1 ms), haproxy ${fmt(pc.p99 - pa.p99)}; load average ${loadavg()[0]!.toFixed(2)}`,
+      `    p99 added at ~${rate.toFixed(0)} req/s: gateway ${fmt(addedB)} (target ≤ 1 ms), haproxy ${fmt(addedC)}; load average ${loadavg()[0]!.toFixed(2)}`,
     );
     await gw.stop();
     hp.stop();
@@ -369,6 +387,17 @@ function fmt(ms: number): string {
 
 function median(results: Result[]): Result {
   const sorted = [...results].sort((x, y) => x.rps - y.rps);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** The run with the median p99. */
+function medianP99(results: Result[]): Result {
+  const sorted = [...results].sort((x, y) => x.p99 - y.p99);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function medianOf(xs: number[]): number {
+  const sorted = [...xs].sort((x, y) => x - y);
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
