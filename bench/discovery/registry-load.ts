@@ -31,9 +31,11 @@
  *      per-instance `heartbeats`, read before and after the window), with the stalest
  *      instance's last heartbeat at the end.
  *
- * Not included, though a real fleet of 1,000 instances would add them: 1,000 watch streams
- * (SSE keep-alives every 5 s), and bundle/CRL refreshes every 15 s per instance (here per
- * identity: 10). This machine has 2 cores, and this process (TLS client side of 1,000
+ * BENCH_BACKGROUND=1 adds, per instance, the rest of what a kit asks the control plane
+ * (each over its own keep-alive pool, as the kit's `ControlClient`s do): the trust bundle and
+ * the CRLs every 15 s (FLOTILLA_REFRESH_MS), and the policy bundle long poll (held up to 20 s,
+ * FLOTILLA_POLICY_LONG_POLL_S), at random phases. Not included either way: 1,000 watch
+ * streams (SSE keep-alives every 5 s). This machine has 2 cores, and this process (TLS client side of 1,000
  * heartbeats/s) uses CPU too: its own figure is printed next to the control plane's.
  * Prints figures; asserts nothing about timings.
  *
@@ -49,7 +51,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { MtlsClient, Registration, WorkloadIdentity } from '@flotilla/kit';
+import { ControlClient, MtlsClient, Registration, WorkloadIdentity } from '@flotilla/kit';
 import { joinToken } from '@flotilla/testing';
 import { pino } from 'pino';
 
@@ -58,6 +60,7 @@ const SERVICES = 10;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 const MODE = process.env.BENCH_HEARTBEATS === 'request' ? 'request' : 'kit';
+const BACKGROUND = process.env.BENCH_BACKGROUND === '1';
 const IDLE_SECONDS = 4;
 const WARMUP_SECONDS = 4;
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -120,6 +123,9 @@ const timers: NodeJS.Timeout[] = [];
 const clients: MtlsClient[] = [];
 const registrations: Registration[] = [];
 const identities: WorkloadIdentity[] = [];
+const controlClients: ControlClient[] = [];
+let stopBackground = false;
+const background = { refreshes: 0, policyPolls: 0, failed: 0 };
 
 try {
   // tmpfs when there is one: registering writes an fsync'd audit record and a database row
@@ -239,11 +245,48 @@ try {
     registration.start();
     while (!registration.instanceId) await sleep(20);
   };
+  // BENCH_BACKGROUND=1: what else each instance's kit asks the control plane.
+  const runBackground = (identity: WorkloadIdentity) => {
+    const refresh = new ControlClient(control.url, identity.trustDomain);
+    const policy = new ControlClient(control.url, identity.trustDomain);
+    controlClients.push(refresh, policy);
+    const refreshLoop = async () => {
+      await sleep(Math.random() * 15_000);
+      while (!stopBackground) {
+        try {
+          await refresh.bundle(identity.current());
+          await refresh.crls(identity.current());
+          background.refreshes += 1;
+        } catch {
+          if (!stopBackground) background.failed += 1;
+        }
+        await sleep(15_000);
+      }
+    };
+    const policyLoop = async () => {
+      await sleep(Math.random() * 1_000);
+      let etag: string | undefined;
+      while (!stopBackground) {
+        const started = performance.now();
+        try {
+          const answer = await policy.policyBundle(identity.current(), etag, 20);
+          if (answer.status === 'ok') etag = answer.etag;
+          background.policyPolls += 1;
+        } catch {
+          if (!stopBackground) background.failed += 1;
+        }
+        await sleep(Math.max(0, 1_000 - (performance.now() - started)));
+      }
+    };
+    void refreshLoop();
+    void policyLoop();
+  };
   const register = async (i: number) => {
     const s = Math.floor((i * SERVICES) / INSTANCES);
     const client = new MtlsClient(identities[s]!);
     clients.push(client);
     await (MODE === 'request' ? registerByRequest(i, client) : registerWithKit(i, client));
+    if (BACKGROUND) runBackground(identities[s]!);
   };
   for (let next = 0; next < INSTANCES;) {
     const batch = [];
@@ -267,6 +310,7 @@ try {
   const warningsBefore = warnings;
   stats.measuring = true;
   const okBefore = stats.ok;
+  const backgroundBefore = { ...background };
   const failedBefore = stats.failed;
   if (CPU_PROF) proc.stdin.write('cpu-prof start\n');
   const threadsBefore = await threads(control.pid);
@@ -284,6 +328,11 @@ try {
     console.log(`control plane CPU profile of the window: ${resolvePath(CPU_PROF)}`);
   }
   const okInWindow = stats.ok - okBefore;
+  const backgroundInWindow = {
+    refreshes: background.refreshes - backgroundBefore.refreshes,
+    policyPolls: background.policyPolls - backgroundBefore.policyPolls,
+    failed: background.failed - backgroundBefore.failed,
+  };
   const failedInWindow = stats.failed - failedBefore;
 
   // The registry still holds every instance (none expired for want of heartbeats).
@@ -328,6 +377,11 @@ try {
     console.log(
       `  registration warnings (a failed heartbeat stream or registration) in the window: ${warningsInWindow}`,
     );
+  if (BACKGROUND)
+    console.log(
+      `  background (BENCH_BACKGROUND=1), in the window: ${backgroundInWindow.refreshes} bundle+CRL refreshes, ` +
+        `${backgroundInWindow.policyPolls} policy polls answered, ${backgroundInWindow.failed} failed`,
+    );
   console.log(
     `control plane under load:  CPU ${f1(pctOfCore(a, b, 'cpuMs'))}% of one core ` +
       `(${f1(b.cpuMs - a.cpuMs)} ms CPU in ${f1(seconds)} s; per 5 s: ${window
@@ -361,6 +415,8 @@ try {
   console.log(`target (issue 4): < 10% of one core for 1,000 instances`);
 } finally {
   for (const t of timers) clearTimeout(t); // also clears intervals
+  stopBackground = true;
+  await Promise.all(controlClients.map((c) => c.close().catch(() => undefined)));
   await Promise.all(registrations.map((r) => r.deregister()));
   await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
   await Promise.all(identities.map((i) => i.stop().catch(() => undefined)));
