@@ -32,7 +32,7 @@
  *      instance's last heartbeat at the end.
  *
  * BENCH_BACKGROUND=1 adds, per instance, the rest of what a kit asks the control plane
- * (each over its own keep-alive pool, as the kit's `ControlClient`s do): the trust bundle and
+ * (over the kit's pools, as a service does: its identity's and its client's): the trust bundle and
  * the CRLs every 15 s (FLOTILLA_REFRESH_MS), and the policy bundle long poll (held up to 20 s,
  * FLOTILLA_POLICY_LONG_POLL_S), at random phases. Not included either way: 1,000 watch
  * streams (SSE keep-alives every 5 s). This machine has 2 cores, and this process (TLS client side of 1,000
@@ -123,7 +123,6 @@ const timers: NodeJS.Timeout[] = [];
 const clients: MtlsClient[] = [];
 const registrations: Registration[] = [];
 const identities: WorkloadIdentity[] = [];
-const controlClients: ControlClient[] = [];
 let stopBackground = false;
 const background = { refreshes: 0, policyPolls: 0, failed: 0 };
 
@@ -246,10 +245,16 @@ try {
     while (!registration.instanceId) await sleep(20);
   };
   // BENCH_BACKGROUND=1: what else each instance's kit asks the control plane.
-  const runBackground = (identity: WorkloadIdentity) => {
-    const refresh = new ControlClient(control.url, identity.trustDomain);
-    const policy = new ControlClient(control.url, identity.trustDomain);
-    controlClients.push(refresh, policy);
+  // Two pools per instance, as in a service: the identity's own and the service's client.
+  const runBackground = (identity: WorkloadIdentity, serviceClient: MtlsClient) => {
+    const identityPool = new MtlsClient(identity);
+    clients.push(identityPool);
+    const refresh = new ControlClient(control.url, identity.trustDomain, () =>
+      identityPool.agentFor('control'),
+    );
+    const policy = new ControlClient(control.url, identity.trustDomain, () =>
+      serviceClient.agentFor('control'),
+    );
     const refreshLoop = async () => {
       await sleep(Math.random() * 15_000);
       while (!stopBackground) {
@@ -286,7 +291,7 @@ try {
     const client = new MtlsClient(identities[s]!);
     clients.push(client);
     await (MODE === 'request' ? registerByRequest(i, client) : registerWithKit(i, client));
-    if (BACKGROUND) runBackground(identities[s]!);
+    if (BACKGROUND) runBackground(identities[s]!, client);
   };
   for (let next = 0; next < INSTANCES;) {
     const batch = [];
@@ -416,7 +421,6 @@ try {
 } finally {
   for (const t of timers) clearTimeout(t); // also clears intervals
   stopBackground = true;
-  await Promise.all(controlClients.map((c) => c.close().catch(() => undefined)));
   await Promise.all(registrations.map((r) => r.deregister()));
   await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
   await Promise.all(identities.map((i) => i.stop().catch(() => undefined)));

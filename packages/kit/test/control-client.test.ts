@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { TestCa } from '@flotilla/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualIdentity, MtlsClient } from '../src/identity/index.js';
 import { ControlClient } from '../src/identity/control-client.js';
 
 describe('ControlClient', () => {
@@ -30,23 +31,24 @@ describe('ControlClient', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  it('polls over kept-alive connections, and a renewed certificate gets new ones', async () => {
-    const client = new ControlClient(url, ca.trustDomain);
-    const first = await ca.issue('metadata');
+  it('polls over the service mTLS pool, and a renewed certificate gets new connections', async () => {
+    const identity = new ManualIdentity(ca.trustDomain, await ca.issue('metadata'));
+    const mtls = new MtlsClient(identity);
+    const client = new ControlClient(url, ca.trustDomain, () => mtls.agentFor('control'));
     const before = handshakes;
     for (let i = 0; i < 10; i++) {
-      await client.bundle(first);
-      await client.crls(first);
+      await client.bundle(identity.current());
+      await client.crls(identity.current());
     }
     expect(callers.length).toBeGreaterThanOrEqual(20);
     // Twenty calls, not twenty handshakes (undici may open a second socket early on).
     expect(handshakes - before).toBeLessThanOrEqual(2);
 
     const reused = handshakes;
-    const renewed = await ca.issue('metadata');
-    await client.bundle(renewed);
+    identity.update(await ca.issue('metadata'));
+    await client.bundle(identity.current());
     expect(handshakes).toBeGreaterThan(reused);
-    await client.close();
+    await mtls.close();
   });
 
   it('still refuses a server that is not the control plane', async () => {
@@ -63,7 +65,6 @@ describe('ControlClient', () => {
         /expected spiffe:\/\/.*\/svc\/control/,
       );
     } finally {
-      await client.close();
       other.close();
     }
   });

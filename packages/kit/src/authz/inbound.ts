@@ -20,9 +20,10 @@ export async function authorizeServiceCalls(
   const identity = ctx.identity;
   const control =
     config.FLOTILLA_CONTROL_URL && identity
-      ? new ControlClient(config.FLOTILLA_CONTROL_URL, config.FLOTILLA_TRUST_DOMAIN)
+      ? new ControlClient(config.FLOTILLA_CONTROL_URL, config.FLOTILLA_TRUST_DOMAIN, () =>
+          ctx.client.agentFor('control'),
+        )
       : undefined;
-  if (control) ctx.onClose(() => control.close());
   const authz = await ServiceAuthz.load({
     service: ctx.name,
     trustDomain: config.FLOTILLA_TRUST_DOMAIN,
@@ -31,7 +32,7 @@ export async function authorizeServiceCalls(
     ...(control && identity
       ? {
           bundle: {
-            fetch: (etag, wait) => control.policyBundle(identity.current(), etag, wait),
+            fetch: (etag, wait, signal) => control.policyBundle(identity.current(), etag, wait, signal),
             keys: async () => (await control.bundle(identity.current())).policyKeys ?? [],
             pollMs: config.FLOTILLA_POLICY_POLL_MS,
             longPollSeconds: config.FLOTILLA_POLICY_LONG_POLL_S,

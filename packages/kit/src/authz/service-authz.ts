@@ -23,7 +23,7 @@ export interface PolicyBundleSource {
    * `GET /v1/policy/bundle`, conditional on the ETag last applied; with `waitSeconds`, a
    * long poll (answered when a newer bundle is signed, or after that many seconds).
    */
-  fetch(etag?: string, waitSeconds?: number): Promise<PolicyBundleResponse>;
+  fetch(etag?: string, waitSeconds?: number, signal?: AbortSignal): Promise<PolicyBundleResponse>;
   /** The keys trusted to sign bundles (`/v1/bundle`'s `policyKeys`, fetched over mTLS). */
   keys(): Promise<JsonWebKey[]>;
   /** The least time between two polls (ms): the pace when answers come at once (errors, no long polls). */
@@ -65,6 +65,8 @@ export class ServiceAuthz {
   private timer: NodeJS.Timeout | undefined;
   private etag: string | undefined;
   private closed = false;
+  /** Ends a held poll at `close()`, so that it never delays a shutdown. */
+  private readonly abort = new AbortController();
   private unreachable = false;
   private polling: Promise<void> | undefined;
 
@@ -176,6 +178,7 @@ export class ServiceAuthz {
 
   close(): void {
     this.closed = true;
+    this.abort.abort();
     clearTimeout(this.timer);
     this.watcher?.close();
   }
@@ -198,13 +201,14 @@ export class ServiceAuthz {
     let fetched: PolicyBundleResponse;
     let keys: JsonWebKey[];
     try {
-      fetched = await source.fetch(this.etag, source.longPollSeconds);
+      fetched = await source.fetch(this.etag, source.longPollSeconds, this.abort.signal);
       this.unreachable = false;
       if (fetched.status !== 'ok' || this.closed) return;
       keys = await source.keys();
     } catch (err) {
       // Control plane away: keep the policies we have (fail static), try again next time;
       // said once per outage, not on every poll.
+      if (this.closed) return; // our own abort at close
       if (!this.unreachable) this.opts.onReloadError(err);
       this.unreachable = true;
       return;

@@ -1,6 +1,6 @@
 import type { JsonWebKey } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
-import { Agent, request } from 'undici';
+import { Agent, type Dispatcher, request } from 'undici';
 import { parseSpiffeId, serviceSpiffeId, spiffeIdOfCertificate } from './spiffe.js';
 import type { TlsMaterial } from './tls-material.js';
 import { x509 } from './x509.js';
@@ -32,24 +32,17 @@ export type PolicyBundleResponse =
 /**
  * Talks to the control plane's certificate authority. Every connection verifies that
  * the server is `spiffe://<trust-domain>/svc/control`, not merely "signed by our CA".
- * Calls made with a certificate share one keep-alive pool (replaced when the certificate
- * or the trust bundle changes): bundle, CRL and policy polls every second or so would
- * otherwise cost the control plane a full TLS handshake each, per instance.
+ * Calls made with a certificate go through `mtls` when given — the service's `MtlsClient`
+ * pool for `control`: kept alive, replaced on renewal and rotation, and refusing a revoked
+ * control plane — so that bundle, CRL and policy polls do not cost a TLS handshake each.
+ * Without it (and to join, before there is a certificate) each call has its own connection.
  */
 export class ControlClient {
-  private pooled: { material: string; agent: Agent } | undefined;
-
   constructor(
     private readonly baseUrl: string,
     private readonly trustDomain: string,
+    private readonly mtls?: () => Dispatcher,
   ) {}
-
-  /** Closes the pooled connections, ending calls in flight (a held policy poll among them). */
-  async close(): Promise<void> {
-    const agent = this.pooled?.agent;
-    this.pooled = undefined;
-    await agent?.destroy();
-  }
 
   /** First certificate, authenticated by a one-time join token. */
   issue(trustedRoots: string, token: string, csr: string): Promise<IssuedChain> {
@@ -74,6 +67,7 @@ export class ControlClient {
     current: TlsMaterial,
     etag?: string,
     waitSeconds?: number,
+    signal?: AbortSignal,
   ): Promise<PolicyBundleResponse> {
     const { agent, oneOff } = this.agentFor(current);
     // A long poll: the control plane holds the answer until a newer bundle or `wait` s.
@@ -83,6 +77,8 @@ export class ControlClient {
         dispatcher: agent,
         headers: etag ? { 'if-none-match': etag } : {},
         headersTimeout: (wait + 10) * 1000,
+        bodyTimeout: 10_000,
+        signal,
       });
       const body = new Uint8Array(await res.body.arrayBuffer());
       if (res.statusCode === 304) return { status: 'not-modified' };
@@ -108,17 +104,10 @@ export class ControlClient {
     return this.send<T>('POST', path, body, tls);
   }
 
-  /** The shared pool for this certificate and bundle; a one-off agent to join (no certificate yet). */
-  private agentFor(tls: TlsOptions): { agent: Agent; oneOff: boolean } {
-    if (!tls.cert) return { agent: this.agent(tls), oneOff: true };
-    const material = `${tls.cert}\n${tls.ca}`;
-    if (this.pooled?.material !== material) {
-      // Renewed or new bundle: new connections with it; the old pool finishes its requests.
-      const old = this.pooled?.agent;
-      this.pooled = { material, agent: this.agent(tls) };
-      void old?.close().catch(() => undefined);
-    }
-    return { agent: this.pooled.agent, oneOff: false };
+  /** The service's mTLS pool for calls with a certificate; a one-off agent otherwise. */
+  private agentFor(tls: TlsOptions): { agent: Dispatcher; oneOff: false } | { agent: Agent; oneOff: true } {
+    if (tls.cert && this.mtls) return { agent: this.mtls(), oneOff: false };
+    return { agent: this.agent(tls), oneOff: true };
   }
 
   private agent(tls: TlsOptions): Agent {
@@ -130,10 +119,6 @@ export class ControlClient {
         checkServerIdentity: (_host: string, cert: PeerCertificate) => checkPeer(cert, expected),
       },
       connectTimeout: 5_000,
-      headersTimeout: 10_000,
-      bodyTimeout: 10_000,
-      // Longer than the refresh intervals (15 s by default), shorter than the server's.
-      keepAliveTimeout: 30_000,
     });
   }
 
@@ -145,6 +130,8 @@ export class ControlClient {
         dispatcher: agent,
         headers: body === undefined ? {} : { 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
+        headersTimeout: 10_000,
+        bodyTimeout: 10_000,
       });
       const text = await res.body.text();
       if (res.statusCode >= 300) {

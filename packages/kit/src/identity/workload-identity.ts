@@ -3,6 +3,7 @@ import { ControlClient, toMaterial } from './control-client.js';
 import { revokedSerials } from './crl-set.js';
 import { generateKeyAndCsr } from './keys.js';
 import { ManualIdentity } from './manual-identity.js';
+import { MtlsClient } from './mtls-client.js';
 import { serviceSpiffeId } from './spiffe.js';
 import type { TlsMaterial } from './tls-material.js';
 
@@ -28,6 +29,8 @@ const MAX_BACKOFF_MS = 30_000;
  */
 export class WorkloadIdentity extends ManualIdentity {
   private readonly client: ControlClient;
+  /** Connections to the control plane: kept alive, renewed with us, refusing a revoked control plane. */
+  private readonly mtls: MtlsClient;
   private renewTimer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private failures = 0;
@@ -40,7 +43,8 @@ export class WorkloadIdentity extends ManualIdentity {
     material: TlsMaterial,
   ) {
     super(opts.trustDomain, material);
-    this.client = new ControlClient(opts.controlUrl, opts.trustDomain);
+    this.mtls = new MtlsClient(this);
+    this.client = new ControlClient(opts.controlUrl, opts.trustDomain, () => this.mtls.agentFor('control'));
   }
 
   /** Obtains the first certificate; throws with a readable reason if the control plane refuses. */
@@ -81,7 +85,7 @@ export class WorkloadIdentity extends ManualIdentity {
     this.stopped = true;
     clearTimeout(this.renewTimer);
     clearTimeout(this.refreshTimer);
-    await this.client.close();
+    await this.mtls.close();
     await super.stop();
   }
 
