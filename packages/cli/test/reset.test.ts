@@ -87,14 +87,18 @@ describe('flotilla reset with DATABASE_URL: the fleet schemas', () => {
     const db = await PGlite.create();
     try {
       await db.exec(`CREATE SCHEMA control; CREATE TABLE control.ca (id int);
+        CREATE TABLE control.flotilla_migrations (id text);
         CREATE SCHEMA "metadata"; CREATE TABLE metadata.videos (id int);
-        CREATE SCHEMA other; CREATE TABLE other.keep (id int);`);
+        CREATE TABLE metadata.flotilla_migrations (id text);
+        CREATE SCHEMA other; CREATE TABLE other.keep (id int);
+        CREATE SCHEMA history; CREATE TABLE history.not_ours (id int);`);
       const dropped = await dropSchemas(db, ['control', 'auth', 'metadata', 'history']);
       expect(dropped).toEqual(['control', 'metadata']);
       const { rows } = await db.query<{ nspname: string }>(
-        "SELECT nspname FROM pg_namespace WHERE nspname IN ('control', 'auth', 'metadata', 'history', 'other')",
+        "SELECT nspname FROM pg_namespace WHERE nspname IN ('control', 'auth', 'metadata', 'history', 'other') ORDER BY nspname",
       );
-      expect(rows.map((r) => r.nspname)).toEqual(['other']);
+      // A same-named schema the kit never migrated belongs to someone else: it stays.
+      expect(rows.map((r) => r.nspname)).toEqual(['history', 'other']);
     } finally {
       await db.close();
     }

@@ -4,8 +4,11 @@ import { dirname, parse, resolve } from 'node:path';
 import type { Fleet } from '../fleet/schema.js';
 import { readState } from './fleet-state.js';
 
-/** What `flotilla up` keeps in its home; a folder with none of these is not one. */
-const HOME_MARKERS = ['fleet.json', 'secrets', 'data', 'ca.pem', 'logs', 'build'];
+/**
+ * Files only `flotilla up` writes in its home; a folder with none of them is not one
+ * (`data`, `logs` or `build` alone prove nothing: plenty of folders have those).
+ */
+const HOME_MARKERS = ['fleet.json', 'ca.pem', 'control.json'];
 /** A folder holding these is a project, never a state folder to delete. */
 const PROJECT_MARKERS = ['package.json', '.git', 'flotilla.yaml'];
 
@@ -59,10 +62,17 @@ export interface SqlClient {
   query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
 }
 
-/** Drops the fleet's schemas that exist (with everything in them); returns their names. */
+/**
+ * Drops the fleet's schemas that exist (with everything in them); returns their names.
+ * Only schemas the kit migrated (they hold its `flotilla_migrations` table): on a shared
+ * database, another application's `auth` schema is not ours to drop.
+ */
 export async function dropSchemas(client: SqlClient, schemas: readonly string[]): Promise<string[]> {
   const { rows } = await client.query(
-    'SELECT nspname FROM pg_namespace WHERE nspname = ANY($1::text[]) ORDER BY nspname',
+    `SELECT n.nspname FROM pg_namespace n
+     WHERE n.nspname = ANY($1::text[])
+       AND EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relname = 'flotilla_migrations')
+     ORDER BY n.nspname`,
     [schemas],
   );
   const existing = (rows as Array<{ nspname: string }>).map((r) => r.nspname);

@@ -111,7 +111,7 @@ export class Supervisor {
       mode: 0o600,
     });
     const child = spawn(process.execPath, script, {
-      env: { ...process.env, ...(await spec.env()) },
+      env: { ...inheritedEnv(), ...(await spec.env()) },
       // The IPC channel is a lifeline: a service stops when it closes (the supervisor died).
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
@@ -210,4 +210,19 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * The operator's environment minus the control plane's own secrets: the CA's key-encryption
+ * key and the admin token stay in the `flotilla up` process (which hosts the control plane),
+ * and a join token meant for it is no service's.
+ */
+function inheritedEnv(): NodeJS.ProcessEnv {
+  const {
+    FLOTILLA_CA_KEK: _kek,
+    FLOTILLA_ADMIN_TOKEN: _admin,
+    FLOTILLA_JOIN_TOKEN_FILE: _file,
+    ...env
+  } = process.env;
+  return env;
 }
