@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { Authority } from './authority.js';
 import { CsrError } from './csr-check.js';
 import type { IssuedLeaf } from './issue.js';
-import type { IssuerMessage, SignJob, WorkerReply } from './signing-protocol.js';
+import { forgetOldIssuers, type IssuerMessage, type SignJob, type WorkerReply } from './signing-protocol.js';
 
 /** What a worker needs to check a CSR and sign its leaf. */
 export interface SignRequest {
@@ -72,6 +72,7 @@ export class SigningPool {
       };
       slot.worker.postMessage(msg);
       slot.issuers.add(issuer.id);
+      forgetOldIssuers(slot.issuers);
     }
     const id = this.#nextId++;
     const job: SignJob = {

@@ -6,7 +6,7 @@ import { type CryptoKey, x509 } from '../x509.js';
 import type { Authority } from './authority.js';
 import { checkCsr, CsrError, parseCsr } from './csr-check.js';
 import { signLeafSync } from './issue.js';
-import type { SignJob, WorkerReply, WorkerRequest } from './signing-protocol.js';
+import { forgetOldIssuers, type SignJob, type WorkerReply, type WorkerRequest } from './signing-protocol.js';
 
 const issuers = new Map<string, Authority>();
 
@@ -49,6 +49,7 @@ parentPort?.on('message', (msg: WorkerRequest) => {
       activatesAt: new Date(0),
       retiredAt: null,
     });
+    forgetOldIssuers(issuers);
     return;
   }
   parentPort?.postMessage(sign(msg));
