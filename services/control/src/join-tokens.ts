@@ -48,34 +48,12 @@ export function wellFormedToken(token: string): boolean {
   return TOKEN.test(token);
 }
 
-/** The verdict on a token's row, as `peekJoinToken` gives it. */
+/** The verdict on a token's row: the service it is for, or why it cannot be used. */
 export function judgeToken(row: TokenRow | undefined, now: Date): TokenPeek {
   if (!row) return { problem: 'token_unknown' };
   if (row.used_at) return { problem: 'token_used', service: row.service };
   if (new Date(row.expires_at) <= now) return { problem: 'token_expired', service: row.service };
   return { service: row.service };
-}
-
-/** The service a token is for, without using it; or why it cannot be used. */
-export async function peekJoinToken(db: Db, token: string, now = new Date()): Promise<TokenPeek> {
-  if (!wellFormedToken(token)) return { problem: 'token_malformed' };
-  const { rows } = await db.query<TokenRow>(
-    'SELECT service, expires_at, used_at FROM ca_join_tokens WHERE token_hash = $1',
-    [hashToken(token)],
-  );
-  return judgeToken(rows[0], now);
-}
-
-/**
- * Uses a token inside the caller's transaction. The conditional UPDATE is the atomic
- * step: of concurrent uses of one token, exactly one sees a row.
- */
-export async function consumeJoinToken(tx: Queryable, token: string, now: Date): Promise<boolean> {
-  const { rowCount } = await tx.query(
-    'UPDATE ca_join_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2',
-    [hashToken(token), now],
-  );
-  return rowCount === 1;
 }
 
 /** Revoking a service also voids the tokens it has not used yet. */

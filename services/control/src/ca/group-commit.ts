@@ -38,11 +38,6 @@ export class GroupCommit<I, O> {
     });
   }
 
-  /** Items waiting for the next flush (not counting the one running). */
-  get pending(): number {
-    return this.#queue.length;
-  }
-
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0) {

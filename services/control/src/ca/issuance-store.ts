@@ -24,7 +24,7 @@ export class IssuanceStore {
     this.#records = new GroupCommit((records) => storeRecords(db, records));
   }
 
-  /** The service a token is for, without using it; or why it cannot be used (as peekJoinToken). */
+  /** The service a token is for, without using it; or why it cannot be used (`judgeToken`). */
   async peek(token: string, now: Date): Promise<TokenPeek> {
     if (!wellFormedToken(token)) return { problem: 'token_malformed' };
     return judgeToken(await this.#lookups.submit(hashToken(token)), now);
@@ -53,7 +53,7 @@ async function lookupTokens(db: Db, hashes: string[]): Promise<Array<TokenRow | 
 
 /**
  * One statement for the whole batch (so one implicit transaction, one commit): the
- * conditional UPDATE uses the tokens — the atomic step, see consumeJoinToken — and the
+ * conditional UPDATE uses the tokens — the atomic step: of concurrent uses of one token, one sees its row — and the
  * INSERT stores a certificate only for a record that needs no token or whose token that
  * UPDATE just used. Returns, per record, whether it was stored.
  */
