@@ -72,6 +72,8 @@ export interface ServiceContext<P extends TProperties = TProperties> {
 /** Decides under a policy set; any error is a deny. */
 export interface PolicyDecider {
   decide(request: DecisionRequest): Decision;
+  /** Changes whenever another policy set comes into force (for callers that memoise allows). */
+  readonly version: number;
 }
 
 export interface ServiceDefinition<P extends TProperties = TProperties> {

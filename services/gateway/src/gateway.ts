@@ -110,7 +110,11 @@ async function setup(
   const table = new RouteTable(routes.routes);
 
   const authenticator = buildAuthenticator(config, deps, routes);
-  const policy = deps.policy ?? (authenticator ? await loadCedar(ctx) : scopePolicy);
+  // With a workload identity the kit runs the fleet's signed policy bundle (hot-reloaded):
+  // decide with it, as every service does; without one, from FLOTILLA_POLICY_DIR.
+  const policy =
+    deps.policy ??
+    (authenticator ? (ctx.policy ? CedarDecider.over(ctx.policy) : await loadCedar(ctx)) : scopePolicy);
   const redis = config.REDIS_URL
     ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
     : undefined;

@@ -93,6 +93,11 @@ export class ServiceAuthz {
     return new ServiceAuthz(engine, opts);
   }
 
+  /** The engine's policy set version: it changes with every set applied (bundle or directory). */
+  get version(): number {
+    return this.engine.version;
+  }
+
   /** The version of the signed bundle in force (0 while the policies come from the directory). */
   get bundleVersion(): number {
     return this.engine.bundleVersion;

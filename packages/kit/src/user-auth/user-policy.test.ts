@@ -50,6 +50,7 @@ describe('openUserPolicy', () => {
     const asked: unknown[] = [];
     const policy = await openUserPolicy({
       engine: {
+        version: 1,
         decide: (request) => {
           asked.push(request);
           return { decision: 'deny', reasons: ['from-bundle'], errors: [] };

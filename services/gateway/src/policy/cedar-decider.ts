@@ -18,6 +18,9 @@ const PUBLIC_ROUTE: PolicyDecision = Object.freeze({
 // Routes times source addresses one caller is seen with before its memo starts over.
 const MAX_ALLOWS_PER_CALLER = 64;
 
+/** What the decider needs of an engine: decisions, and a version that changes with the set. */
+export type PolicyEngine = Pick<Authorizer, 'decide' | 'version'>;
+
 export interface CedarDeciderOptions {
   /** The policy directory (`*.cedar` and `schema.cedarschema`). */
   dir: string;
@@ -43,7 +46,7 @@ export interface CedarDeciderOptions {
  * policy.decide(request); // → { decision: 'deny', reasons: [...], policies: [...] }
  */
 export class CedarDecider implements PolicyDecider {
-  readonly #engine: Authorizer;
+  readonly #engine: PolicyEngine;
   readonly #watcher: PolicyWatcher | undefined;
   /**
    * Allows already decided for a caller, keyed by policy set version, route, MFA and source
@@ -54,7 +57,7 @@ export class CedarDecider implements PolicyDecider {
    */
   readonly #allowed = new WeakMap<Principal, Map<string, PolicyDecision>>();
 
-  private constructor(engine: Authorizer, watcher: PolicyWatcher | undefined) {
+  private constructor(engine: PolicyEngine, watcher: PolicyWatcher | undefined) {
     this.#engine = engine;
     this.#watcher = watcher;
   }
@@ -72,6 +75,14 @@ export class CedarDecider implements PolicyDecider {
             ...(opts.onReload ? { onReload: opts.onReload } : {}),
           });
     return new CedarDecider(engine, watcher);
+  }
+
+  /**
+   * Decides with policies kept elsewhere: the service's own set in force (`ctx.policy`: the
+   * control plane's signed bundle), whose version changes with every set applied.
+   */
+  static over(engine: PolicyEngine): CedarDecider {
+    return new CedarDecider(engine, undefined);
   }
 
   /** The policy set version in force (increments on every reload). */
