@@ -126,7 +126,11 @@ async function setup(
   }
 
   const denylist = new Denylist(config.DENYLIST_TTL_S * 1000);
-  const sweep = setInterval(() => denylist.sweep(), 60_000);
+  const throttler = new Throttler(routes.throttle, redis, redis ? undefined : deps.sharedLimiters);
+  const sweep = setInterval(() => {
+    denylist.sweep();
+    throttler.sweep();
+  }, 60_000);
   sweep.unref();
   ctx.onClose(() => clearInterval(sweep));
   const revocations =
@@ -170,7 +174,7 @@ async function setup(
     authenticator,
     denylist,
     policy,
-    throttler: new Throttler(routes.throttle, redis, redis ? undefined : deps.sharedLimiters),
+    throttler,
     upstream,
     web,
     credential: deps.credential ?? forwardOriginalToken,

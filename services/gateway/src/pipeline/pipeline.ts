@@ -231,8 +231,9 @@ export class Pipeline {
       );
     }
 
-    const quota = await d.throttler.afterAuth(route, principal, ip);
-    const states = [...early.states, ...quota.states];
+    const checked = d.throttler.afterAuth(route, principal, ip);
+    const quota = checked instanceof Promise ? await checked : checked;
+    const states = early.states.length === 0 ? quota.states : [...early.states, ...quota.states];
     if (!quota.allowed)
       return this.#throttled(request, reply, outcome, route, principal, { ...quota, states });
     reply.headers(rateLimitHeaders(states));

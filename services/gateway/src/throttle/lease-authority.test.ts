@@ -64,6 +64,20 @@ describe('LeaseAuthority with LeasedLimiter', () => {
     expect(await limiters[0]!.take('fay')).toEqual({ allowed: true, remaining: 3, msBeforeNext: 60_000 });
   });
 
+  it('answers from a lease in hand synchronously, and asks (a promise) only when it runs out', async () => {
+    const { limiters } = workers(1, { points: 4, duration: 60 }, () => 5_000);
+    const first = limiters[0]!.take('hal');
+    expect(first).toBeInstanceOf(Promise); // no lease yet: asks the authority
+    expect(await first).toEqual({ allowed: true, remaining: 3, msBeforeNext: 60_000 });
+    // The lease granted 2 of 4 (half of what remains, one worker); 1 is left in it.
+    expect(limiters[0]!.take('hal')).toEqual({ allowed: true, remaining: 2, msBeforeNext: 60_000 });
+    const next = limiters[0]!.take('hal');
+    expect(next).toBeInstanceOf(Promise);
+    expect(await next).toEqual({ allowed: true, remaining: 1, msBeforeNext: 60_000 });
+    expect(await limiters[0]!.take('hal')).toEqual({ allowed: true, remaining: 0, msBeforeNext: 60_000 });
+    expect((await limiters[0]!.take('hal')).allowed).toBe(false);
+  });
+
   it('refuses when the authority does not answer (never admits uncounted)', async () => {
     const limiter = new LeasedLimiter(
       'user:10:60',

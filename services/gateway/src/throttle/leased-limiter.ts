@@ -40,7 +40,18 @@ export class LeasedLimiter implements Limiter {
     this.#now = now;
   }
 
-  async take(key: string): Promise<Spent> {
+  /** Synchronous while the worker's lease for the key has points; a promise when it asks for more. */
+  take(key: string): Spent | Promise<Spent> {
+    const now = this.#now();
+    const lease = this.#leases.get(key);
+    if (lease !== undefined && lease.pending === undefined && lease.resetAt > now && lease.left > 0) {
+      lease.left -= 1;
+      return { allowed: true, remaining: lease.left + lease.remaining, msBeforeNext: lease.resetAt - now };
+    }
+    return this.#take(key);
+  }
+
+  async #take(key: string): Promise<Spent> {
     // Each round spends, waits for a lease in flight, or asks for one; every answer either
     // grants points (someone spends them) or refuses, so this ends. The bound is a backstop.
     for (let round = 0; round < 1_000; round++) {

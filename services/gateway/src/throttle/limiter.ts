@@ -9,9 +9,12 @@ export interface Spent {
   msBeforeNext: number;
 }
 
-/** A counter of one policy: in memory, in Redis, or leased from the gateway's primary process. */
+/**
+ * A counter of one policy: in memory, in Redis, or leased from the gateway's primary process.
+ * Counters in this process answer synchronously; a promise only when the answer is elsewhere.
+ */
 export interface Limiter {
-  take(key: string): Promise<Spent>;
+  take(key: string): Spent | Promise<Spent>;
 }
 
 /** A rate-limiter-flexible limiter, whose refusals are rejections with a `RateLimiterRes`. */

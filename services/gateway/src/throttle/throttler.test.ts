@@ -54,6 +54,38 @@ describe('Throttler', () => {
     expect((await t.beforeAuth(login!, '3.3.3.3')).allowed).toBe(true);
   });
 
+  it('answers in-memory quotas synchronously, with the same states and refusal as before', () => {
+    const t = new Throttler({
+      user: { points: 2, duration: 60 },
+      policies: { op: { points: 100, duration: 60 } },
+    });
+    const first = t.afterAuth(route!, user('sync'), '1.1.1.1');
+    expect(first).not.toBeInstanceOf(Promise);
+    expect(first).toEqual({
+      allowed: true,
+      states: [
+        { name: 'user', limit: { points: 2, duration: 60 }, remaining: 1, resetSec: 60 },
+        { name: 'op', limit: { points: 100, duration: 60 }, remaining: 99, resetSec: 60 },
+      ],
+    });
+    expect(t.afterAuth(route!, user('sync'), '1.1.1.1')).not.toBeInstanceOf(Promise);
+    const refused = t.afterAuth(route!, user('sync'), '1.1.1.1') as Awaited<
+      ReturnType<Throttler['afterAuth']>
+    >;
+    expect(refused.allowed).toBe(false);
+    expect(refused.refusedBy).toBe('user');
+    expect(refused.retryAfterSec).toBe(60);
+    // The refusal stopped before the per-operation quota was spent.
+    expect(refused.states).toEqual([
+      { name: 'user', limit: { points: 2, duration: 60 }, remaining: 0, resetSec: 60 },
+    ]);
+    expect(rateLimitHeaders(refused.states)).toEqual({
+      'ratelimit-policy': '"user";q=2;w=60',
+      ratelimit: '"user";r=0;t=60',
+    });
+    expect(t.beforeAuth(login!, '9.9.9.9')).not.toBeInstanceOf(Promise);
+  });
+
   it('formats draft-ietf-httpapi-ratelimit-headers-11 fields', () => {
     expect(
       rateLimitHeaders([

@@ -4,7 +4,8 @@ import type { Principal } from '../auth/principal.js';
 import { AUTH_ENDPOINT_POLICY } from '../routes/load-routes.js';
 import type { LimitConfig, ThrottleConfig } from '../routes/route-schema.js';
 import type { CompiledRoute } from '../routes/route-table.js';
-import { fromRateLimiter, type Limiter } from './limiter.js';
+import { fromRateLimiter, type Limiter, type Spent } from './limiter.js';
+import { MemoryLimiter } from './memory-limiter.js';
 import type { LimitState } from './ratelimit-headers.js';
 
 /** Makes the limiter for one policy when the counters live elsewhere (the gateway's workers share them). */
@@ -22,13 +23,20 @@ export interface ThrottleOutcome {
   retryAfterSec?: number;
 }
 
+interface Check {
+  name: string;
+  limit: LimitConfig;
+  key: string;
+}
+
 const NO_LIMIT: ThrottleOutcome = Object.freeze({ allowed: true, states: Object.freeze([]) });
 
 /**
- * Quotas with rate-limiter-flexible: in memory by default, in Redis when given a client
- * so that every replica shares the counters (with an in-memory insurance limiter if
- * Redis fails, so an outage degrades to per-replica limits rather than none or all), or
- * leased from the primary process when the gateway runs several workers without Redis.
+ * Quotas: fixed windows in memory by default (`MemoryLimiter`, answered synchronously),
+ * in Redis with rate-limiter-flexible when given a client so that every replica shares
+ * the counters (with an in-memory insurance limiter if Redis fails, so an outage degrades
+ * to per-replica limits rather than none or all), or leased from the primary process when
+ * the gateway runs several workers without Redis.
  */
 export class Throttler {
   readonly #config: ThrottleConfig;
@@ -46,7 +54,7 @@ export class Throttler {
 
   /**
    * Limits checked before authentication: `ip`-keyed route policies (login and token
-   * endpoints). Routes without one are answered synchronously.
+   * endpoints). Answered synchronously unless a counter is elsewhere (Redis, the primary).
    */
   beforeAuth(route: CompiledRoute, ip: string): ThrottleOutcome | Promise<ThrottleOutcome> {
     const policy = this.#routePolicy(route);
@@ -54,13 +62,16 @@ export class Throttler {
     return this.#consume([{ name: policy.name, limit: policy.limit, key: `${route.id}|${ip}` }]);
   }
 
-  /** Limits checked after authorization: application quota, user fair usage or tier, per-operation policy. */
-  async afterAuth(
+  /**
+   * Limits checked after authorization: application quota, user fair usage or tier,
+   * per-operation policy. Answered synchronously unless a counter is elsewhere.
+   */
+  afterAuth(
     route: CompiledRoute,
     principal: Principal | undefined,
     ip: string,
-  ): Promise<ThrottleOutcome> {
-    const checks: Array<{ name: string; limit: LimitConfig; key: string }> = [];
+  ): ThrottleOutcome | Promise<ThrottleOutcome> {
+    const checks: Check[] = [];
     if (principal) {
       const tier = this.#tier(principal);
       if (tier) checks.push({ name: `tier-${tier.role}`, limit: tier.limit, key: principal.id });
@@ -76,7 +87,12 @@ export class Throttler {
       const who = key === 'route' ? '' : `|${principal ? `${principal.type}:${principal.id}` : `ip:${ip}`}`;
       checks.push({ name: policy.name, limit: policy.limit, key: `${route.id}${who}` });
     }
-    return this.#consume(checks);
+    return checks.length === 0 ? NO_LIMIT : this.#consume(checks);
+  }
+
+  /** Drops ended windows of the in-memory counters (they are also dropped as new ones open). */
+  sweep(): void {
+    for (const limiter of this.#limiters.values()) if (limiter instanceof MemoryLimiter) limiter.sweep();
   }
 
   #routePolicy(route: CompiledRoute): { name: string; limit: LimitConfig } | undefined {
@@ -99,15 +115,30 @@ export class Throttler {
     return best;
   }
 
-  async #consume(checks: Array<{ name: string; limit: LimitConfig; key: string }>): Promise<ThrottleOutcome> {
+  /** One at a time: a refusal stops before the next quota is spent. */
+  #consume(checks: readonly Check[]): ThrottleOutcome | Promise<ThrottleOutcome> {
     const states: LimitState[] = [];
-    // One at a time: a refusal stops before the next quota is spent.
-    for (const check of checks) {
-      const spent = await this.#limiter(check.name, check.limit).take(check.key);
-      const resetSec = Math.ceil(spent.msBeforeNext / 1000);
-      states.push({ name: check.name, limit: check.limit, remaining: spent.remaining, resetSec });
-      if (!spent.allowed)
-        return { allowed: false, states, refusedBy: check.name, retryAfterSec: Math.max(1, resetSec) };
+    for (let i = 0; i < checks.length; i++) {
+      const check = checks[i]!;
+      const spent = this.#limiter(check.name, check.limit).take(check.key);
+      if (spent instanceof Promise) return this.#consumeAsync(checks, i, spent, states);
+      const refused = record(check, spent, states);
+      if (refused) return refused;
+    }
+    return { allowed: true, states };
+  }
+
+  async #consumeAsync(
+    checks: readonly Check[],
+    from: number,
+    pending: Promise<Spent>,
+    states: LimitState[],
+  ): Promise<ThrottleOutcome> {
+    for (let i = from; i < checks.length; i++) {
+      const check = checks[i]!;
+      const spent = i === from ? await pending : await this.#limiter(check.name, check.limit).take(check.key);
+      const refused = record(check, spent, states);
+      if (refused) return refused;
     }
     return { allowed: true, states };
   }
@@ -131,10 +162,18 @@ export class Throttler {
           )
         : this.#shared
           ? this.#shared(id, limit)
-          : fromRateLimiter(new RateLimiterMemory(opts));
+          : new MemoryLimiter(limit);
       this.#limiters.set(id, limiter);
     }
     byName.set(name, limiter);
     return limiter;
   }
+}
+
+/** Adds the policy's state; the refusal when the point was refused. */
+function record(check: Check, spent: Spent, states: LimitState[]): ThrottleOutcome | undefined {
+  const resetSec = Math.ceil(spent.msBeforeNext / 1000);
+  states.push({ name: check.name, limit: check.limit, remaining: spent.remaining, resetSec });
+  if (spent.allowed) return undefined;
+  return { allowed: false, states, refusedBy: check.name, retryAfterSec: Math.max(1, resetSec) };
 }
