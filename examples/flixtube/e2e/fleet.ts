@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 
 export interface E2eFleet {
   url: string;
+  home: string;
   usersFile: string;
   stop(): Promise<void>;
 }
@@ -50,6 +51,7 @@ export async function startFleet(repo: string, timeoutMs = 150_000): Promise<E2e
   });
   return {
     url,
+    home,
     usersFile: join(home, 'secrets', 'users.json'),
     async stop() {
       if (child.exitCode === null) {

@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPasswords } from './credentials.js';
@@ -113,6 +115,29 @@ describe.skipIf(!hasChromium)('FlixTube in a browser', () => {
     await page.reload();
     await page.getByTestId('sign-in').waitFor({ timeout: 15_000 });
   });
+
+  it.skipIf(external)(
+    'flotilla status reports every process ready, with its identity and memory',
+    async () => {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [join(repo, 'packages/cli/bin/flotilla.js'), 'status', '--json'],
+        { cwd: repo, env: { ...process.env, FLOTILLA_HOME: fleet!.home } },
+      );
+      const status = JSON.parse(stdout) as {
+        supervisor: { memoryMB: number; pssMB: number };
+        services: Array<{ name: string; ready: boolean; spiffeId: string; memoryMB: number; pssMB: number }>;
+      };
+      expect(status.services.map((s) => s.name).sort()).toEqual(['auth', 'gateway', 'history', 'metadata']);
+      for (const s of status.services) {
+        expect(s.ready, s.name).toBe(true);
+        expect(s.spiffeId).toBe(`spiffe://flotilla.local/svc/${s.name}`);
+        expect(s.pssMB).toBeGreaterThan(0);
+        expect(s.pssMB).toBeLessThanOrEqual(s.memoryMB);
+      }
+      expect(status.supervisor.memoryMB).toBeGreaterThan(0);
+    },
+  );
 
   it('bob deletes it', async () => {
     const page = await newPage();

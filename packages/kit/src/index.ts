@@ -10,9 +10,12 @@ export {
 export { type BaseConfig, baseConfigSchema, loadConfig } from './config.js';
 export {
   type Db,
+  DbHost,
+  type DbHostOptions,
   type Migration,
   migrate,
   openDb,
+  openEmbedded,
   type Queryable,
   type QueryResult,
   readMigrations,

@@ -12,13 +12,20 @@ interface ServiceStatus {
   certNotAfter: string | null;
   ready: boolean;
   pid: number;
+  /** Resident set (VmRSS): everything in RAM for this process, shared pages included. */
   memoryMB: number | null;
+  /** Proportional set (Pss): shared pages (Node's own code, mapped by every process) divided among their sharers. */
+  pssMB: number | null;
+  /** Pages only this process has (what stopping it would give back). */
+  privateMB: number | null;
 }
 
 /**
  * `flotilla status [--json]`: each service's identity, certificate expiry, readiness and
- * memory (resident set from /proc, so what the machine gives the process), and the memory
- * of the `flotilla up` process that hosts the control plane.
+ * memory, and the memory of the `flotilla up` process that hosts the control plane and the
+ * embedded databases. Memory is read from /proc three ways: resident (RSS), proportional
+ * (PSS: the ~35–45 MB of Node's own code every process maps counted once across them)
+ * and private.
  */
 export async function run(argv: string[]): Promise<number> {
   const home = resolve(process.env.FLOTILLA_HOME ?? '.flotilla');
@@ -39,12 +46,12 @@ export async function run(argv: string[]): Promise<number> {
         certNotAfter: cert?.notAfter ?? null,
         ready,
         pid: p.pid,
-        memoryMB: await rssMB(p.pid),
+        ...(await memory(p.pid)),
       };
     }),
   );
   // The control plane runs inside the `flotilla up` process: its memory is that process's.
-  const supervisor = { pid: state.supervisorPid, memoryMB: await rssMB(state.supervisorPid) };
+  const supervisor = { pid: state.supervisorPid, ...(await memory(state.supervisorPid)) };
   if (argv.includes('--json')) {
     console.log(
       JSON.stringify(
@@ -61,12 +68,12 @@ export async function run(argv: string[]): Promise<number> {
   for (const s of services) {
     const expires = s.certNotAfter ? `cert until ${s.certNotAfter}` : 'no certificate seen';
     console.log(
-      `  ${s.ready ? 'ready  ' : 'NOT READY'}  ${s.name.padEnd(12)} ${s.url.padEnd(28)} ${(s.spiffeId ?? '-').padEnd(40)} ${expires}  ${s.memoryMB ?? '?'} MB`,
+      `  ${s.ready ? 'ready  ' : 'NOT READY'}  ${s.name.padEnd(12)} ${s.url.padEnd(28)} ${(s.spiffeId ?? '-').padEnd(40)} ${expires}  ${memoryText(s)}`,
     );
   }
   console.log(
-    `\n  control plane and supervisor (flotilla up, pid ${supervisor.pid})  ${supervisor.memoryMB ?? '?'} MB` +
-      `   memory: resident set (VmRSS) of each process`,
+    `\n  control plane, embedded databases and supervisor (flotilla up, pid ${supervisor.pid})  ${memoryText(supervisor)}` +
+      `\n  memory: RSS resident / PSS proportional (shared pages split among the processes sharing them) / private`,
   );
   return services.every((s) => s.ready) ? 0 : 1;
 }
@@ -114,12 +121,29 @@ async function reachable(url: string, roots: string): Promise<boolean> {
   }
 }
 
-async function rssMB(pid: number): Promise<number | null> {
-  try {
-    const status = await readFile(join('/proc', String(pid), 'status'), 'utf8');
-    const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
-    return kb ? Math.round(Number(kb) / 1024) : null;
-  } catch {
-    return null;
-  }
+type Memory = Pick<ServiceStatus, 'memoryMB' | 'pssMB' | 'privateMB'>;
+
+/** A process's memory from /proc (Linux); nulls where it cannot be read (gone, another OS). */
+export async function memory(pid: number): Promise<Memory> {
+  const [status, rollup] = await Promise.all([
+    readFile(join('/proc', String(pid), 'status'), 'utf8').catch(() => ''),
+    readFile(join('/proc', String(pid), 'smaps_rollup'), 'utf8').catch(() => ''),
+  ]);
+  const mb = (text: string, field: string) => {
+    const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1];
+    return kb === undefined ? null : Number(kb) / 1024;
+  };
+  const clean = mb(rollup, 'Private_Clean');
+  const dirty = mb(rollup, 'Private_Dirty');
+  const round = (v: number | null) => (v === null ? null : Math.round(v));
+  return {
+    memoryMB: round(mb(status, 'VmRSS')),
+    pssMB: round(mb(rollup, 'Pss')),
+    privateMB: clean === null || dirty === null ? null : Math.round(clean + dirty),
+  };
+}
+
+function memoryText(m: Memory): string {
+  const v = (x: number | null) => (x === null ? '?' : String(x));
+  return `RSS ${v(m.memoryMB)} MB  PSS ${v(m.pssMB)} MB  private ${v(m.privateMB)} MB`;
 }

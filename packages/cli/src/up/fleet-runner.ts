@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_ARGON2, hashSecret } from '@flotilla/auth';
 import { type RunningControl, startControl } from '@flotilla/control';
+import { DbHost, openEmbedded } from '@flotilla/kit';
 import { pino } from 'pino';
 import { loadFleet } from '../fleet/load-fleet.js';
 import type { Fleet, FleetService } from '../fleet/schema.js';
@@ -34,21 +35,26 @@ const DEFAULT_PORTS = { control: 7400, auth: 7410, gateway: 8443, http: 8080 };
 /**
  * Every service process: stack traces point at the TypeScript sources (~2 MB), and a
  * young generation of 1 MB instead of growing to 16 MB twice (~28 MB less per idle
- * process; young collections are more frequent but small).
+ * process; young collections are more frequent but small). `FLOTILLA_NODE_ARGS` adds
+ * the operator's own (space-separated), e.g. `--cpu-prof`.
  */
-const NODE_ARGS = ['--enable-source-maps', '--max-semi-space-size=1'];
-/**
- * A process with an embedded PGlite: V8's optimizing tier recompiles PostgreSQL's hot
- * WebAssembly functions and keeps both versions (~35 MB); the baseline tier alone is
- * as fast for a service's small queries (bench/fleet/README.md).
- */
-const EMBEDDED_DB_NODE_ARGS = ['--liftoff-only'];
+const NODE_ARGS = [
+  '--enable-source-maps',
+  '--max-semi-space-size=1',
+  ...(process.env.FLOTILLA_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+];
 /**
  * glibc gives each thread that allocates its own arena and rarely returns their free
  * memory; V8's compiler threads leave tens of MB behind that way. Two arenas keep it
- * in check (unless the user chose otherwise).
+ * in check, and blocks of 32 KB and more (the optimizing compiler's scratch memory, which
+ * it frees once a function is compiled) are mapped on their own so that freeing them
+ * returns them: without it the gateway idled ~65 MB higher after Cedar's WebAssembly
+ * was optimized (bench/fleet/README.md). The user's own settings win.
  */
-const PROCESS_ENV = { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
+const PROCESS_ENV = {
+  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+  MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '32768',
+};
 
 /** The platform's own services ship with Flotilla, not with the fleet file. */
 const PLATFORM = {
@@ -114,8 +120,15 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
     },
     { compile: (entry) => compileService(entry, join(home, 'build')) },
   );
+  // Without DATABASE_URL, each service's embedded database lives here, not in the
+  // service's process: it survives the service's restarts, is shared by its instances,
+  // and keeps PostgreSQL's ~55 MB out of every service (docs/fleet.md).
+  const dbHost = process.env.DATABASE_URL
+    ? undefined
+    : new DbHost({ open: (service) => openEmbedded({ service, home }) });
   const stop = async () => {
     await supervisor.stopAll();
+    await dbHost?.close();
     await control.stop();
   };
   try {
@@ -138,18 +151,24 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
       entry: string,
       env: Record<string, string>,
       database = false,
-    ): ProcessSpec => ({
-      name,
-      service,
-      entry,
-      env: async () => ({
-        ...PROCESS_ENV,
-        ...common,
-        ...env,
-        FLOTILLA_JOIN_TOKEN: await issueJoinToken(admin, service),
-      }),
-      nodeArgs: [...NODE_ARGS, ...(database && !process.env.DATABASE_URL ? EMBEDDED_DB_NODE_ARGS : [])],
-    });
+    ): ProcessSpec => {
+      const hosted = database && dbHost !== undefined;
+      if (hosted) void dbHost.prepare(service).catch(() => undefined); // its first query reports a failure
+      return {
+        name,
+        service,
+        entry,
+        env: async () => ({
+          ...PROCESS_ENV,
+          ...common,
+          ...env,
+          ...(hosted ? { FLOTILLA_DB: 'host' } : {}),
+          FLOTILLA_JOIN_TOKEN: await issueJoinToken(admin, service),
+        }),
+        nodeArgs: NODE_ARGS,
+        ...(hosted ? { onSpawn: (child) => dbHost.attach(child, service) } : {}),
+      };
+    };
 
     const clientsFile = join(secretsDir(home), 'auth-clients.json');
     await writeSecret(clientsFile, await authClients(fleet, secrets, webOrigin));

@@ -14,6 +14,8 @@ export interface ProcessSpec {
   env: () => Promise<Record<string, string>>;
   /** Options for `node` itself (V8 flags), before the script. */
   nodeArgs?: readonly string[];
+  /** Called with each new process of this spec, before it is ready (e.g. to serve it its database). */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 export interface SupervisorOptions {
@@ -113,8 +115,12 @@ export class Supervisor {
     const child = spawn(process.execPath, script, {
       env: { ...inheritedEnv(), ...(await spec.env()) },
       // The IPC channel is a lifeline: a service stops when it closes (the supervisor died).
+      // It also carries the service's database calls when `flotilla up` keeps its database,
+      // as structured clones (Dates and bytes intact).
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'advanced',
     });
+    spec.onSpawn?.(child);
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
     const tail: string[] = [];

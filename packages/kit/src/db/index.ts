@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import { migrate } from './migrations.js';
-import { openPglite } from './pglite.js';
-import { templateDirs } from './pglite-template.js';
-import { openPostgres } from './postgres.js';
+import { openHostedDb } from './hosted.js';
 import type { Db, Migration } from './types.js';
 
+export { DbHost, type DbHostOptions } from './host.js';
 export { migrate, readMigrations } from './migrations.js';
 export type { Db, Migration, Queryable, QueryResult } from './types.js';
 
@@ -22,16 +21,18 @@ export interface OpenDbOptions {
   migrations?: readonly Migration[];
 }
 
-/** Opens the service's database and brings its schema up to date. */
+/**
+ * Opens the service's database and brings its schema up to date: PostgreSQL with a URL;
+ * otherwise the embedded PGlite, kept by `flotilla up` for the services it starts
+ * (`FLOTILLA_DB=host`), or in this process. Each backend's library is loaded only when
+ * used: PGlite alone is tens of MB that a process on PostgreSQL or the host never needs.
+ */
 export async function openDb(opts: OpenDbOptions): Promise<Db> {
   const db = opts.url
-    ? await openPostgres(opts.url, opts.schema ?? opts.service)
-    : opts.inMemory
-      ? await openPglite(undefined)
-      : await openPglite(
-          join(opts.home ?? '.flotilla', 'data', opts.service),
-          templateDirs(opts.home ?? '.flotilla'),
-        );
+    ? await (await import('./postgres.js')).openPostgres(opts.url, opts.schema ?? opts.service)
+    : !opts.inMemory && process.env.FLOTILLA_DB === 'host'
+      ? openHostedDb()
+      : await openEmbedded(opts);
   try {
     if (opts.migrations?.length) await migrate(db, opts.migrations);
   } catch (err) {
@@ -39,4 +40,18 @@ export async function openDb(opts: OpenDbOptions): Promise<Db> {
     throw err;
   }
   return db;
+}
+
+/** PGlite in this process: in memory (tests), or in `<home>/data/<service>`. */
+export async function openEmbedded(opts: Pick<OpenDbOptions, 'service' | 'home' | 'inMemory'>): Promise<Db> {
+  const [{ openPglite }, { templateDirs }] = await Promise.all([
+    import('./pglite.js'),
+    import('./pglite-template.js'),
+  ]);
+  return opts.inMemory
+    ? openPglite(undefined)
+    : openPglite(
+        join(opts.home ?? '.flotilla', 'data', opts.service),
+        templateDirs(opts.home ?? '.flotilla'),
+      );
 }
