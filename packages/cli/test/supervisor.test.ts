@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +49,56 @@ describe('the supervisor', () => {
     expect(supervisor.processes()).toEqual([]);
   }, 30_000);
 
+  it('keeps restarting a crashed service whose restart fails, with growing back-off', async () => {
+    const events: SupervisorEvent[] = [];
+    const supervisor = new Supervisor(join(dir, 'logs'), (e) => events.push(e));
+    try {
+      await supervisor.start({
+        name: 'flaky',
+        service: 'flaky',
+        entry: join(import.meta.dirname, 'fixtures', 'flaky-start.ts'),
+        env: async () => ({ CRASH_MARKER: join(dir, 'flaky') }),
+      });
+      const until = Date.now() + 15_000;
+      while (!events.some((e) => e.type === 'restarted') && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 50));
+      const crashes = events.filter((e) => e.type === 'crashed');
+      expect(crashes.map((e) => e.type === 'crashed' && e.restartInMs)).toEqual([1000, 2000]);
+      expect(crashes[1]?.type === 'crashed' && crashes[1].lastLines.join('\n')).toMatch(
+        /flaky exited \(code 1\) before it was ready: flaky-start: cannot start yet/,
+      );
+      const [current] = supervisor.processes();
+      expect(await (await fetch(current!.url)).text()).toBe('life 3');
+    } finally {
+      await supervisor.stopAll();
+    }
+  }, 30_000);
+
+  it('restarts a fixed-port service (live reload) by stopping the old process first, so the port is free', async () => {
+    const port = await freePort();
+    const events: SupervisorEvent[] = [];
+    const supervisor = new Supervisor(join(dir, 'logs'), (e) => events.push(e));
+    const entry = join(import.meta.dirname, 'fixtures', 'flaky-start.ts');
+    try {
+      await writeFile(join(dir, 'fixed'), '2'); // past its flaky lives
+      const old = await supervisor.start({
+        name: 'fixed',
+        service: 'fixed',
+        entry,
+        env: async () => ({ CRASH_MARKER: join(dir, 'fixed'), PORT: String(port) }),
+        fixedPort: true,
+      });
+      const fresh = await supervisor.restart('fixed');
+      expect(fresh?.url).toBe(`http://127.0.0.1:${port}`);
+      expect(fresh?.pid).not.toBe(old.pid);
+      expect(await (await fetch(fresh!.url)).text()).toBe('life 4');
+      expect(alive(old.pid)).toBe(false);
+      expect(events.filter((e) => e.type === 'crashed')).toEqual([]);
+    } finally {
+      await supervisor.stopAll();
+    }
+  }, 30_000);
+
   it('a service stops by itself when its supervisor is killed (no process left on the ports)', async () => {
     const script = join(import.meta.dirname, 'fixtures', 'supervise-one.ts');
     const parent = spawn(process.execPath, ['--import', 'tsx', script, join(dir, 'logs'), dir], {
@@ -67,6 +118,14 @@ describe('the supervisor', () => {
     }
   }, 60_000);
 });
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
 
 function alive(pid: number): boolean {
   try {

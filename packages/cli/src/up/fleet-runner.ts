@@ -166,6 +166,7 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
           FLOTILLA_JOIN_TOKEN: await issueJoinToken(admin, service),
         }),
         nodeArgs: NODE_ARGS,
+        fixedPort: Boolean((env.PORT && env.PORT !== '0') || env.TLS_PORT),
         ...(hosted ? { onSpawn: (child) => dbHost.attach(child, service) } : {}),
       };
     };

@@ -14,6 +14,11 @@ export interface ProcessSpec {
   env: () => Promise<Record<string, string>>;
   /** Options for `node` itself (V8 flags), before the script. */
   nodeArgs?: readonly string[];
+  /**
+   * The process listens on a port fixed by configuration (auth, the gateway): a restart
+   * must free it first, so the old process stops before the new one starts.
+   */
+  fixedPort?: boolean;
   /** Called with each new process of this spec, before it is ready (e.g. to serve it its database). */
   onSpawn?: (child: ChildProcess) => void;
 }
@@ -82,12 +87,24 @@ export class Supervisor {
     return proc;
   }
 
-  /** Restarts one process (live reload): the new one is up before the old one stops. */
+  /**
+   * Restarts one process (live reload): the new one is up before the old one stops, so
+   * callers see no gap — unless its port is fixed, where the old one must go first. A
+   * new process that fails to start is restarted with back-off, as after a crash.
+   */
   async restart(name: string): Promise<RunningProcess | undefined> {
     const old = this.running.get(name);
     if (!old) return undefined;
     this.running.delete(name); // the old process's exit is not a crash
-    const fresh = await this.spawn(old.spec);
+    if (old.spec.fixedPort) await stopChild(old.child);
+    let fresh: RunningProcess;
+    try {
+      fresh = await this.spawn(old.spec);
+    } catch (err) {
+      await stopChild(old.child);
+      this.retry(old.spec, null, null, [(err as Error).message]);
+      throw err;
+    }
     await stopChild(old.child);
     this.onEvent({ type: 'restarted', name, url: fresh.url, pid: fresh.pid });
     return fresh;
@@ -148,22 +165,22 @@ export class Supervisor {
     log.end();
     if (this.stopping || this.running.get(proc.spec.name) !== proc) return;
     this.running.delete(proc.spec.name);
-    const crashes = (this.crashes.get(proc.spec.name) ?? 0) + 1;
-    this.crashes.set(proc.spec.name, crashes);
+    this.retry(proc.spec, code, signal, tail);
+  }
+
+  /** Reports a process gone and starts it again after a back-off that doubles with each failure (to 30 s). */
+  private retry(spec: ProcessSpec, code: number | null, signal: string | null, tail: string[]): void {
+    if (this.stopping) return;
+    const crashes = (this.crashes.get(spec.name) ?? 0) + 1;
+    this.crashes.set(spec.name, crashes);
     const restartInMs = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (crashes - 1));
-    this.onEvent({
-      type: 'crashed',
-      name: proc.spec.name,
-      code,
-      signal,
-      restartInMs,
-      lastLines: tail.slice(-5),
-    });
+    this.onEvent({ type: 'crashed', name: spec.name, code, signal, restartInMs, lastLines: tail.slice(-5) });
     setTimeout(() => {
-      if (this.stopping) return;
-      this.spawn(proc.spec).then(
-        (fresh) => this.onEvent({ type: 'restarted', name: proc.spec.name, url: fresh.url, pid: fresh.pid }),
-        () => this.onExit(proc, null, null, tail, log),
+      if (this.stopping || this.running.has(spec.name)) return;
+      this.spawn(spec).then(
+        (fresh) => this.onEvent({ type: 'restarted', name: spec.name, url: fresh.url, pid: fresh.pid }),
+        // A start that fails is a failure too: try again, later (it never gives up on its own).
+        (err: unknown) => this.retry(spec, null, null, [(err as Error).message]),
       );
     }, restartInMs).unref();
   }
