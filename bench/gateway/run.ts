@@ -6,6 +6,7 @@
 //
 //   npx tsx bench/gateway/run.ts [--duration 10] [--connections 32] [--threads 1]
 //                                [--workers 1,2] [--rounds 1] [--gateway-main path/to/main.ts]
+//                                [--compare-main path/to/other/main.ts] [--rate N]
 //
 // Needs `wrk` and `haproxy` (Debian: apt-get install -y wrk haproxy) and `openssl`.
 // Everything runs on 127.0.0.1 in one go; keys and certificates live in a temp dir
@@ -36,6 +37,9 @@ const ISSUER = 'https://auth.bench';
 const AUDIENCE = 'https://api.bench';
 // Another gateway's entry point can be compared (e.g. an older checkout's), on the same setup.
 const GATEWAY_MAIN = arg('gateway-main', join(import.meta.dirname, '../../services/gateway/src/main.ts'));
+// A second gateway (e.g. the last commit's, copied aside) measured as (b0) in the same rounds,
+// alternating with (b): on a noisy host, an A/B within one run says more than two runs.
+const COMPARE_MAIN = arg('compare-main', '');
 
 interface Result {
   rps: number;
@@ -163,18 +167,26 @@ async function main(): Promise<void> {
   print('(a) upstream direct, plain HTTP', a);
 
   for (const workers of WORKERS) {
-    const gw = await startGateway(workers, jwksUrl);
+    const gw = await startGateway(workers, jwksUrl, GATEWAY_MAIN);
+    // COMPARE_NODE_ARGS (default GATEWAY_NODE_ARGS) gives (b0) other Node flags, e.g. a GC setting.
+    const gw0 = COMPARE_MAIN
+      ? await startGateway(workers, jwksUrl, COMPARE_MAIN, process.env.COMPARE_NODE_ARGS)
+      : undefined;
     const hp = await startHaproxy(workers, ports.https);
     const b = { url: `${gw.url}/api/videos/42`, headers: [auth] };
+    const b0 = gw0 ? { url: `${gw0.url}/api/videos/42`, headers: [auth] } : undefined;
     const c = { url: `https://127.0.0.1:${hp.port}/api/videos/42`, headers: [auth] };
     await check('(b)', b);
+    if (b0) await check('(b0)', b0);
     await check('(c)', c);
     const bs: Result[] = [];
+    const b0s: Result[] = [];
     const cs: Result[] = [];
-    const opened = { b: 0, c: 0 };
+    const opened = { b: 0, b0: 0, c: 0 };
     for (let r = 0; r < (RATE ? 0 : ROUNDS); r++) {
       for (const [name, target, results] of [
         ['b', b, bs],
+        ...(b0 ? ([['b0', b0, b0s]] as const) : []),
         ['c', c, cs],
       ] as const) {
         await wrk(target, 2);
@@ -189,6 +201,11 @@ async function main(): Promise<void> {
       const cm = median(cs);
       print(`(b) flotilla gateway, ${workers} worker(s), TLS+JWT+policy+ratelimit+TLS upstream`, bm);
       print(`(c) haproxy 2.6, nbthread ${workers}, TLS+jwt_verify+stick-table+TLS upstream`, cm);
+      if (b0) {
+        const b0m = median(b0s);
+        print(`(b0) gateway ${COMPARE_MAIN}`, b0m);
+        console.log(`    throughput ratio (b0)/(c) = ${(b0m.rps / cm.rps).toFixed(2)}`);
+      }
       console.log(
         `    throughput ratio (b)/(c) = ${(bm.rps / cm.rps).toFixed(2)}; new upstream TLS connections during the measured runs: (b) ${opened.b}, (c) ${opened.c}; load average ${loadavg()[0]!.toFixed(2)}`,
       );
@@ -202,26 +219,36 @@ async function main(): Promise<void> {
     // the median of the per-round differences (each against the (a) of its own round).
     const pas: Result[] = [];
     const pbs: Result[] = [];
+    const pb0s: Result[] = [];
     const pcs: Result[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       pas.push(await paced(direct, rate));
+      // With a comparison gateway, which of the two goes first alternates by round.
+      if (b0 && r % 2 === 0) pb0s.push(await paced(b0, rate));
       pbs.push(await paced(b, rate));
+      if (b0 && r % 2 === 1) pb0s.push(await paced(b0, rate));
       // HAProxy at the same offered load: what this host allows a TLS proxy to add.
       pcs.push(await paced(c, rate));
       if (ROUNDS > 1)
         console.log(
-          `    round ${r + 1}: p99 (a) ${fmt(pas[r]!.p99)} (b) ${fmt(pbs[r]!.p99)} (c) ${fmt(pcs[r]!.p99)}; load average ${loadavg()[0]!.toFixed(2)}`,
+          `    round ${r + 1}: p99 (a) ${fmt(pas[r]!.p99)} (b) ${fmt(pbs[r]!.p99)}${b0 ? ` (b0) ${fmt(pb0s[r]!.p99)}` : ''} (c) ${fmt(pcs[r]!.p99)}; load average ${loadavg()[0]!.toFixed(2)}`,
         );
     }
     const addedB = medianOf(pbs.map((x, i) => x.p99 - pas[i]!.p99));
     const addedC = medianOf(pcs.map((x, i) => x.p99 - pas[i]!.p99));
     print(`    paced (a) at ~${rate.toFixed(0)} req/s`, medianP99(pas));
     print(`    paced (b) at ~${rate.toFixed(0)} req/s`, medianP99(pbs));
+    if (b0) print(`    paced (b0) at ~${rate.toFixed(0)} req/s`, medianP99(pb0s));
     print(`    paced (c) at ~${rate.toFixed(0)} req/s`, medianP99(pcs));
     console.log(
       `    p99 added at ~${rate.toFixed(0)} req/s: gateway ${fmt(addedB)} (target ≤ 1 ms), haproxy ${fmt(addedC)}; load average ${loadavg()[0]!.toFixed(2)}`,
     );
+    if (b0)
+      console.log(
+        `    p99 added at ~${rate.toFixed(0)} req/s by (b0): ${fmt(medianOf(pb0s.map((x, i) => x.p99 - pas[i]!.p99)))}; (b) − (b0) per round: ${pbs.map((x, i) => fmt(x.p99 - pb0s[i]!.p99)).join(' / ')}`,
+      );
     await gw.stop();
+    await gw0?.stop();
     hp.stop();
   }
   jwksServer.close();
@@ -230,12 +257,17 @@ async function main(): Promise<void> {
 async function startGateway(
   workers: number,
   jwksUrl: string,
+  main: string,
+  nodeFlags = process.env.GATEWAY_NODE_ARGS,
 ): Promise<{ url: string; stop(): Promise<void> }> {
   // e.g. GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway under load.
-  const nodeArgs = (process.env.GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const gw = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', GATEWAY_MAIN], {
+  const nodeArgs = (nodeFlags ?? '').split(' ').filter(Boolean);
+  const gw = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', main], {
     env: {
       PATH: process.env.PATH,
+      // For a preload given in GATEWAY_NODE_ARGS, e.g. alloc-sampler.ts.
+      ...(process.env.ALLOC_PROFILE_DIR ? { ALLOC_PROFILE_DIR: process.env.ALLOC_PROFILE_DIR } : {}),
+      ...(process.env.ALLOC_SAMPLE_BYTES ? { ALLOC_SAMPLE_BYTES: process.env.ALLOC_SAMPLE_BYTES } : {}),
       GATEWAY_WORKERS: String(workers),
       GATEWAY_ROUTES_FILE: join(dir, 'routes.json'),
       TLS_CERT_FILE: join(dir, 'cert.pem'),
@@ -248,7 +280,8 @@ async function startGateway(
       AUTH_ISSUER: ISSUER,
       AUTH_AUDIENCE: AUDIENCE,
       AUTH_JWKS_URL: jwksUrl,
-      FLOTILLA_HOME: join(dir, `home-${workers}`),
+      // One home per gateway process tree (two gateways run side by side with --compare-main).
+      FLOTILLA_HOME: join(dir, `home-${workers}-${children.length}`),
       FLOTILLA_POLICY_DIR: join(import.meta.dirname, '../../policies'),
       LOG_LEVEL: 'warn',
     },
