@@ -150,7 +150,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     if (this.#chunks && this.#response) {
       const body = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
-      this.#resolve({ ...this.#response, body });
+      this.#resolve({ status: this.#response.status, headers: this.#response.headers, body });
     } else this.#stream?.push(null);
   }
 

@@ -55,7 +55,7 @@ export class CedarDecider implements PolicyDecider {
    * engine's own entity store is never changed here, and a reload bumps the version. A hit
    * skips building entities and the engine's own cache key. Entries go with the principal.
    */
-  readonly #allowed = new WeakMap<Principal, Map<string, PolicyDecision>>();
+  readonly #allowed = new WeakMap<Principal, Allows>();
 
   private constructor(engine: PolicyEngine, watcher: PolicyWatcher | undefined) {
     this.#engine = engine;
@@ -92,16 +92,32 @@ export class CedarDecider implements PolicyDecider {
 
   decide({ principal, resource, context }: PolicyRequest): PolicyDecision {
     if (!principal) return PUBLIC_ROUTE;
-    const key = `${this.#engine.version}|${context.mfa ? 1 : 0}|${resource.method} ${resource.path}|${context.sourceIp}`;
-    let allowed = this.#allowed.get(principal);
-    const hit = allowed?.get(key);
+    const version = this.#engine.version;
+    const route = routeKey(resource);
+    const mfa = context.mfa ? 1 : 0;
+    let allows = this.#allowed.get(principal);
+    // Looked up without building a key string: route, then source address.
+    const hit =
+      allows?.version === version ? allows.byRoute[mfa].get(route)?.get(context.sourceIp) : undefined;
     if (hit) return hit;
     const decision = this.#decide(principal, resource, context);
     // Only clean allows are kept: a deny is rare, and the engine logs every deny it answers.
     if (decision.decision === 'allow' && !decision.errors?.length) {
-      if (!allowed) this.#allowed.set(principal, (allowed = new Map<string, PolicyDecision>()));
-      if (allowed.size >= MAX_ALLOWS_PER_CALLER) allowed.clear();
-      allowed.set(key, Object.freeze(decision));
+      if (!allows || allows.version !== version || allows.count >= MAX_ALLOWS_PER_CALLER) {
+        allows = {
+          version,
+          count: 0,
+          byRoute: [
+            new Map<string, Map<string, PolicyDecision>>(),
+            new Map<string, Map<string, PolicyDecision>>(),
+          ],
+        };
+        this.#allowed.set(principal, allows);
+      }
+      let byIp = allows.byRoute[mfa].get(route);
+      if (!byIp) allows.byRoute[mfa].set(route, (byIp = new Map<string, PolicyDecision>()));
+      byIp.set(context.sourceIp, Object.freeze(decision));
+      allows.count++;
     }
     return decision;
   }
@@ -145,6 +161,21 @@ export class CedarDecider implements PolicyDecider {
   close(): void {
     this.#watcher?.close();
   }
+}
+
+/** One caller's allows under one policy set version: by MFA (0/1), route, then source address. */
+interface Allows {
+  version: number;
+  count: number;
+  byRoute: [Map<string, Map<string, PolicyDecision>>, Map<string, Map<string, PolicyDecision>>];
+}
+
+// `<METHOD> <pattern>` per resource object: the gateway passes one frozen object per route.
+const ROUTE_KEYS = new WeakMap<PolicyRequest['resource'], string>();
+function routeKey(resource: PolicyRequest['resource']): string {
+  let key = ROUTE_KEYS.get(resource);
+  if (key === undefined) ROUTE_KEYS.set(resource, (key = `${resource.method} ${resource.path}`));
+  return key;
 }
 
 /**

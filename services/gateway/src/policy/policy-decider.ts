@@ -8,7 +8,8 @@ export interface PolicyRequest {
   resource: { type: 'Route'; id: string; service: string; method: string; path: string };
   context: {
     sourceIp: string;
-    time: Date;
+    /** The time of the decision (the gateway makes it only when a decider reads it). */
+    readonly time: Date;
     /** RFC 8176 `amr` contains `otp` (or `mfa`). */
     mfa: boolean;
     scopes: readonly string[];

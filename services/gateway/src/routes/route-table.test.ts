@@ -44,4 +44,25 @@ describe('RouteTable', () => {
     expect(table.match('GET', ['nope'])).toEqual({ kind: 'not-found' });
     expect(table.match('GET', ['api', 'videos', '1', 'extra'])).toEqual({ kind: 'not-found' });
   });
+
+  it('works out per-route constants once: policy resource, scopes, a path without captures', () => {
+    const [r] = new RouteTable([
+      { ...route('GET', '/api/videos/:id', '/videos/:id'), id: 'videos.get', scopes: ['videos:read'] },
+    ]).routes;
+    expect(r!.resource).toEqual({
+      type: 'Route',
+      id: 'videos.get',
+      service: 'svc',
+      method: 'GET',
+      path: '/api/videos/:id',
+    });
+    expect(Object.isFrozen(r!.resource)).toBe(true);
+    expect(r!.scopes).toEqual(['videos:read']);
+    expect(Object.isFrozen(r!.scopes)).toBe(true);
+    expect(r!.fixedUpstreamPath).toBeUndefined();
+    const [fixed] = new RouteTable([route('GET', '/api/health', '/internal/health')]).routes;
+    expect(fixed!.scopes).toEqual([]);
+    expect(fixed!.fixedUpstreamPath).toBe('/internal/health');
+    expect(upstreamPathFor(fixed!, {})).toBe('/internal/health');
+  });
 });

@@ -3,14 +3,31 @@ import { encodeSegment } from './normalise-path.js';
 
 type Part = { kind: 'literal'; value: string } | { kind: 'param'; name: string } | { kind: 'rest' };
 
-/** A route compiled for matching. */
+/** A route compiled for matching, with what every request on it needs worked out once. */
 export interface CompiledRoute {
   readonly id: string;
   readonly action: string;
   readonly config: RouteConfig;
   readonly parts: readonly Part[];
   readonly upstreamParts: readonly Part[];
+  /** The policy decision's resource (one frozen object per route). */
+  readonly resource: PolicyResource;
+  /** `config.scopes`, or none. */
+  readonly scopes: readonly string[];
+  /** The upstream path when `upstreamPath` captures nothing. */
+  readonly fixedUpstreamPath: string | undefined;
 }
+
+/** The route as a policy decision's resource. */
+export interface PolicyResource {
+  readonly type: 'Route';
+  readonly id: string;
+  readonly service: string;
+  readonly method: string;
+  readonly path: string;
+}
+
+const NO_SCOPES: readonly string[] = Object.freeze([]);
 
 export type RouteMatch =
   | { kind: 'match'; route: CompiledRoute; params: Readonly<Record<string, string | readonly string[]>> }
@@ -55,29 +72,46 @@ export class RouteTable {
 
   constructor(routes: readonly RouteConfig[]) {
     this.routes = routes
-      .map((config) => ({
-        id: config.id ?? `${config.method} ${config.path}`,
-        action: config.action ?? `${config.method} ${config.path}`,
-        config,
-        parts: compile(config.path),
-        upstreamParts: compile(config.upstreamPath),
-      }))
+      .map((config): CompiledRoute => {
+        const id = config.id ?? `${config.method} ${config.path}`;
+        const upstreamParts = compile(config.upstreamPath);
+        return {
+          id,
+          action: config.action ?? `${config.method} ${config.path}`,
+          config,
+          parts: compile(config.path),
+          upstreamParts,
+          resource: Object.freeze({
+            type: 'Route',
+            id,
+            service: config.service,
+            method: config.method,
+            path: config.path,
+          }),
+          scopes: config.scopes ? Object.freeze([...config.scopes]) : NO_SCOPES,
+          fixedUpstreamPath: upstreamParts.every((p) => p.kind === 'literal')
+            ? `/${upstreamParts.map((p) => p.value).join('/')}`
+            : undefined,
+        };
+      })
       .sort((a, b) => compareSpecificity(a.parts, b.parts));
   }
 
   match(method: string, segments: readonly string[]): RouteMatch {
-    const allow = new Set<string>();
+    let allow: Set<string> | undefined;
     for (const route of this.routes) {
       const params = matchParts(route.parts, segments);
       if (!params) continue;
       const m = route.config.method;
       if (m === method || (m === 'GET' && method === 'HEAD')) return { kind: 'match', route, params };
-      allow.add(m);
+      (allow ??= new Set<string>()).add(m);
       if (m === 'GET') allow.add('HEAD');
     }
-    return allow.size ? { kind: 'method-not-allowed', allow: [...allow] } : { kind: 'not-found' };
+    return allow ? { kind: 'method-not-allowed', allow: [...allow] } : NOT_FOUND;
   }
 }
+
+const NOT_FOUND: RouteMatch = Object.freeze({ kind: 'not-found' });
 
 function matchParts(
   parts: readonly Part[],
@@ -106,6 +140,7 @@ export function upstreamPathFor(
   route: CompiledRoute,
   params: Readonly<Record<string, string | readonly string[]>>,
 ): string {
+  if (route.fixedUpstreamPath !== undefined) return route.fixedUpstreamPath;
   const out: string[] = [];
   for (const part of route.upstreamParts) {
     if (part.kind === 'literal') out.push(part.value);

@@ -31,12 +31,24 @@ function sfString(value: string): string {
  */
 export function rateLimitHeaders(states: readonly LimitState[]): Record<string, string> {
   if (states.length === 0) return {};
-  return {
-    'ratelimit-policy': states
-      .map((s) => `${sfString(s.name)};q=${s.limit.points};w=${s.limit.duration}`)
-      .join(', '),
-    ratelimit: states
-      .map((s) => `${sfString(s.name)};r=${Math.max(0, s.remaining)};t=${Math.max(0, s.resetSec)}`)
-      .join(', '),
-  };
+  let policy = '';
+  let state = '';
+  for (let i = 0; i < states.length; i++) {
+    const s = states[i]!;
+    const name = sfString(s.name);
+    const sep = i === 0 ? '' : ', ';
+    policy += sep + policyItem(name, s.limit);
+    state += `${sep}${name};r=${Math.max(0, s.remaining)};t=${Math.max(0, s.resetSec)}`;
+  }
+  return { 'ratelimit-policy': policy, ratelimit: state };
+}
+
+// `"name";q=…;w=…` per policy name and limit: both come from the configuration, so each item is made once.
+const POLICY_ITEMS = new WeakMap<LimitConfig, Map<string, string>>();
+function policyItem(name: string, limit: LimitConfig): string {
+  let byName = POLICY_ITEMS.get(limit);
+  if (!byName) POLICY_ITEMS.set(limit, (byName = new Map<string, string>()));
+  let item = byName.get(name);
+  if (item === undefined) byName.set(name, (item = `${name};q=${limit.points};w=${limit.duration}`));
+  return item;
 }
