@@ -12,7 +12,7 @@ const USAGE = `usage: flotilla users <command>
   list                                                 list users
 
 Opens the auth service's database directly (DATABASE_URL, or PGlite under FLOTILLA_HOME).
-With PGlite, stop the fleet first: `flotilla up` keeps the embedded database open while it runs.`;
+With PGlite, stop the fleet first: flotilla up keeps the embedded database open while it runs.`;
 
 /** `flotilla users add|disable|enable|reset-mfa|list`: admin commands; there is no self-signup. */
 export async function run(argv: string[]): Promise<number> {
