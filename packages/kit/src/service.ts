@@ -155,30 +155,26 @@ async function startService<P extends TProperties>(
 
   const audit = await AuditLog.open(join(config.FLOTILLA_HOME, 'audit', `${def.name}.jsonl`), def.name);
   closers.push(() => audit.close());
-  let db: Db | undefined;
-  try {
-    db = await openServiceDb(def, config, opts);
-  } catch (err) {
-    await audit.close();
-    throw err;
-  }
+  // The database (opened and migrated) and the identity (a CSR signed by the control
+  // plane) do not depend on each other: both are waited for at once.
+  const [dbResult, idResult] = await Promise.allSettled([
+    openServiceDb(def, config, opts),
+    opts.identity ? Promise.resolve(opts.identity) : joinControlPlane(def.name, config, log),
+  ]);
+  const db = dbResult.status === 'fulfilled' ? dbResult.value : undefined;
   if (db) {
-    const opened = db;
-    closers.push(() => opened.close());
-    checks.set('database', async () => void (await opened.query('SELECT 1')));
+    closers.push(() => db.close());
+    checks.set('database', async () => void (await db.query('SELECT 1')));
   }
-
-  let identity: IdentitySource | undefined;
-  try {
-    identity = opts.identity ?? (await joinControlPlane(def.name, config, log));
-  } catch (err) {
+  const identity = idResult.status === 'fulfilled' ? idResult.value : undefined;
+  if (identity) closers.push(() => identity.stop());
+  if (dbResult.status === 'rejected' || idResult.status === 'rejected') {
     await runClosers(closers, log);
-    throw err;
+    throw dbResult.status === 'rejected' ? dbResult.reason : (idResult as PromiseRejectedResult).reason;
   }
   let client: MtlsClient | undefined;
   if (identity) {
     const id = identity;
-    closers.push(() => id.stop());
     checks.set('identity', () => id.check());
     client = new MtlsClient(id);
     const c = client;
