@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from 'node:tls';
 import { ManualIdentity } from '@flotilla/kit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningGateway, startGateway } from '../src/index.js';
 import type { GatewayRoutesConfig } from '../src/routes/route-schema.js';
 import { AUDIENCE, client, ISSUER, startIssuer, startUpstream, testCertificate } from './harness.js';
@@ -123,12 +123,19 @@ describe('Cedar policies at the edge', () => {
     expect(del.json().detail).toBe('denied by policy');
     // The same client may read (gateway-clients-read-videos).
     expect((await http.call(`${gw.url}/api/videos`, { headers: bearer(token) })).status).toBe(200);
-    const audit = readFileSync(join(home, 'audit', 'gateway.jsonl'), 'utf8');
-    const denial = audit
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { actor: string; reason?: string; details?: Record<string, unknown> })
-      .find((r) => r.actor === 'client:ops-app');
+    // The audit record is written off the response path: wait for it to settle.
+    const denial = await vi.waitFor(
+      () => {
+        const found = readFileSync(join(home, 'audit', 'gateway.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { actor: string; reason?: string; details?: Record<string, unknown> })
+          .find((r) => r.actor === 'client:ops-app');
+        if (!found) throw new Error('no audit record for client:ops-app yet');
+        return found;
+      },
+      { timeout: 5000, interval: 20 },
+    );
     expect(denial?.reason).toMatch(/^policy:/);
     expect(denial?.details?.policies).toEqual([]);
     expect(denial?.details?.reasons).toEqual(['no policy permits it']);

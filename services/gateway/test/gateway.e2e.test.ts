@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemoryRevocationBus, type PolicyDecider, type RunningGateway, startGateway } from '../src/index.js';
 import type { GatewayRoutesConfig } from '../src/routes/route-schema.js';
 import {
@@ -498,7 +498,16 @@ describe('observability', () => {
       /gateway_requests_total\{[^}]*route="GET \/api\/videos\/:id"[^}]*decision="insufficient-scope"/,
     );
     expect(metrics).toMatch(/gateway_throttled_total\{[^}]*policy="tight"/);
-    const audit = readFileSync(join(home, 'audit', 'gateway.jsonl'), 'utf8');
+    // The audit records are written off the response path: wait for them to settle.
+    const audit = await vi.waitFor(
+      () => {
+        const text = readFileSync(join(home, 'audit', 'gateway.jsonl'), 'utf8');
+        if (!text.includes('"action":"gateway.throttle"') || !text.includes('insufficient-scope'))
+          throw new Error('audit records not written yet');
+        return text;
+      },
+      { timeout: 5000, interval: 20 },
+    );
     expect(audit).toContain('"action":"gateway.deny"');
     expect(audit).toContain('"action":"gateway.throttle"');
     expect(audit).toContain('insufficient-scope');
