@@ -26,6 +26,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { processMemory as memory } from '@flotilla/cli';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FLEET = process.env.BENCH_FLEET ?? join(ROOT, 'flotilla.yaml');
@@ -39,17 +40,19 @@ interface StartResult {
   reportedS: number;
   wallS: number;
   lines: string[];
-  memory: Array<{ name: string; pid: number; rssMB: number | null }>;
+  memory: Array<{ name: string; pid: number } & Memory>;
 }
 
-async function rssMB(pid: number): Promise<number | null> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
-    return kb ? Math.round(Number(kb) / 1024) : null;
-  } catch {
-    return null;
-  }
+interface Memory {
+  rssMB: number | null;
+  pssMB: number | null;
+  privateMB: number | null;
+}
+
+/** As `flotilla status` reads it: resident, proportional (shared pages split) and private. */
+async function memoryOf(pid: number): Promise<Memory> {
+  const m = await memory(pid);
+  return { rssMB: m.memoryMB, pssMB: m.pssMB, privateMB: m.privateMB };
 }
 
 /** The quick start's embedded defaults: no shared database or Redis from the caller's shell. */
@@ -91,11 +94,11 @@ async function startOnce(label: string, home: string, cache?: string): Promise<S
     const state = JSON.parse(await readFile(join(home, 'fleet.json'), 'utf8')) as {
       processes: Array<{ name: string; pid: number }>;
     };
-    const memory = [
-      { name: 'flotilla up (control)', pid: child.pid!, rssMB: await rssMB(child.pid!) },
-      ...(await Promise.all(state.processes.map(async (p) => ({ ...p, rssMB: await rssMB(p.pid) })))),
+    const usage = [
+      { name: 'flotilla up (control, databases)', pid: child.pid!, ...(await memoryOf(child.pid!)) },
+      ...(await Promise.all(state.processes.map(async (p) => ({ ...p, ...(await memoryOf(p.pid)) })))),
     ];
-    return { label, reportedS, wallS, lines, memory };
+    return { label, reportedS, wallS, lines, memory: usage };
   } finally {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGINT');
@@ -111,13 +114,20 @@ function print(r: StartResult): void {
       `(${r.wallS.toFixed(1)} s from spawn, with CLI load)   target < ${TARGET_START_S} s  ${mark(r.reportedS < TARGET_START_S)}`,
   );
   for (const l of r.lines.filter((l) => /✓/.test(l))) console.log(`  ${l.trim()}`);
-  console.log(`  idle RSS after ${SETTLE_MS / 1000} s (target < ${TARGET_RSS_MB} MB per service):`);
+  console.log(
+    `  idle memory after ${SETTLE_MS / 1000} s, MB (target < ${TARGET_RSS_MB} MB per service; ` +
+      `RSS counts Node's shared code in every process, PSS splits it among them):`,
+  );
+  console.log(`    ${'process'.padEnd(34)} ${'pid'.padEnd(8)}   RSS       PSS   private`);
+  const v = (x: number | null) => String(x ?? '?').padStart(5);
   for (const m of r.memory)
     console.log(
-      `    ${m.name.padEnd(24)} pid ${String(m.pid).padEnd(8)} ${String(m.rssMB ?? '?').padStart(5)} MB  ${mark((m.rssMB ?? Infinity) < TARGET_RSS_MB)}`,
+      `    ${m.name.padEnd(34)} ${String(m.pid).padEnd(8)} ${v(m.rssMB)} ${mark((m.rssMB ?? Infinity) < TARGET_RSS_MB)} ${v(m.pssMB)} ${mark((m.pssMB ?? Infinity) < TARGET_RSS_MB)} ${v(m.privateMB)}`,
     );
-  const total = r.memory.reduce((s, m) => s + (m.rssMB ?? 0), 0);
-  console.log(`    ${'total'.padEnd(24)} ${''.padEnd(12)} ${String(total).padStart(5)} MB`);
+  const total = (k: keyof Memory) => r.memory.reduce((s, m) => s + (m[k] ?? 0), 0);
+  console.log(
+    `    ${'total'.padEnd(34)} ${''.padEnd(8)} ${v(total('rssMB'))}      ${v(total('pssMB'))}      ${v(total('privateMB'))}`,
+  );
 }
 
 const home = await mkdtemp(join(tmpdir(), 'flotilla-bench-fleet-'));
