@@ -42,4 +42,33 @@ describe('services compiled for plain node (issue 8)', () => {
     await compileService(entry, out);
     expect((await stat(file)).mtimeMs).toBeGreaterThan(built);
   });
+
+  it('does not trust a source saved while it was being compiled: the next start compiles again', async () => {
+    const lazy = join(fixture, 'lib', 'lazy.ts');
+    const past = new Date(Date.now() - 60_000);
+    await utimes(lazy, past, past);
+    await compileService(entry, out); // everything settled: a clean manifest
+    try {
+      // A save that lands during the build carries a time after the build began.
+      const during = new Date(Date.now() + 500);
+      await utimes(lazy, during, during);
+      const file = await compileService(entry, out);
+      const built = (await stat(file)).mtimeMs;
+      await new Promise((r) => setTimeout(r, 20));
+      await compileService(entry, out);
+      expect((await stat(file)).mtimeMs).toBeGreaterThan(built);
+    } finally {
+      const now = new Date(Date.now() - 5000);
+      await utimes(lazy, now, now);
+    }
+  });
+
+  it('compiles once for instances starting together', async () => {
+    const [a, b] = await Promise.all([compileService(entry, out), compileService(entry, out)]);
+    expect(a).toBe(b);
+    const { stdout } = await promisify(execFile)(process.execPath, [a]);
+    expect(parse(stdout)).toMatchObject({ lazy: 42 });
+    // One build: no temporary file of a second writer left behind.
+    expect((await readdir(join(a, '..'))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
 });

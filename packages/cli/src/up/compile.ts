@@ -18,15 +18,29 @@ import { build, type Plugin } from 'esbuild';
  * The output is reused while none of its inputs changed (size and mtime), so a warm
  * start compiles nothing and `flotilla dev` recompiles only the service that changed.
  */
-export async function compileService(entry: string, outDir: string, name?: string): Promise<string> {
+export function compileService(entry: string, outDir: string, name?: string): Promise<string> {
   const id = createHash('sha256').update(resolve(entry)).digest('hex').slice(0, 12);
   const stem = basename(entry).replace(/\.[cm]?[jt]s$/, '');
   const dir = join(outDir, name ?? `${basename(dirname(dirname(entry)))}-${stem}-${id}`);
+  // Instances of one service start together: they share one compile rather than two
+  // builds writing the same files.
+  let compiling = inFlight.get(dir);
+  if (!compiling) {
+    compiling = compileInto(entry, dir, stem).finally(() => inFlight.delete(dir));
+    inFlight.set(dir, compiling);
+  }
+  return compiling;
+}
+
+const inFlight = new Map<string, Promise<string>>();
+
+async function compileInto(entry: string, dir: string, stem: string): Promise<string> {
   const file = join(dir, `${stem}.mjs`);
   const manifest = join(dir, 'inputs.json');
   if (await upToDate(manifest)) return file;
 
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  const began = Date.now();
   const result = await build({
     entryPoints: [entry],
     outdir: dir,
@@ -56,14 +70,20 @@ export async function compileService(entry: string, outDir: string, name?: strin
   // Packages are imported by path: an npm install that moves one must rebuild too.
   const installed = await installedTree(dirname(resolve(entry)));
   const inputs = await Promise.all(
-    [...Object.keys(result.metafile.inputs), ...(installed ? [installed] : [])].map(async (path) => ({
-      path: resolve(path),
-      ...(await stamp(path)),
-    })),
+    [...Object.keys(result.metafile.inputs), ...(installed ? [installed] : [])].map(async (path) => {
+      const now = await stamp(path);
+      // Saved while the build read it (or dated later still): the output may hold the
+      // older text, so the next start must not trust this stamp.
+      const settled = now && now.mtimeMs < began - MTIME_SLACK_MS;
+      return { path: resolve(path), ...(settled ? now : { size: -1, mtimeMs: -1 }) };
+    }),
   );
   await writeFile(manifest, JSON.stringify(inputs), { mode: 0o600 });
   return file;
 }
+
+/** File systems stamp times coarsely (and clocks step): a file this recent is not trusted as read. */
+const MTIME_SLACK_MS = 2000;
 
 /** npm's record of what is installed (`node_modules/.package-lock.json`), nearest first. */
 async function installedTree(from: string): Promise<string | undefined> {
