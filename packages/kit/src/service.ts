@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -27,7 +26,7 @@ import { type HealthCheck, runChecks } from './health.js';
 import { createLogger } from './logger.js';
 import { createMetrics, instrumentHttp } from './metrics.js';
 import { sendProblem, toFlotillaError } from './problem.js';
-import { runWithTrace, startTrace, type TraceContext } from './trace.js';
+import { randomRequestId, runWithTrace, startTrace, type TraceContext } from './trace.js';
 
 /** The Fastify instance a service's routes are added to, with TypeBox schemas typed. */
 export type ServiceApp = FastifyInstance<
@@ -328,8 +327,8 @@ function createApp(
     forceCloseConnections: 'idle',
     genReqId(raw) {
       const header = raw.headers['x-request-id'];
-      const id = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
-      (raw as TracedRequest)[TRACE] = { ...startTrace(raw.headers.traceparent), requestId: id };
+      const id = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomRequestId();
+      (raw as TracedRequest)[TRACE] = startTrace(raw.headers.traceparent, id);
       return id;
     },
   });
@@ -344,8 +343,14 @@ function createApp(
       done();
     });
   });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ statusCode: reply.statusCode, responseTime: reply.elapsedTime }, 'request completed');
+  // Callback hooks, not async ones: no promise per request for work that never waits.
+  app.addHook('onResponse', (request, reply, done) => {
+    if (log.isLevelEnabled('info'))
+      request.log.info(
+        { statusCode: reply.statusCode, responseTime: reply.elapsedTime },
+        'request completed',
+      );
+    done();
   });
   app.setErrorHandler((err, request, reply) => {
     const problem = toFlotillaError(err);

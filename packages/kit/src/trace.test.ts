@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatTraceparent, parseTraceparent, startTrace } from './trace.js';
+import { formatTraceparent, parseTraceparent, randomRequestId, startTrace } from './trace.js';
 
 describe('startTrace', () => {
   it('starts valid, distinct traces across many refills of the id pool', () => {
@@ -29,5 +29,55 @@ describe('startTrace', () => {
     expect(t.spanId).toMatch(/^[0-9a-f]{16}$/);
     expect(t.spanId).not.toBe('00f067aa0ba902b7');
     expect(startTrace('00-00000000000000000000000000000000-00f067aa0ba902b7-01').parentId).toBeUndefined();
+  });
+});
+
+describe('randomRequestId', () => {
+  it('gives distinct version 4 UUIDs across many refills of the id pool', () => {
+    const ids = new Set<string>();
+    // 3,000 ids × 16 bytes and traces between them: many 4 KiB pools.
+    for (let i = 0; i < 3_000; i++) {
+      const id = randomRequestId();
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      ids.add(id);
+      if (i % 3 === 0) startTrace(undefined);
+    }
+    expect(ids.size).toBe(3_000);
+  });
+
+  it('returns strings that do not change when the next id is made', () => {
+    const first = randomRequestId();
+    const copy = `${first}`;
+    randomRequestId();
+    expect(first).toBe(copy);
+  });
+
+  it('uses every random bit but the version and variant', () => {
+    // Each of the 122 random bit positions is seen both set and clear over 200 ids.
+    const seenSet = new Array<boolean>(128).fill(false);
+    const seenClear = new Array<boolean>(128).fill(false);
+    for (let i = 0; i < 200; i++) {
+      const bytes = Buffer.from(randomRequestId().replaceAll('-', ''), 'hex');
+      for (let bit = 0; bit < 128; bit++) {
+        if ((bytes[bit >> 3]! >> (7 - (bit & 7))) & 1) seenSet[bit] = true;
+        else seenClear[bit] = true;
+      }
+    }
+    const fixed = new Set([48, 49, 50, 51, 64, 65]);
+    for (let bit = 0; bit < 128; bit++) {
+      if (fixed.has(bit)) expect(seenSet[bit] && seenClear[bit]).toBe(false);
+      else expect(seenSet[bit] && seenClear[bit]).toBe(true);
+    }
+  });
+
+  it('keeps the request id with the trace it starts', () => {
+    const id = randomRequestId();
+    expect(startTrace(undefined, id).requestId).toBe(id);
+    expect(startTrace('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', id)).toMatchObject({
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      parentId: '00f067aa0ba902b7',
+      flags: '01',
+      requestId: id,
+    });
   });
 });
