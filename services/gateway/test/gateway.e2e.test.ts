@@ -455,6 +455,69 @@ describe('forwarding', () => {
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
   });
 
+  it('answers and logs each request in its own trace, also over a pooled upstream connection', async () => {
+    // The upstream's answer arrives on a connection an earlier request opened: the reply, its
+    // problem+json and its log lines must still carry this request's ids.
+    const token = await issuer.token();
+    const trace = (i: number) => `${String(i).padStart(4, '0')}651916cd43dd8448eb211c80319c`;
+    for (let i = 1; i <= 3; i++) {
+      const ok = await get('/api/videos/7', {
+        ...bearer(token),
+        traceparent: `00-${trace(i)}-b7ad6b7169203331-01`,
+        'x-request-id': `pooled-ok-${i}`,
+      });
+      expect(ok.status).toBe(200);
+      const broken = await get('/api/broken', {
+        ...bearer(token),
+        traceparent: `00-${trace(100 + i)}-b7ad6b7169203331-01`,
+        'x-request-id': `pooled-broken-${i}`,
+      });
+      expect(broken.status).toBe(502);
+      expect(broken.json()).toMatchObject({ requestId: `pooled-broken-${i}`, traceId: trace(100 + i) });
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    const lines = logs
+      .text()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { requestId?: string; traceId?: string; msg?: string });
+    for (let i = 1; i <= 3; i++) {
+      const ok = lines.filter((l) => l.requestId === `pooled-ok-${i}`);
+      expect(ok.map((l) => l.msg)).toContain('gateway access');
+      for (const l of ok) expect(l.traceId).toBe(trace(i));
+      const broken = lines.filter((l) => l.requestId === `pooled-broken-${i}`);
+      expect(broken.map((l) => l.msg)).toEqual(expect.arrayContaining(['request failed', 'gateway access']));
+      for (const l of broken) expect(l.traceId).toBe(trace(100 + i));
+    }
+  });
+
+  it('stops the upstream call when the client leaves first (no upstream timeout recorded)', async () => {
+    const timeouts = async () => {
+      const text = await (await fetch(`${gw.httpUrl}/metrics`)).text();
+      const m = /gateway_upstream_duration_seconds_count\{[^}]*outcome="timeout"[^}]*\} (\d+)/.exec(text);
+      return Number(m?.[1] ?? 0);
+    };
+    const before = await timeouts();
+    const leave = new AbortController();
+    const pending = http.call(`${gw.url}/api/slow?client=leaves`, {
+      headers: bearer(await issuer.token()),
+      signal: leave.signal,
+    });
+    pending.catch(() => undefined);
+    await vi.waitFor(
+      () => {
+        if (!upstream.seen.some((s) => s.url === '/slow?client=leaves')) throw new Error('not yet upstream');
+      },
+      { timeout: 2000, interval: 5 },
+    );
+    leave.abort();
+    await expect(pending).rejects.toThrow();
+    // Well past UPSTREAM_TIMEOUT_MS (400; undici's timers are coarse): a call still running
+    // would have timed out by now.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await timeouts()).toBe(before);
+  });
+
   it('public route with a rest path', async () => {
     const res = await get('/public/a/b%20c');
     expect(res.status).toBe(200);

@@ -147,13 +147,19 @@ export function client(ca: string) {
     agent,
     async call(
       url: string,
-      opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+      opts: {
+        method?: string;
+        headers?: Record<string, string>;
+        body?: string | Buffer;
+        signal?: AbortSignal;
+      } = {},
     ) {
       const res = await request(url, {
         method: (opts.method ?? 'GET') as 'GET',
         headers: opts.headers,
         body: opts.body,
         dispatcher: agent,
+        ...(opts.signal ? { signal: opts.signal } : {}),
       });
       const text = await res.body.text();
       return {

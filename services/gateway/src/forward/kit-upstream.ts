@@ -2,7 +2,14 @@ import type { Readable } from 'node:stream';
 import { type CallRequest, FlotillaError } from '@flotilla/kit';
 import type { Dispatcher } from 'undici';
 import type { CompiledRoute } from '../routes/route-table.js';
-import { type Upstream, UpstreamError, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
+import {
+  dispatchTo,
+  type Upstream,
+  UpstreamError,
+  type UpstreamReceiver,
+  type UpstreamRequest,
+  type UpstreamResponse,
+} from './upstream.js';
 
 /** The kit's `ctx.call`: discovery, balancing, mTLS with the SPIFFE peer check. */
 export type ServiceCall = (service: string, request: CallRequest) => Promise<Dispatcher.ResponseData>;
@@ -70,6 +77,15 @@ export class RoutedUpstream implements Upstream {
 
   forward(route: CompiledRoute, request: UpstreamRequest): Promise<UpstreamResponse> {
     return (this.#plainServices.has(route.config.service) ? this.#plain : this.#kit).forward(route, request);
+  }
+
+  dispatch(route: CompiledRoute, request: UpstreamRequest, receiver: UpstreamReceiver): void {
+    dispatchTo(
+      this.#plainServices.has(route.config.service) ? this.#plain : this.#kit,
+      route,
+      request,
+      receiver,
+    );
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@ import {
   type Cancellation,
   type Upstream,
   UpstreamError,
+  type UpstreamReceiver,
   type UpstreamRequest,
   type UpstreamResponse,
 } from './upstream.js';
@@ -59,22 +60,28 @@ export class UndiciUpstream implements Upstream {
   }
 
   forward(route: CompiledRoute, request: UpstreamRequest): Promise<UpstreamResponse> {
+    return new Promise<UpstreamResponse>((resolve, reject) =>
+      this.dispatch(route, request, { upstreamResponse: resolve, upstreamError: reject }),
+    );
+  }
+
+  dispatch(route: CompiledRoute, request: UpstreamRequest, receiver: UpstreamReceiver): void {
     const target = this.#pools.get(route.config.service);
-    if (!target)
-      return Promise.reject(
+    if (!target) {
+      receiver.upstreamError(
         new UpstreamError('unavailable', `no upstream configured for service ${route.config.service}`),
       );
-    return new Promise<UpstreamResponse>((resolve, reject) => {
-      target.pool.dispatch(
-        {
-          method: request.method,
-          path: target.prefix + request.path,
-          headers: request.headers,
-          body: request.body ?? null,
-        },
-        new ForwardHandler(request.cancel, resolve, (err) => reject(classify(err))),
-      );
-    });
+      return;
+    }
+    target.pool.dispatch(
+      {
+        method: request.method,
+        path: target.prefix + request.path,
+        headers: request.headers,
+        body: request.body ?? null,
+      },
+      new ForwardHandler(request.cancel, receiver),
+    );
   }
 
   async close(): Promise<void> {
@@ -94,24 +101,28 @@ function classify(err: unknown): Error {
 }
 
 /**
- * One upstream exchange on undici's dispatch API: no AbortSignal, and a small sized body
- * is collected into one Buffer instead of a stream (the client gets headers and body in
- * one write); other bodies stream with backpressure (pause/resume).
+ * One upstream exchange on undici's dispatch API: no AbortSignal and no promise, and a
+ * small sized body is collected into one Buffer instead of a stream (the client gets
+ * headers and body in one write); other bodies stream with backpressure (pause/resume).
  */
 class ForwardHandler implements Dispatcher.DispatchHandler {
   readonly #cancel: Cancellation;
-  readonly #resolve: (res: UpstreamResponse) => void;
-  readonly #reject: (err: Error) => void;
+  readonly #receiver: UpstreamReceiver;
   #controller: Dispatcher.DispatchController | undefined;
-  #response: { status: number; headers: UpstreamResponse['headers'] } | undefined;
+  #status = 0;
+  #headers: UpstreamResponse['headers'] | undefined;
   #chunks: Buffer[] | undefined;
   #stream: Readable | undefined;
 
-  constructor(cancel: Cancellation, resolve: (res: UpstreamResponse) => void, reject: (err: Error) => void) {
+  constructor(cancel: Cancellation, receiver: UpstreamReceiver) {
     this.#cancel = cancel;
-    this.#resolve = resolve;
-    this.#reject = reject;
-    cancel.onCancel(() => this.#controller?.abort(new errors.RequestAbortedError()));
+    this.#receiver = receiver;
+    cancel.onCancel(this);
+  }
+
+  /** The client went away: stop the upstream call. */
+  cancelled(): void {
+    this.#controller?.abort(new errors.RequestAbortedError());
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -127,7 +138,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (status < 200) return; // 1xx: the final answer follows
     const length = Number(headers['content-length']);
     if (headers['content-length'] !== undefined && length <= WHOLE_BODY_MAX) {
-      this.#response = { status, headers };
+      this.#status = status;
+      this.#headers = headers;
       this.#chunks = [];
       return;
     }
@@ -139,7 +151,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
         done(err);
       },
     });
-    this.#resolve({ status, headers, body: this.#stream });
+    this.#receiver.upstreamResponse({ status, headers, body: this.#stream });
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -148,14 +160,14 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    if (this.#chunks && this.#response) {
+    if (this.#chunks && this.#headers) {
       const body = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
-      this.#resolve({ status: this.#response.status, headers: this.#response.headers, body });
+      this.#receiver.upstreamResponse({ status: this.#status, headers: this.#headers, body });
     } else this.#stream?.push(null);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     if (this.#stream) this.#stream.destroy(err);
-    else this.#reject(err);
+    else this.#receiver.upstreamError(classify(err));
   }
 }

@@ -9,7 +9,8 @@ import type { CompiledRoute } from '../routes/route-table.js';
 export class Cancellation {
   #cancelled = false;
   #controller: AbortController | undefined;
-  #listeners: Array<() => void> | undefined;
+  #listener: CancelListener | undefined;
+  #more: CancelListener[] | undefined;
 
   get cancelled(): boolean {
     return this.#cancelled;
@@ -23,18 +24,31 @@ export class Cancellation {
     return this.#controller.signal;
   }
 
-  /** Runs `listener` when cancelled (at once if already cancelled). */
-  onCancel(listener: () => void): void {
-    if (this.#cancelled) listener();
-    else (this.#listeners ??= []).push(listener);
+  /**
+   * Runs `listener` (a function, or an object's `cancelled()`) when cancelled, at once if
+   * already cancelled. The first listener is kept without an array.
+   */
+  onCancel(listener: CancelListener): void {
+    if (this.#cancelled) notify(listener);
+    else if (!this.#listener) this.#listener = listener;
+    else (this.#more ??= []).push(listener);
   }
 
   cancel(): void {
     if (this.#cancelled) return;
     this.#cancelled = true;
     this.#controller?.abort();
-    for (const listener of this.#listeners ?? []) listener();
+    if (this.#listener) notify(this.#listener);
+    for (const listener of this.#more ?? []) notify(listener);
   }
+}
+
+/** Told when a `Cancellation` is cancelled: a function, or an object (no closure needed). */
+export type CancelListener = (() => void) | { cancelled(): void };
+
+function notify(listener: CancelListener): void {
+  if (typeof listener === 'function') listener();
+  else listener.cancelled();
 }
 
 export interface UpstreamRequest {
@@ -68,11 +82,40 @@ export class UpstreamError extends Error {
 }
 
 /**
+ * The receiving end of `Upstream.dispatch`: told once, of the response (its body whole or
+ * streaming) or of the failure before one. Called from the upstream connection's own
+ * callbacks, i.e. outside the request's async context.
+ */
+export interface UpstreamReceiver {
+  upstreamResponse(res: UpstreamResponse): void;
+  upstreamError(err: Error): void;
+}
+
+/**
  * How the gateway reaches a service. Today: `UndiciUpstream` to a base URL per service.
  * Next: the kit's discovery-aware mTLS client (`call(service, request)`, SPIFFE peer check)
  * behind this same interface. Implementations throw `UpstreamError` for failures.
  */
 export interface Upstream {
   forward(route: CompiledRoute, request: UpstreamRequest): Promise<UpstreamResponse>;
+  /**
+   * The same call without a promise (the request path uses it when present): `receiver`
+   * gets the response or an error (as `forward` would reject with it), exactly once.
+   */
+  dispatch?(route: CompiledRoute, request: UpstreamRequest, receiver: UpstreamReceiver): void;
   close(): Promise<void>;
+}
+
+/** Calls `upstream` through `dispatch` when it has one, else through its promise. */
+export function dispatchTo(
+  upstream: Upstream,
+  route: CompiledRoute,
+  request: UpstreamRequest,
+  receiver: UpstreamReceiver,
+): void {
+  if (upstream.dispatch) return upstream.dispatch(route, request, receiver);
+  upstream.forward(route, request).then(
+    (res) => receiver.upstreamResponse(res),
+    (err: unknown) => receiver.upstreamError(err instanceof Error ? err : new Error(String(err))),
+  );
 }

@@ -1,4 +1,5 @@
 import type { TLSSocket } from 'node:tls';
+import { AsyncResource } from 'node:async_hooks';
 import { currentTrace, FlotillaError, formatTraceparent } from '@flotilla/kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -15,10 +16,18 @@ import {
   forwardedHeader,
   upstreamRequestHeaders,
 } from '../forward/forward-headers.js';
-import { Cancellation, type Upstream, UpstreamError, type UpstreamRequest } from '../forward/upstream.js';
+import {
+  Cancellation,
+  dispatchTo,
+  type Upstream,
+  UpstreamError,
+  type UpstreamReceiver,
+  type UpstreamRequest,
+  type UpstreamResponse,
+} from '../forward/upstream.js';
 import type { AuditEvent } from '@flotilla/kit';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
-import type { PolicyDecider } from '../policy/policy-decider.js';
+import type { PolicyDecider, PolicyDecision } from '../policy/policy-decider.js';
 import type { Denylist } from '../revocation/denylist.js';
 import { normalisePath } from '../routes/normalise-path.js';
 import { type CompiledRoute, type RouteTable, upstreamPathFor } from '../routes/route-table.js';
@@ -100,7 +109,14 @@ export class Pipeline {
     this.#d = deps;
   }
 
-  async handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  /**
+   * Handles one request. Returns undefined (the reply is sent, or will be when the upstream
+   * answers: Fastify waits for it) or the web app's reply; throws a refusal at once. Steps
+   * that can answer at once (a cached token, an in-memory decision) continue without a
+   * promise; only a step that is pending (Redis, a JWKS fetch, a remote decision) puts the
+   * rest of the request on one, and its failure is sent from there.
+   */
+  handle(request: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
     const d = this.#d;
     const outcome: RequestOutcome = { route: 'unmatched', decision: 'allow' };
     this.outcomes.set(request, outcome);
@@ -116,11 +132,12 @@ export class Pipeline {
       if (!/^[A-Za-z0-9.-]+$|^\[[0-9a-fA-F:.]+\]$/.test(host))
         throw new FlotillaError('BAD_REQUEST', 'bad Host header');
       const port = httpsPort === 443 ? '' : `:${httpsPort}`;
-      return reply
+      reply
         .headers(GENERATED_RESPONSE_HEADERS)
         .code(308)
         .header('location', `https://${host}${port}${url}`)
         .send();
+      return undefined;
     }
 
     const q = url.indexOf('?');
@@ -182,34 +199,67 @@ export class Pipeline {
         );
       }
       outcome.decision = 'preflight';
-      return reply.headers(GENERATED_RESPONSE_HEADERS).headers(answer.headers).code(204).send();
+      reply.headers(GENERATED_RESPONSE_HEADERS).headers(answer.headers).code(204).send();
+      return undefined;
     }
     if (route.config.cors) reply.headers(corsResponseHeaders(route.config.cors, origin));
 
-    const ip = request.ip;
-    // Steps that can answer at once (a cached token, an in-memory decision) are not awaited:
-    // each `await` is a microtask and, with the kit's trace context, a promise hook more.
-    const checkedEarly = d.throttler.beforeAuth(route, ip);
-    const early = checkedEarly instanceof Promise ? await checkedEarly : checkedEarly;
-    if (!early.allowed) return this.#throttled(request, reply, outcome, route, undefined, early);
+    const x = new Exchange(d, request, reply, outcome, route, match.params, query, secure);
+    const early = d.throttler.beforeAuth(route, x.ip);
+    if (early instanceof Promise)
+      this.#later(
+        x,
+        early.then((e) => this.#authenticate(x, e)),
+      );
+    else this.#authenticate(x, early);
+    return undefined;
+  }
 
-    let principal: Principal | undefined;
-    if (route.config.auth === 'required') {
-      if (!d.authenticator) throw new FlotillaError('INTERNAL', 'authentication is not configured');
-      try {
-        const authenticated = d.authenticator.authenticate(request.headers, query);
-        principal = authenticated instanceof Promise ? await authenticated : authenticated;
-      } catch (err) {
-        const reason =
-          err instanceof FlotillaError && err.status === 401
-            ? request.headers.authorization
-              ? 'invalid-token'
-              : 'no-token'
-            : 'auth-error';
-        if (err instanceof FlotillaError && err.status < 500)
-          return this.#deny(request, outcome, route, undefined, reason, err);
-        throw err;
-      }
+  /** The rest of the request waits on `pending`: its failure is sent as the answer. */
+  #later(x: Exchange, pending: Promise<void>): void {
+    pending.catch((err: unknown) => x.fail(err));
+  }
+
+  #authenticate(x: Exchange, early: ThrottleOutcome): void {
+    if (!early.allowed) return this.#throttled(x.request, x.reply, x.outcome, x.route, undefined, early);
+    x.early = early;
+    if (x.route.config.auth !== 'required') return this.#authorize(x, undefined);
+    const d = this.#d;
+    if (!d.authenticator) throw new FlotillaError('INTERNAL', 'authentication is not configured');
+    let authenticated: Principal | Promise<Principal>;
+    try {
+      authenticated = d.authenticator.authenticate(x.request.headers, x.query);
+    } catch (err) {
+      return this.#authFailed(x, err);
+    }
+    if (authenticated instanceof Promise)
+      this.#later(
+        x,
+        authenticated.then(
+          (p) => this.#authorize(x, p),
+          (err: unknown) => this.#authFailed(x, err),
+        ),
+      );
+    else this.#authorize(x, authenticated);
+  }
+
+  #authFailed(x: Exchange, err: unknown): never {
+    const reason =
+      err instanceof FlotillaError && err.status === 401
+        ? x.request.headers.authorization
+          ? 'invalid-token'
+          : 'no-token'
+        : 'auth-error';
+    if (err instanceof FlotillaError && err.status < 500)
+      return this.#deny(x.request, x.outcome, x.route, undefined, reason, err);
+    throw err;
+  }
+
+  #authorize(x: Exchange, principal: Principal | undefined): void {
+    const { request, outcome, route } = x;
+    const d = this.#d;
+    x.principal = principal;
+    if (principal) {
       outcome.principal = principalLabel(principal);
       outcome.clientId = principal.clientId;
       const revoked = d.denylist.check(principal);
@@ -224,25 +274,32 @@ export class Pipeline {
           insufficientScope(route.scopes),
         );
     }
-
     const decided = d.policy.decide({
       principal,
       action: route.action,
       resource: route.resource,
       context: new PolicyContext(
-        ip,
+        x.ip,
         principal ? principal.amr.includes('otp') || principal.amr.includes('mfa') : false,
         principal ? principal.scopes : NO_SCOPES,
         route.scopes,
       ),
     });
-    const decision = decided instanceof Promise ? await decided : decided;
+    if (decided instanceof Promise)
+      this.#later(
+        x,
+        decided.then((dd) => this.#decided(x, dd)),
+      );
+    else this.#decided(x, decided);
+  }
+
+  #decided(x: Exchange, decision: PolicyDecision): void {
     if (decision.decision !== 'allow') {
       return this.#deny(
-        request,
-        outcome,
-        route,
-        principal,
+        x.request,
+        x.outcome,
+        x.route,
+        x.principal,
         'policy',
         new FlotillaError('FORBIDDEN', 'denied by policy'),
         {
@@ -252,111 +309,79 @@ export class Pipeline {
         },
       );
     }
+    const checked = this.#d.throttler.afterAuth(x.route, x.principal, x.ip);
+    if (checked instanceof Promise)
+      this.#later(
+        x,
+        checked.then((quota) => this.#admitted(x, quota)),
+      );
+    else this.#admitted(x, checked);
+  }
 
-    const checked = d.throttler.afterAuth(route, principal, ip);
-    const quota = checked instanceof Promise ? await checked : checked;
+  #admitted(x: Exchange, quota: ThrottleOutcome): void {
+    const early = x.early!;
     const states = early.states.length === 0 ? quota.states : [...early.states, ...quota.states];
     if (!quota.allowed)
-      return this.#throttled(request, reply, outcome, route, principal, { ...quota, states });
-    reply.headers(rateLimitHeaders(states));
+      return this.#throttled(x.request, x.reply, x.outcome, x.route, x.principal, { ...quota, states });
+    x.reply.headers(rateLimitHeaders(states));
 
-    const declared = Number(request.headers['content-length'] ?? 0);
-    if (declared > d.bodyLimit) {
+    const declared = Number(x.request.headers['content-length'] ?? 0);
+    if (declared > this.#d.bodyLimit) {
       return this.#refuse(
-        outcome,
+        x.outcome,
         'body-too-large',
         new FlotillaError('PAYLOAD_TOO_LARGE', 'request body is larger than the limit'),
       );
     }
-    return this.#forward(request, reply, outcome, route, match.params, query, principal, secure);
+    // The upstream gets the caller in a form it verifies itself, never a bare header.
+    const headers = upstreamRequestHeaders(x.request.raw.headers, x.principal !== undefined);
+    if (!x.principal) return this.#forward(x, headers);
+    const credential = this.#d.credential.headers(x.principal, x.request.raw.headers.authorization);
+    if (credential instanceof Promise)
+      this.#later(
+        x,
+        credential.then((h) => this.#forward(x, Object.assign(headers, h))),
+      );
+    else this.#forward(x, Object.assign(headers, credential));
   }
 
-  async #forward(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    outcome: RequestOutcome,
-    route: CompiledRoute,
-    params: Readonly<Record<string, string | readonly string[]>>,
-    query: string,
-    principal: Principal | undefined,
-    secure: boolean,
-  ): Promise<FastifyReply> {
+  /**
+   * Calls the upstream without a promise or closure of its own: the exchange is the
+   * upstream's receiver, its cancellation and (through the response object) the listener
+   * for the client leaving first.
+   */
+  #forward(x: Exchange, headers: Record<string, string | string[]>): void {
     const d = this.#d;
+    const { request, reply } = x;
     const raw = request.raw;
-    // The upstream gets the caller in a form it verifies itself, never a bare header.
-    const headers = upstreamRequestHeaders(raw.headers, principal !== undefined);
-    if (principal) {
-      const credential = d.credential.headers(principal, raw.headers.authorization);
-      Object.assign(headers, credential instanceof Promise ? await credential : credential);
-    }
     const trace = currentTrace();
+    x.scope = new AsyncResource('flotilla.gateway.upstream');
     if (trace) headers.traceparent = formatTraceparent(trace);
     headers['x-request-id'] = String(request.id);
-    headers.forwarded = forwardedHeader(request.ip, secure ? 'https' : 'http', raw.headers.host);
+    headers.forwarded = forwardedHeader(request.ip, x.secure ? 'https' : 'http', raw.headers.host);
 
     const hasBody =
       !BODYLESS.has(request.method) ||
       raw.headers['content-length'] !== undefined ||
       raw.headers['transfer-encoding'] !== undefined;
     const limiter = hasBody ? limitBody(d.bodyLimit) : undefined;
-    let tooLarge = false;
     if (limiter) {
-      limiter.on('error', (err) => void (tooLarge = err instanceof BodyTooLargeError));
+      limiter.on('error', (err) => void (x.tooLarge = err instanceof BodyTooLargeError));
       raw.pipe(limiter);
     }
-    const cancel = new Cancellation();
     // The client went away before the answer was written: stop the upstream call too.
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) cancel.cancel();
-    });
+    (reply.raw as ExchangeResponse)[EXCHANGE] = x;
+    reply.raw.on('close', onClientClose);
 
     const upstreamRequest: UpstreamRequest = {
       method: request.method,
-      path: upstreamPathFor(route, params) + (query ? `?${query}` : ''),
+      path: upstreamPathFor(x.route, x.params) + (x.query ? `?${x.query}` : ''),
       headers,
       body: limiter,
-      cancel,
+      cancel: x,
     };
-    const started = performance.now();
-    try {
-      const res = await d.upstream.forward(route, upstreamRequest);
-      outcome.upstreamMs = performance.now() - started;
-      d.metrics.upstream.observe(
-        { service: route.config.service, outcome: 'response' },
-        outcome.upstreamMs / 1000,
-      );
-      const out = clientResponseHeaders(res.headers);
-      out['x-content-type-options'] ??= 'nosniff';
-      return reply.code(res.status).headers(out).send(res.body);
-    } catch (err) {
-      outcome.upstreamMs = performance.now() - started;
-      if (
-        tooLarge ||
-        err instanceof BodyTooLargeError ||
-        (err as Error | undefined)?.cause instanceof BodyTooLargeError
-      ) {
-        return this.#refuse(
-          outcome,
-          'body-too-large',
-          new FlotillaError('PAYLOAD_TOO_LARGE', 'request body is larger than the limit'),
-        );
-      }
-      if (cancel.cancelled) {
-        // The client left first: nothing to answer, and not an upstream failure.
-        outcome.decision = 'client-closed';
-        return reply;
-      }
-      const kind = err instanceof UpstreamError ? err.kind : 'bad-response';
-      d.metrics.upstream.observe({ service: route.config.service, outcome: kind }, outcome.upstreamMs / 1000);
-      outcome.decision = `upstream-${kind}`;
-      const code =
-        kind === 'unavailable'
-          ? 'SERVICE_UNAVAILABLE'
-          : kind === 'timeout'
-            ? 'GATEWAY_TIMEOUT'
-            : 'BAD_GATEWAY';
-      throw new FlotillaError(code, `${route.config.service}: ${(err as Error).message}`, { cause: err });
-    }
+    x.started = performance.now();
+    dispatchTo(d.upstream, x.route, upstreamRequest, x);
   }
 
   #refuse(outcome: RequestOutcome, decision: string, err: FlotillaError): never {
@@ -415,5 +440,102 @@ export class Pipeline {
       details: { status: err.status, ip: request.ip, clientId: principal?.clientId, ...details },
     };
     this.#d.audit(event).catch((e: unknown) => this.#d.log.error({ err: e }, 'audit append failed'));
+  }
+}
+
+const EXCHANGE = Symbol('flotilla.gateway.exchange');
+type ExchangeResponse = FastifyReply['raw'] & { [EXCHANGE]?: Exchange };
+
+/** A response's `close` listener, one function for all requests (no closure each). */
+function onClientClose(this: ExchangeResponse): void {
+  if (!this.writableFinished) this[EXCHANGE]?.cancel();
+}
+
+/**
+ * One admitted request on its way through the pipeline and to the upstream: its state
+ * between steps, its cancellation (the client leaving first), and the upstream's receiver.
+ */
+class Exchange extends Cancellation implements UpstreamReceiver {
+  readonly ip: string;
+  early: ThrottleOutcome | undefined;
+  principal: Principal | undefined;
+  /** The request's async context (its trace, for logs and problems), to answer in. */
+  scope: AsyncResource | undefined;
+  tooLarge = false;
+  started = 0;
+
+  constructor(
+    readonly deps: PipelineDeps,
+    readonly request: FastifyRequest,
+    readonly reply: FastifyReply,
+    readonly outcome: RequestOutcome,
+    readonly route: CompiledRoute,
+    readonly params: Readonly<Record<string, string | readonly string[]>>,
+    readonly query: string,
+    readonly secure: boolean,
+  ) {
+    super();
+    this.ip = request.ip;
+  }
+
+  /** Sends `err` as the answer (Fastify's error handler makes the problem+json). */
+  fail(err: unknown): void {
+    if (this.reply.sent) return;
+    this.reply.send(err instanceof Error ? err : new Error(String(err)));
+  }
+
+  // The upstream's callbacks run in its connection's async context: answer in the request's.
+  upstreamResponse(res: UpstreamResponse): void {
+    if (this.scope) this.scope.runInAsyncScope(this.#respond, this, res);
+    else this.#respond(res);
+  }
+
+  upstreamError(err: Error): void {
+    if (this.scope) this.scope.runInAsyncScope(this.#failed, this, err);
+    else this.#failed(err);
+  }
+
+  #respond(res: UpstreamResponse): void {
+    const { outcome, route } = this;
+    outcome.upstreamMs = performance.now() - this.started;
+    this.deps.metrics.upstream.observe(
+      { service: route.config.service, outcome: 'response' },
+      outcome.upstreamMs / 1000,
+    );
+    try {
+      const out = clientResponseHeaders(res.headers);
+      out['x-content-type-options'] ??= 'nosniff';
+      this.reply.code(res.status).headers(out).send(res.body);
+    } catch (err) {
+      // As a failure of the upstream's answer (a 502), as when the answer was awaited.
+      this.#failed(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  #failed(err: Error): void {
+    const { outcome, route } = this;
+    outcome.upstreamMs = performance.now() - this.started;
+    if (
+      this.tooLarge ||
+      err instanceof BodyTooLargeError ||
+      (err as Error | undefined)?.cause instanceof BodyTooLargeError
+    ) {
+      outcome.decision = 'body-too-large';
+      return this.fail(new FlotillaError('PAYLOAD_TOO_LARGE', 'request body is larger than the limit'));
+    }
+    if (this.cancelled) {
+      // The client left first: nothing to answer, and not an upstream failure.
+      outcome.decision = 'client-closed';
+      return;
+    }
+    const kind = err instanceof UpstreamError ? err.kind : 'bad-response';
+    this.deps.metrics.upstream.observe(
+      { service: route.config.service, outcome: kind },
+      outcome.upstreamMs / 1000,
+    );
+    outcome.decision = `upstream-${kind}`;
+    const code =
+      kind === 'unavailable' ? 'SERVICE_UNAVAILABLE' : kind === 'timeout' ? 'GATEWAY_TIMEOUT' : 'BAD_GATEWAY';
+    this.fail(new FlotillaError(code, `${route.config.service}: ${err.message}`, { cause: err }));
   }
 }
