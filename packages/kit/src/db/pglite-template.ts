@@ -30,6 +30,16 @@ function cachedTemplate(): string {
   return join(cache, 'flotilla', `pglite-${PGLITE_VERSION}`);
 }
 
+/**
+ * Makes the user-wide template now rather than at the first start (`npm install` runs
+ * this through packages/kit/scripts/prepare-pglite-template.ts). Returns its folder.
+ */
+export async function prepareTemplate(): Promise<string> {
+  const template = cachedTemplate();
+  await ensureTemplate(template);
+  return template;
+}
+
 const hasCluster = (dir: string) =>
   stat(join(dir, 'PG_VERSION')).then(
     () => true,
