@@ -213,7 +213,8 @@ describe('discovery that cannot be poisoned, and client-side load balancing', ()
     expect(old.every((o) => o.child.exitCode === 0)).toBe(true);
     const recent = stats.at.length;
     expect(recent).toBeGreaterThan(100);
-  });
+    // Three processes started one after another: ~19 s on a quiet 2-core host, more on a busy one.
+  }, 90_000);
 
   it('keeps serving through a registry restart, and the registry comes back with the fleet', async () => {
     const loop = requestLoop();
