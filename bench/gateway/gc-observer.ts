@@ -7,7 +7,8 @@
 // and once more on SIGTERM, it prints on stderr one line: the process's Node flags,
 // requests served, scavenges and mark-compacts (count, total and longest pause), pauses
 // over 1 ms, and the event loop's delay (p50, p99, max; 1 ms resolution, so ~1.1 ms is
-// its floor). With `--compare-main` and COMPARE_NODE_ARGS, two gateways with different
+// its floor), and the process's CPU time (user + system) per request, from its first
+// request on (idle periods included: timers are cheap). With `--compare-main` and COMPARE_NODE_ARGS, two gateways with different
 // flags can be told apart by the flags printed.
 import { subscribe } from 'node:diagnostics_channel';
 import {
@@ -19,17 +20,19 @@ import {
 
 interface Window {
   requests: number;
+  /** process.cpuUsage() when the window opened (the whole run's: at its first request). */
+  cpu: NodeJS.CpuUsage | undefined;
   scavenges: number[];
   majors: number[];
   others: number[];
 }
 
-const fresh = (): Window => ({ requests: 0, scavenges: [], majors: [], others: [] });
+const fresh = (): Window => ({ requests: 0, cpu: undefined, scavenges: [], majors: [], others: [] });
 let current = fresh();
 const total = fresh();
 subscribe('http.server.request.start', () => {
-  current.requests++;
-  total.requests++;
+  if (current.requests++ === 0) current.cpu = process.cpuUsage();
+  if (total.requests++ === 0) total.cpu = process.cpuUsage();
 });
 
 const gc = new PerformanceObserver((list) => {
@@ -60,7 +63,9 @@ function line(label: string, w: Window, withDelay: boolean): string {
   const loop = withDelay
     ? `; loop delay p50 ${ms(delay.percentile(50))} p99 ${ms(delay.percentile(99))} max ${ms(delay.max)}`
     : '';
-  return `gc-observer ${process.pid} [${flags || 'default flags'}] ${label}: ${w.requests} requests; scavenges ${stat(w.scavenges)}, mark-compacts ${stat(w.majors)}, other ${stat(w.others)}; pauses > 1 ms ${over1} (${w.requests ? ((1000 * over1) / w.requests).toFixed(2) : '-'} per 1000 requests)${loop}\n`;
+  const used = w.cpu ? process.cpuUsage(w.cpu) : undefined;
+  const cpu = used && w.requests ? ((used.user + used.system) / w.requests).toFixed(0) : '-';
+  return `gc-observer ${process.pid} [${flags || 'default flags'}] ${label}: ${w.requests} requests, CPU ${cpu} µs/request; scavenges ${stat(w.scavenges)}, mark-compacts ${stat(w.majors)}, other ${stat(w.others)}; pauses > 1 ms ${over1} (${w.requests ? ((1000 * over1) / w.requests).toFixed(2) : '-'} per 1000 requests)${loop}\n`;
 }
 
 const timer = setInterval(() => {

@@ -46,6 +46,10 @@ interface Result {
   p50: number;
   p99: number;
   non2xx: number;
+  /** wrk's socket errors (connect, read, write, timeout): a closed connection is not a request. */
+  socketErrors: number;
+  /** Paced runs: the delay (ms) each connection waited before each request. */
+  delayMs?: number;
 }
 
 const run = promisify(execFile);
@@ -223,15 +227,17 @@ async function main(): Promise<void> {
     const pcs: Result[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       pas.push(await paced(direct, rate));
-      // With a comparison gateway, which of the two goes first alternates by round.
+      // With a comparison gateway, which of the two goes first alternates by round, and the
+      // second gets the first's delay: both offered the same pacing (a calibration run on a
+      // noisy host can otherwise give one of them a much shorter delay, i.e. more load).
       if (b0 && r % 2 === 0) pb0s.push(await paced(b0, rate));
-      pbs.push(await paced(b, rate));
-      if (b0 && r % 2 === 1) pb0s.push(await paced(b0, rate));
+      pbs.push(await paced(b, rate, b0 && r % 2 === 0 ? pb0s[r]!.delayMs : undefined));
+      if (b0 && r % 2 === 1) pb0s.push(await paced(b0, rate, pbs[r]!.delayMs));
       // HAProxy at the same offered load: what this host allows a TLS proxy to add.
       pcs.push(await paced(c, rate));
       if (ROUNDS > 1)
         console.log(
-          `    round ${r + 1}: p99 (a) ${fmt(pas[r]!.p99)} (b) ${fmt(pbs[r]!.p99)}${b0 ? ` (b0) ${fmt(pb0s[r]!.p99)}` : ''} (c) ${fmt(pcs[r]!.p99)}; load average ${loadavg()[0]!.toFixed(2)}`,
+          `    round ${r + 1}: p99 (a) ${fmt(pas[r]!.p99)} (b) ${fmt(pbs[r]!.p99)}${b0 ? ` (b0) ${fmt(pb0s[r]!.p99)}` : ''} (c) ${fmt(pcs[r]!.p99)}; req/s ${[pas[r], pbs[r], ...(b0 ? [pb0s[r]] : []), pcs[r]].map((x) => x!.rps.toFixed(0)).join(' / ')}; load average ${loadavg()[0]!.toFixed(2)}`,
         );
     }
     const addedB = medianOf(pbs.map((x, i) => x.p99 - pas[i]!.p99));
@@ -268,6 +274,9 @@ async function startGateway(
       // For a preload given in GATEWAY_NODE_ARGS, e.g. alloc-sampler.ts.
       ...(process.env.ALLOC_PROFILE_DIR ? { ALLOC_PROFILE_DIR: process.env.ALLOC_PROFILE_DIR } : {}),
       ...(process.env.ALLOC_SAMPLE_BYTES ? { ALLOC_SAMPLE_BYTES: process.env.ALLOC_SAMPLE_BYTES } : {}),
+      ...(process.env.GC_OBSERVER_INTERVAL_S
+        ? { GC_OBSERVER_INTERVAL_S: process.env.GC_OBSERVER_INTERVAL_S }
+        : {}),
       GATEWAY_WORKERS: String(workers),
       GATEWAY_ROUTES_FILE: join(dir, 'routes.json'),
       TLS_CERT_FILE: join(dir, 'cert.pem'),
@@ -375,6 +384,9 @@ async function wrk(t: Target, seconds: number, connections = CONNECTIONS, script
     p50: toMs(/\s50%\s+(\S+)/.exec(out)?.[1]),
     p99: toMs(/\s99%\s+(\S+)/.exec(out)?.[1]),
     non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0),
+    socketErrors: (/Socket errors:([^\n]*)/.exec(out)?.[1] ?? '')
+      .split(',')
+      .reduce((n, part) => n + Number(/(\d+)/.exec(part)?.[1] ?? 0), 0),
   };
 }
 
@@ -384,7 +396,7 @@ async function wrk(t: Target, seconds: number, connections = CONNECTIONS, script
  * the latency part. Delays are drawn between half and one and a half times the mean, so the
  * connections do not fire in step, and rounded up or down at random (wrk counts whole ms).
  */
-async function paced(t: Target, rate: number): Promise<Result> {
+async function paced(t: Target, rate: number, delayMs?: number): Promise<Result> {
   const script = join(dir, 'paced.lua');
   writeFileSync(
     script,
@@ -400,11 +412,14 @@ end
 `,
   );
   const period = (CONNECTIONS / rate) * 1000;
-  process.env.WRK_DELAY_MS = String(period);
-  const trial = await wrk(t, 3, CONNECTIONS, script);
-  const latency = Math.max(0, (CONNECTIONS / trial.rps) * 1000 - period);
-  process.env.WRK_DELAY_MS = String(Math.max(0, period - latency));
-  return wrk(t, DURATION, CONNECTIONS, script);
+  if (delayMs === undefined) {
+    process.env.WRK_DELAY_MS = String(period);
+    const trial = await wrk(t, 3, CONNECTIONS, script);
+    const latency = Math.max(0, (CONNECTIONS / trial.rps) * 1000 - period);
+    delayMs = Math.max(0, period - latency);
+  }
+  process.env.WRK_DELAY_MS = String(delayMs);
+  return { ...(await wrk(t, DURATION, CONNECTIONS, script)), delayMs };
 }
 
 function toMs(text: string | undefined): number {
@@ -436,7 +451,7 @@ function medianOf(xs: number[]): number {
 
 function print(name: string, r: Result): void {
   console.log(
-    `${name.padEnd(82)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${fmt(r.p50).padStart(7)}  p99 ${fmt(r.p99).padStart(7)}  non-2xx ${r.non2xx}`,
+    `${name.padEnd(82)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${fmt(r.p50).padStart(7)}  p99 ${fmt(r.p99).padStart(7)}  non-2xx ${r.non2xx}${r.socketErrors ? `  socket errors ${r.socketErrors}` : ''}`,
   );
 }
 
