@@ -19,6 +19,13 @@ export const baseConfigSchema = Type.Object(
       default: 'info',
     }),
     DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+    FLOTILLA_DB: Type.Optional(
+      Type.Unsafe<'host'>({
+        type: 'string',
+        enum: ['host'],
+        description: 'host: the embedded database is kept by `flotilla up`, reached over its IPC channel',
+      }),
+    ),
     FLOTILLA_HOME: Type.String({ default: '.flotilla', minLength: 1, description: 'state directory' }),
     BODY_LIMIT: Type.Integer({ minimum: 1, maximum: 1024 ** 3, default: 1024 * 1024 }),
     SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 }),

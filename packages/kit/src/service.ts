@@ -306,6 +306,7 @@ async function openServiceDb<P extends TProperties>(
     url: config.DATABASE_URL,
     home: config.FLOTILLA_HOME,
     inMemory: opts.inMemoryDb ?? false,
+    hosted: config.FLOTILLA_DB === 'host',
     migrations,
   });
 }

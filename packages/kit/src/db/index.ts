@@ -16,6 +16,8 @@ export interface OpenDbOptions {
   home?: string;
   /** PGlite only: keep the database in memory (tests). */
   inMemory?: boolean;
+  /** PGlite only: the database is kept by `flotilla up` (`FLOTILLA_DB=host`), not in this process. */
+  hosted?: boolean;
   /** PostgreSQL schema; defaults to the service name. */
   schema?: string;
   migrations?: readonly Migration[];
@@ -24,13 +26,13 @@ export interface OpenDbOptions {
 /**
  * Opens the service's database and brings its schema up to date: PostgreSQL with a URL;
  * otherwise the embedded PGlite, kept by `flotilla up` for the services it starts
- * (`FLOTILLA_DB=host`), or in this process. Each backend's library is loaded only when
+ * (`hosted`), or in this process. Each backend's library is loaded only when
  * used: PGlite alone is tens of MB that a process on PostgreSQL or the host never needs.
  */
 export async function openDb(opts: OpenDbOptions): Promise<Db> {
   const db = opts.url
     ? await (await import('./postgres.js')).openPostgres(opts.url, opts.schema ?? opts.service)
-    : !opts.inMemory && process.env.FLOTILLA_DB === 'host'
+    : opts.hosted && !opts.inMemory
       ? openHostedDb()
       : await openEmbedded(opts);
   try {
