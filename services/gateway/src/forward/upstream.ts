@@ -114,8 +114,19 @@ export function dispatchTo(
   receiver: UpstreamReceiver,
 ): void {
   if (upstream.dispatch) return upstream.dispatch(route, request, receiver);
-  upstream.forward(route, request).then(
+  let pending: Promise<UpstreamResponse>;
+  try {
+    pending = upstream.forward(route, request);
+  } catch (err) {
+    // Thrown rather than rejected: the call's failure all the same (as awaiting it gave).
+    return receiver.upstreamError(asError(err));
+  }
+  pending.then(
     (res) => receiver.upstreamResponse(res),
-    (err: unknown) => receiver.upstreamError(err instanceof Error ? err : new Error(String(err))),
+    (err: unknown) => receiver.upstreamError(asError(err)),
   );
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
