@@ -76,16 +76,15 @@ export class RoutedUpstream implements Upstream {
   }
 
   forward(route: CompiledRoute, request: UpstreamRequest): Promise<UpstreamResponse> {
-    return (this.#plainServices.has(route.config.service) ? this.#plain : this.#kit).forward(route, request);
+    return this.#for(route).forward(route, request);
   }
 
   dispatch(route: CompiledRoute, request: UpstreamRequest, receiver: UpstreamReceiver): void {
-    dispatchTo(
-      this.#plainServices.has(route.config.service) ? this.#plain : this.#kit,
-      route,
-      request,
-      receiver,
-    );
+    dispatchTo(this.#for(route), route, request, receiver);
+  }
+
+  #for(route: CompiledRoute): Upstream {
+    return this.#plainServices.has(route.config.service) ? this.#plain : this.#kit;
   }
 
   async close(): Promise<void> {
