@@ -358,7 +358,7 @@ export class Pipeline {
     x.scope = new AsyncResource('flotilla.gateway.upstream');
     if (trace) headers.traceparent = formatTraceparent(trace);
     headers['x-request-id'] = String(request.id);
-    headers.forwarded = forwardedHeader(request.ip, x.secure ? 'https' : 'http', raw.headers.host);
+    headers.forwarded = forwardedHeader(x.ip, x.secure ? 'https' : 'http', raw.headers.host);
 
     const hasBody =
       !BODYLESS.has(request.method) ||
