@@ -1,3 +1,4 @@
+import type { PolicyRequest } from '../policy/policy-decider.js';
 import type { RouteConfig } from './route-schema.js';
 import { encodeSegment } from './normalise-path.js';
 
@@ -11,20 +12,11 @@ export interface CompiledRoute {
   readonly parts: readonly Part[];
   readonly upstreamParts: readonly Part[];
   /** The policy decision's resource (one frozen object per route). */
-  readonly resource: PolicyResource;
+  readonly resource: Readonly<PolicyRequest['resource']>;
   /** `config.scopes`, or none. */
   readonly scopes: readonly string[];
   /** The upstream path when `upstreamPath` captures nothing. */
   readonly fixedUpstreamPath: string | undefined;
-}
-
-/** The route as a policy decision's resource. */
-export interface PolicyResource {
-  readonly type: 'Route';
-  readonly id: string;
-  readonly service: string;
-  readonly method: string;
-  readonly path: string;
 }
 
 const NO_SCOPES: readonly string[] = Object.freeze([]);
