@@ -127,8 +127,11 @@ describe('renewal', () => {
     );
     expect(res.status).toBe(200);
     expect(res.body.revoked).toEqual([a.serial, b.serial].sort());
-    const renewed = await renew((await serviceCsr('likes')).csrPem, a);
-    expect(renewed.status).toBe(401);
+    const renewed = await renew((await serviceCsr('likes')).csrPem, a).catch((err: Error) => err);
+    // Refused either way: by the renewal route (401), or already at the handshake when the
+    // control plane's own server has picked up the revocation (it refreshes every second).
+    if (renewed instanceof Error) expect(renewed.message).toMatch(/socket hang up|ECONNRESET|certificate/);
+    else expect(renewed.status).toBe(401);
   });
 });
 
