@@ -1,7 +1,8 @@
-import { readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openDb } from '@flotilla/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedFromTemplate } from '../src/db/pglite-template.js';
 import { tempHome } from './helpers.js';
 
 /** Every entry under `dir` with its permission bits. */
@@ -102,4 +103,36 @@ describe('PGlite data directories come from one initialized template (issue 8)',
       await home.remove();
     }
   }, 120_000);
+
+  it("a copy of a template is its owner's alone, whatever modes the template has", async () => {
+    const home = await tempHome();
+    try {
+      // A template someone loosened: files 0644/0666, folders 0755/0777.
+      const template = join(home.dir, 'template');
+      await mkdir(join(template, 'base', '1'), { recursive: true });
+      await writeFile(join(template, 'PG_VERSION'), '17\n');
+      await writeFile(join(template, 'base', '1', '1259'), 'catalog');
+      await chmod(join(template, 'PG_VERSION'), 0o644);
+      await chmod(join(template, 'base', '1', '1259'), 0o666);
+      await chmod(join(template, 'base'), 0o777);
+      await chmod(template, 0o755);
+
+      const dir = join(home.dir, 'data', 'svc');
+      expect(await seedFromTemplate(dir, [template])).toBe(true);
+      expect(await readFile(join(dir, 'base', '1', '1259'), 'utf8')).toBe('catalog');
+      expect((await stat(dir)).mode & 0o777).toBe(0o700);
+      const copied = await modes(dir);
+      expect(copied.map((m) => m.path.slice(dir.length)).sort()).toEqual([
+        '/PG_VERSION',
+        '/base',
+        '/base/1',
+        '/base/1/1259',
+      ]);
+      for (const m of copied) expect(m.mode, m.path).toBe(m.isDir ? 0o700 : 0o600);
+      // The template is read, never changed.
+      expect((await stat(join(template, 'PG_VERSION'))).mode & 0o777).toBe(0o644);
+    } finally {
+      await home.remove();
+    }
+  });
 });
