@@ -24,6 +24,7 @@ export { type ErrorCode, errorCodes, problemType } from './error-codes.js';
 export { ConfigError, type FieldError, FlotillaError } from './errors.js';
 export type { HealthCheck, ReadinessReport } from './health.js';
 export { createLogger, REDACT_PATHS, redactUrl } from './logger.js';
+export { CounterSeries, HistogramSeries, SeriesCounter, SeriesHistogram } from './metric-series.js';
 export { PROBLEM_CONTENT_TYPE, type Problem, toProblem } from './problem.js';
 export { runService } from './run.js';
 export {

@@ -204,7 +204,7 @@ async function setup(
     scope.addHook('onResponse', (request, reply, done) => {
       const o = pipeline.outcomes.get(request);
       if (o) {
-        metrics.requests.inc({ route: o.route, status: String(reply.statusCode), decision: o.decision });
+        metrics.request(o.route, reply.statusCode, o.decision);
         // The access line: no query string, no headers, no token; the caller as verified.
         if (ctx.log.isLevelEnabled('info'))
           request.log.info({ access: accessLine(request, reply, o) }, 'gateway access');

@@ -498,10 +498,7 @@ class Exchange extends Cancellation implements UpstreamReceiver {
   #respond(res: UpstreamResponse): void {
     const { outcome, route } = this;
     outcome.upstreamMs = performance.now() - this.started;
-    this.deps.metrics.upstream.observe(
-      { service: route.config.service, outcome: 'response' },
-      outcome.upstreamMs / 1000,
-    );
+    this.deps.metrics.upstream(route.config.service, 'response', outcome.upstreamMs / 1000);
     try {
       const out = clientResponseHeaders(res.headers);
       out['x-content-type-options'] ??= 'nosniff';
@@ -529,10 +526,7 @@ class Exchange extends Cancellation implements UpstreamReceiver {
       return;
     }
     const kind = err instanceof UpstreamError ? err.kind : 'bad-response';
-    this.deps.metrics.upstream.observe(
-      { service: route.config.service, outcome: kind },
-      outcome.upstreamMs / 1000,
-    );
+    this.deps.metrics.upstream(route.config.service, kind, outcome.upstreamMs / 1000);
     outcome.decision = `upstream-${kind}`;
     const code =
       kind === 'unavailable' ? 'SERVICE_UNAVAILABLE' : kind === 'timeout' ? 'GATEWAY_TIMEOUT' : 'BAD_GATEWAY';
