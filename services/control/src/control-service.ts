@@ -145,14 +145,22 @@ export function createControlService(
         policyKeys: policy.publicKeys,
       });
 
-      // The control plane's own server refuses revoked callers like every service does.
-      const refreshRevoked = async () => identity?.setRevoked(await authority.revokedSerials());
-      await refreshRevoked();
-      const revokedTimer = setInterval(() => {
-        refreshRevoked().catch((err: unknown) => log.error({ err }, 'could not refresh revoked serials'));
-      }, 1_000);
+      // The control plane's own server refuses revoked callers like every service does:
+      // at once for a revocation made here (before the revoking request is answered), and
+      // within a second for one made by another control plane on the same database.
+      const refreshRevoked = () =>
+        authority.revokedSerials().then(
+          (serials) => identity?.setRevoked(serials),
+          (err: unknown) => log.error({ err }, 'could not refresh revoked serials'),
+        );
+      identity?.setRevoked(await authority.revokedSerials()); // no start without it
+      const revokedTimer = setInterval(() => void refreshRevoked(), 1_000);
       revokedTimer.unref();
-      ctx.onClose(() => clearInterval(revokedTimer));
+      const stopHearing = authority.onRevoke(refreshRevoked);
+      ctx.onClose(() => {
+        clearInterval(revokedTimer);
+        stopHearing();
+      });
 
       await startRegistry(
         app,

@@ -50,6 +50,7 @@ interface CertRow {
 export class CertificateAuthority {
   readonly #issuance: IssuanceStore;
   readonly #pool: SigningPool | undefined;
+  readonly #revokeListeners = new Set<(serials: string[]) => Promise<void>>();
 
   constructor(
     private readonly db: Db,
@@ -61,6 +62,15 @@ export class CertificateAuthority {
     this.#issuance = new IssuanceStore(db);
     const workers = settings.signingWorkers ?? Math.min(2, availableParallelism() - 1);
     this.#pool = workers > 0 ? new SigningPool(workers) : undefined;
+  }
+
+  /**
+   * Hears every revocation once it is stored; `revoke` returns only after its listeners
+   * have finished (each handles its own failure). Returns the way to stop listening.
+   */
+  onRevoke(listener: (serials: string[]) => Promise<void>): () => void {
+    this.#revokeListeners.add(listener);
+    return () => this.#revokeListeners.delete(listener);
   }
 
   /** Stops the signing workers (requests still in them fail). */
@@ -188,7 +198,9 @@ export class CertificateAuthority {
     await this.crls.refresh(this.store.all(), true, now);
     for (const service of new Set(revoked.map((r) => r.service))) await this.refreshGauge(service);
     this.metrics.revoked.inc(revoked.length);
-    return revoked.map((r) => r.serial).sort();
+    const serials = revoked.map((r) => r.serial).sort();
+    if (serials.length > 0) await Promise.allSettled([...this.#revokeListeners].map((l) => l(serials)));
+    return serials;
   }
 
   /** Status of a serial under one of our CAs (OCSP). */
