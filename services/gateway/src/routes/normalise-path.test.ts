@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalisePath } from './normalise-path.js';
+import { normalisePath, normaliseSlow } from './normalise-path.js';
 
 describe('normalisePath', () => {
   it.each([
@@ -42,5 +42,50 @@ describe('normalisePath', () => {
 
   it('keeps decoded segments for matching', () => {
     expect(normalisePath('/a/b%20c')).toMatchObject({ segments: ['a', 'b c'] });
+  });
+
+  it('takes the fast path only where the full rules give the same answer', () => {
+    // Paths built from characters that matter to the rules, compared with the slow path.
+    const parts = [
+      'a',
+      'Z',
+      '0',
+      '.',
+      '..',
+      '...',
+      '-',
+      '_',
+      '~',
+      '%2e',
+      '%41',
+      '%2f',
+      '',
+      ' ',
+      '!',
+      'é',
+      '\\',
+    ];
+    let seed = 42;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    for (let i = 0; i < 20_000; i++) {
+      let path = '';
+      const segments = 1 + (next() % 5);
+      for (let j = 0; j < segments; j++) {
+        path += '/';
+        const len = next() % 4;
+        for (let k = 0; k < len; k++) path += parts[next() % parts.length];
+      }
+      if (next() % 7 === 0) path += '/';
+      expect(normalisePath(path), path).toEqual(normaliseSlow(path));
+    }
+  });
+
+  it('answers the usual API path at once, as the full rules do', () => {
+    expect(normalisePath('/api/videos/42')).toEqual({
+      ok: true,
+      path: '/api/videos/42',
+      segments: ['api', 'videos', '42'],
+    });
+    expect(normalisePath('/api/.hidden/x.json')).toEqual(normaliseSlow('/api/.hidden/x.json'));
   });
 });

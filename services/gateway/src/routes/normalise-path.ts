@@ -21,7 +21,18 @@ const STILL_ENCODED = /%[0-9a-f]{2}/i;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
+// The common case: one or more `/segment`s of RFC 3986 unreserved characters only, none of
+// them `.` or `..`. Such a path is already normal: decoding and re-encoding give it back
+// unchanged (encodeURIComponent leaves unreserved characters alone), so it is its own form.
+const ALREADY_NORMAL = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._~-]+)+$/;
+
 export function normalisePath(rawPath: string): NormalisedPath {
+  if (ALREADY_NORMAL.test(rawPath)) return { ok: true, path: rawPath, segments: rawPath.slice(1).split('/') };
+  return normaliseSlow(rawPath);
+}
+
+/** The rules above, segment by segment. Exported for the test that compares both ways. */
+export function normaliseSlow(rawPath: string): NormalisedPath {
   if (!rawPath.startsWith('/')) return { ok: false, reason: 'path must start with /' };
   if (rawPath.includes('\\')) return { ok: false, reason: 'backslash in path' };
   if (CONTROL.test(rawPath)) return { ok: false, reason: 'control character in path' };
