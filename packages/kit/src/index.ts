@@ -41,6 +41,7 @@ export {
   currentTrace,
   formatTraceparent,
   parseTraceparent,
+  runWithTrace,
   type TraceContext,
   traceHeaders,
 } from './trace.js';

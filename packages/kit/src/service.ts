@@ -6,6 +6,8 @@ import { Ajv } from 'ajv';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyRequest,
+  type HookHandlerDoneFunction,
   LogController,
   type RawServerDefault,
 } from 'fastify';
@@ -336,13 +338,15 @@ function createApp(
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? bodyAjv : stringAjv).compile(schema),
   );
+  // The rest of the request runs in its trace; the function is shared (no closure per request).
+  const inTrace = (request: FastifyRequest, done: HookHandlerDoneFunction) => {
+    if (log.isLevelEnabled('info')) request.log.info({ req: request }, 'incoming request');
+    done();
+  };
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     const trace = (request.raw as TracedRequest)[TRACE] ?? startTrace(undefined);
-    runWithTrace(trace, () => {
-      request.log.info({ req: request }, 'incoming request');
-      done();
-    });
+    runWithTrace(trace, inTrace, request, done);
   });
   // Callback hooks, not async ones: no promise per request for work that never waits.
   app.addHook('onResponse', (request, reply, done) => {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { formatTraceparent, parseTraceparent, randomRequestId, startTrace } from './trace.js';
+import {
+  currentTrace,
+  formatTraceparent,
+  parseTraceparent,
+  randomRequestId,
+  runWithTrace,
+  startTrace,
+} from './trace.js';
 
 describe('startTrace', () => {
   it('starts valid, distinct traces across many refills of the id pool', () => {
@@ -79,5 +86,29 @@ describe('randomRequestId', () => {
       flags: '01',
       requestId: id,
     });
+  });
+});
+
+describe('runWithTrace', () => {
+  it('passes its arguments through, with the trace current inside and the previous one after', async () => {
+    const outer = startTrace(undefined, 'outer');
+    const inner = startTrace(undefined, 'inner');
+    const seen = runWithTrace(outer, () => {
+      const got = runWithTrace(
+        inner,
+        (a: number, b: string) => `${currentTrace()?.requestId}:${a}:${b}`,
+        7,
+        'x',
+      );
+      return [got, currentTrace()?.requestId];
+    });
+    expect(seen).toEqual(['inner:7:x', 'outer']);
+    expect(currentTrace()).toBeUndefined();
+    // Kept across an await inside.
+    const later = await runWithTrace(inner, async () => {
+      await new Promise((r) => setTimeout(r, 1));
+      return currentTrace()?.requestId;
+    });
+    expect(later).toBe('inner');
   });
 });

@@ -98,8 +98,19 @@ export function currentTrace(): TraceContext | undefined {
   return storage.getStore();
 }
 
-export function runWithTrace<T>(ctx: TraceContext, fn: () => T): T {
-  return storage.run(ctx, fn);
+/**
+ * Runs `fn(...args)` with `ctx` as the current trace (and the previous one again after it).
+ * Arguments are passed through so that a per-request caller needs no closure.
+ *
+ * @example
+ * runWithTrace(startTrace(req.headers.traceparent), handle, req, res);
+ */
+export function runWithTrace<A extends unknown[], T>(
+  ctx: TraceContext,
+  fn: (...args: A) => T,
+  ...args: A
+): T {
+  return storage.run(ctx, fn, ...args);
 }
 
 /** Headers that carry the current trace to a downstream call. */

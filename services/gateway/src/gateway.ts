@@ -16,7 +16,7 @@ import { Introspector } from './auth/introspection.js';
 import { JwtVerifier } from './auth/verify-jwt.js';
 import { gatewayConfigSchema } from './config.js';
 import { startRedirectListener } from './edge/redirect-listener.js';
-import { GENERATED_RESPONSE_HEADERS, hstsHeader } from './edge/security-headers.js';
+import { GENERATED_RESPONSE_HEADERS, HSTS, hstsHeader } from './edge/security-headers.js';
 import { startTlsListener } from './edge/tls-listener.js';
 import { parseWebConfig, registerWebApp } from './edge/web-app.js';
 import { type CallerCredential, forwardOriginalToken } from './forward/caller-credential.js';
@@ -188,14 +188,14 @@ async function setup(
   runtime.denylist = denylist;
   runtime.revocations = revocations;
 
-  const hsts = hstsHeader(config.HSTS_MAX_AGE_S);
+  const hsts = hstsHeader(config.HSTS_MAX_AGE_S)[HSTS]!;
   await app.register(async (scope) => {
     // Bodies are streamed to the upstream untouched, never parsed here.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
     // Callback hooks, not async ones: no promise per request for work that never waits.
     scope.addHook('onSend', (_request, reply, payload, done) => {
-      reply.headers(hsts);
+      reply.header(HSTS, hsts);
       const type = reply.getHeader('content-type');
       if (typeof type === 'string' && type.startsWith('application/problem+json'))
         reply.headers(GENERATED_RESPONSE_HEADERS);

@@ -1,6 +1,11 @@
 import type { TLSSocket } from 'node:tls';
-import { AsyncResource } from 'node:async_hooks';
-import { currentTrace, FlotillaError, formatTraceparent } from '@flotilla/kit';
+import {
+  currentTrace,
+  FlotillaError,
+  formatTraceparent,
+  runWithTrace,
+  type TraceContext,
+} from '@flotilla/kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { insufficientScope, invalidToken } from '../auth/auth-errors.js';
@@ -355,7 +360,7 @@ export class Pipeline {
     const { request, reply } = x;
     const raw = request.raw;
     const trace = currentTrace();
-    x.scope = new AsyncResource('flotilla.gateway.upstream');
+    x.trace = trace;
     if (trace) headers.traceparent = formatTraceparent(trace);
     headers['x-request-id'] = String(request.id);
     headers.forwarded = forwardedHeader(x.ip, x.secure ? 'https' : 'http', raw.headers.host);
@@ -459,8 +464,8 @@ class Exchange extends Cancellation implements UpstreamReceiver {
   readonly ip: string;
   early: ThrottleOutcome | undefined;
   principal: Principal | undefined;
-  /** The request's async context (its trace, for logs and problems), to answer in. */
-  scope: AsyncResource | undefined;
+  /** The request's trace (for logs and problems), to answer in. */
+  trace: TraceContext | undefined;
   tooLarge = false;
   started = 0;
 
@@ -484,14 +489,18 @@ class Exchange extends Cancellation implements UpstreamReceiver {
     this.reply.send(err instanceof Error ? err : new Error(String(err)));
   }
 
-  // The upstream's callbacks run in its connection's async context: answer in the request's.
+  // The upstream's callbacks run in its connection's async context: answer in the request's
+  // trace (entered again, as an AsyncResource made per request would, for less).
+  static readonly #respondIn = (x: Exchange, res: UpstreamResponse) => x.#respond(res);
+  static readonly #failedIn = (x: Exchange, err: Error) => x.#failed(err);
+
   upstreamResponse(res: UpstreamResponse): void {
-    if (this.scope) this.scope.runInAsyncScope(this.#respond, this, res);
+    if (this.trace) runWithTrace(this.trace, Exchange.#respondIn, this, res);
     else this.#respond(res);
   }
 
   upstreamError(err: Error): void {
-    if (this.scope) this.scope.runInAsyncScope(this.#failed, this, err);
+    if (this.trace) runWithTrace(this.trace, Exchange.#failedIn, this, err);
     else this.#failed(err);
   }
 
