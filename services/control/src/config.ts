@@ -45,6 +45,14 @@ export const controlConfig = Type.Object({
     default: 300,
     description: 'nextUpdate of each CRL; CRLs are re-signed at half this interval and on every revocation',
   }),
+  CONTROL_SIGNING_WORKERS: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 16,
+      description:
+        'worker threads that check CSRs and sign certificates; 0 signs on the event loop; default: min(2, cores - 1)',
+    }),
+  ),
   CONTROL_POLICY_DEBOUNCE_MS: Type.Integer({
     minimum: 0,
     maximum: 60_000,

@@ -77,6 +77,9 @@ export function createControlService(
         trustDomain: config.FLOTILLA_TRUST_DOMAIN,
         ttlSeconds: config.FLOTILLA_CERT_TTL_SECONDS,
         publicUrl: listener.url,
+        ...(config.CONTROL_SIGNING_WORKERS !== undefined
+          ? { signingWorkers: config.CONTROL_SIGNING_WORKERS }
+          : {}),
       });
       ready.ca = authority;
       await authority.tick();

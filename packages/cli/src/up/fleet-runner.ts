@@ -101,6 +101,11 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
       FLOTILLA_TRUST_DOMAIN: fleet.trustDomain ?? 'flotilla.local',
       FLOTILLA_POLICY_DIR: policyDir,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+      // A fleet on one machine asks for a few certificates at start and a renewal now and
+      // then: signing on the event loop takes milliseconds, where a signing worker would
+      // first load the CA's TypeScript through tsx (~0.6 s before the first certificate,
+      // and two more V8 isolates in this process).
+      CONTROL_SIGNING_WORKERS: process.env.CONTROL_SIGNING_WORKERS ?? '0',
     },
     logStream: pino.destination({ dest: join(home, 'logs', 'control.log'), mkdir: true, sync: false }),
   });

@@ -64,6 +64,11 @@ export class CertificateAuthority {
     this.#pool = workers > 0 ? new SigningPool(workers) : undefined;
   }
 
+  /** Worker threads that sign (0: signing runs on the event loop). */
+  get signingWorkers(): number {
+    return this.#pool?.size ?? 0;
+  }
+
   /**
    * Hears every revocation once it is stored; `revoke` returns only after its listeners
    * have finished (each handles its own failure). Returns the way to stop listening.
