@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { type Static, type TObject, type TProperties, Type } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type * as Yaml from 'yaml';
 import { ConfigError } from './errors.js';
+import { parseYaml } from './yaml.js';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under NodeNext.
 export const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -120,15 +119,6 @@ export function loadConfig<P extends TProperties>(
   const validate = ajv.compile(schema);
   if (!validate(input)) throw toConfigError(validate.errors?.[0], input);
   return Object.freeze(input) as Readonly<BaseConfig & Static<TObject<P>>>;
-}
-
-/**
- * The YAML parser is loaded only for a YAML settings file: imported up front, it cost
- * every service process ~3 MB, and a fleet's services have no settings file.
- */
-function parseYaml(text: string): unknown {
-  const { parse } = createRequire(import.meta.url)('yaml') as typeof Yaml;
-  return parse(text);
 }
 
 function readConfigFile(path: string, known: string[]): Record<string, unknown> {

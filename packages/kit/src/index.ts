@@ -8,6 +8,7 @@ export {
   verifyAuditText,
 } from './audit/index.js';
 export { type BaseConfig, baseConfigSchema, loadConfig } from './config.js';
+export { parseYaml } from './yaml.js';
 export {
   type Db,
   DbHost,

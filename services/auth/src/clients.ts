@@ -1,6 +1,5 @@
-import { ConfigError } from '@flotilla/kit';
+import { ConfigError, parseYaml } from '@flotilla/kit';
 import type { ClientMetadata } from 'oidc-provider';
-import { parse as parseYaml } from 'yaml';
 import { octal, readWithMode } from './private-file.js';
 import { TOKEN_EXCHANGE_GRANT } from './token-exchange.js';
 import { type Argon2Params, hashSecret } from './users/password.js';

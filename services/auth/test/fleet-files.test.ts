@@ -9,6 +9,7 @@ import { ConfigError } from '@flotilla/kit';
 import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify as stringifyYaml } from 'yaml';
 import { readClientsFile } from '../src/clients.js';
 import { type RunningAuth, startAuth } from '../src/index.js';
 import { readBootstrapUsersFile } from '../src/users/bootstrap.js';
@@ -300,6 +301,22 @@ describe('AUTH_BOOTSTRAP_USERS_FILE and AUTH_CLIENTS_FILE as flotilla up writes 
     const typo = { ...plain, clients: [{ ...plain.clients[0], redirect_uri: [WEB] }] };
     const typoFile = await write(join(dir, 'typo.json'), typo, 0o600);
     expect(configError(() => readClientsFile(typoFile)).message).toContain('unknown field redirect_uri');
+  });
+
+  it('reads a clients file in YAML, and refuses broken YAML without quoting it', async () => {
+    const hashed = fleetClients({ client_secret_hash: '$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA' });
+    const file = join(dir, 'clients.yaml');
+    await writeFile(file, stringifyYaml(hashed), { mode: 0o644 });
+    expect(readClientsFile(file).clients?.map((c) => c.client_id)).toEqual(
+      hashed.clients.map((c) => c.client_id),
+    );
+    const broken = join(dir, 'broken.yaml');
+    await writeFile(broken, `clients:\n  - client_id: "ops\n  client_secret: ${OPS_SECRET}\n`, {
+      mode: 0o600,
+    });
+    const e = configError(() => readClientsFile(broken));
+    expect(e.message).toContain('is not valid JSON or YAML');
+    expect(e.message).not.toContain(OPS_SECRET);
   });
 
   it('main.ts exits 78 with one line naming the setting when the users file is open to others', async () => {
