@@ -5,7 +5,7 @@ import {
   type ServiceApp,
   type ServiceContext,
 } from '@flotilla/kit';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { JSONWebKeySet } from 'jose';
 import type Provider from 'oidc-provider';
 import { type ClientConfig, type ResourceConfig, readClientsFile, toClientMetadata } from './clients.js';
@@ -19,7 +19,8 @@ import { AccessTokenVerifier } from './provider/access-tokens.js';
 import { sweepExpired } from './provider/adapter.js';
 import { createProvider } from './provider/create.js';
 import { mountProvider } from './provider/mount.js';
-import { LocalRevocationBus, RedisRevocationBus, type RevocationBus } from './revocation-events/index.js';
+import { LocalRevocationBus } from './revocation-events/local.js';
+import type { RevocationBus } from './revocation-events/types.js';
 import { registerRevocationStream } from './revocation-events/sse.js';
 import { FanoutBus, Revocations } from './revocations.js';
 import { LoginThrottle, TokenThrottle } from './throttle.js';
@@ -105,10 +106,18 @@ async function setup(app: ServiceApp, ctx: AuthContext, opts: AuthServiceOptions
   const resources = new Map(resourceList.map((r) => [r.indicator, r]));
   const clients = await toClientMetadata(clientList, resourceList, argon2);
 
-  const redis = cfg.REDIS_URL ? new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: 3 }) : undefined;
+  // The Redis client is loaded only with REDIS_URL (~2 MB a process otherwise).
+  let redis: Redis | undefined;
   const localBus = new LocalRevocationBus(cfg.AUTH_REVOCATION_REPLAY_SECONDS);
   const buses: RevocationBus[] = [localBus];
-  if (cfg.REDIS_URL) buses.push(new RedisRevocationBus(cfg.REDIS_URL));
+  if (cfg.REDIS_URL) {
+    const [{ Redis }, { RedisRevocationBus }] = await Promise.all([
+      import('ioredis'),
+      import('./revocation-events/redis.js'),
+    ]);
+    redis = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: 3 });
+    buses.push(new RedisRevocationBus(cfg.REDIS_URL));
+  }
   const bus = new FanoutBus(buses);
   const retainSeconds =
     Math.max(

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   LocalRevocationBus,
@@ -6,6 +7,7 @@ import {
   type RevocationEvent,
   subscribeRevocations,
 } from '../src/index.js';
+import { startTestAuth } from './helpers.js';
 
 function busContract(name: string, make: () => RevocationBus) {
   describe(`revocation events: ${name}`, () => {
@@ -52,6 +54,19 @@ if (redisUrl) {
     await expect.poll(() => got.length, { timeout: 1000 }).toBe(1);
     await sub.close();
     await bus.close();
+  });
+  it('the auth service with REDIS_URL publishes its revocations on Redis', async () => {
+    const auth = await startTestAuth({ env: { REDIS_URL: redisUrl } });
+    const got: RevocationEvent[] = [];
+    const sub = await subscribeRevocations(redisUrl, (e) => got.push(e));
+    try {
+      await auth.revocations.revoke({ type: 'user', sub: 'someone' });
+      await expect.poll(() => got.map((e) => e.type), { timeout: 2000 }).toContain('user');
+    } finally {
+      await sub.close();
+      await auth.stop();
+      await rm(auth.home, { recursive: true, force: true });
+    }
   });
 } else {
   console.warn('REDIS_URL is not set: skipping the Redis revocation-events contract');
