@@ -7,6 +7,7 @@
 //   npx tsx bench/gateway/run.ts [--duration 10] [--connections 32] [--threads 1]
 //                                [--workers 1,2] [--rounds 1] [--gateway-main path/to/main.ts]
 //                                [--compare-main path/to/other/main.ts] [--rate N]
+//                                [--at-once ROUNDS] [--at-once-rate N]
 //
 // Needs `wrk` and `haproxy` (Debian: apt-get install -y wrk haproxy) and `openssl`.
 // Everything runs on 127.0.0.1 in one go; keys and certificates live in a temp dir
@@ -40,6 +41,12 @@ const GATEWAY_MAIN = arg('gateway-main', join(import.meta.dirname, '../../servic
 // A second gateway (e.g. the last commit's, copied aside) measured as (b0) in the same rounds,
 // alternating with (b): on a noisy host, an A/B within one run says more than two runs.
 const COMPARE_MAIN = arg('compare-main', '');
+// With --compare-main: that many rounds of (b) and (b0) paced at the same time (each at the
+// given req/s, default a quarter of (b)'s peak), CPU time per request of each gateway's
+// process tree, paired per round. Both see the host at the same moment, which alternating
+// runs cannot give on a shared host.
+const AT_ONCE = Number(arg('at-once', '0'));
+const AT_ONCE_RATE = Number(arg('at-once-rate', '0'));
 
 interface Result {
   rps: number;
@@ -253,6 +260,7 @@ async function main(): Promise<void> {
       console.log(
         `    p99 added at ~${rate.toFixed(0)} req/s by (b0): ${fmt(medianOf(pb0s.map((x, i) => x.p99 - pas[i]!.p99)))}; (b) − (b0) per round: ${pbs.map((x, i) => fmt(x.p99 - pb0s[i]!.p99)).join(' / ')}`,
       );
+    if (gw0 && b0 && AT_ONCE > 0) await atOnce(gw, b, gw0, b0, AT_ONCE_RATE || rate / 2);
     await gw.stop();
     await gw0?.stop();
     hp.stop();
@@ -265,7 +273,7 @@ async function startGateway(
   jwksUrl: string,
   main: string,
   nodeFlags = process.env.GATEWAY_NODE_ARGS,
-): Promise<{ url: string; stop(): Promise<void> }> {
+): Promise<Gateway> {
   // e.g. GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway under load.
   const nodeArgs = (nodeFlags ?? '').split(' ').filter(Boolean);
   const gw = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', main], {
@@ -305,11 +313,75 @@ async function startGateway(
   });
   return {
     url,
+    pid: gw.pid!,
     stop: async () => {
       gw.kill('SIGTERM');
       if (gw.exitCode === null) await once(gw, 'exit');
     },
   };
+}
+
+interface Gateway {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** CPU seconds (user + system) of a process and its descendants (cluster workers), from /proc. */
+function treeCpu(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  let sec = (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  let children = '';
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
+  } catch {
+    // no children file (older kernels): the process alone
+  }
+  for (const child of children.split(' ').filter(Boolean)) sec += treeCpu(Number(child));
+  return sec;
+}
+
+/**
+ * (b) and (b0) paced at `rate` each, at the same time, `AT_ONCE` rounds: requests served,
+ * p99 and CPU per request of each, and (b)/(b0) − 1 of CPU per request per round.
+ */
+async function atOnce(gw: Gateway, b: Target, gw0: Gateway, b0: Target, rate: number): Promise<void> {
+  const script = join(dir, 'at-once.lua');
+  const mean = (CONNECTIONS / rate) * 1000;
+  writeFileSync(
+    script,
+    `math.randomseed(os.time())
+function delay()
+  local d = ${mean} * (0.5 + math.random())
+  local base = math.floor(d)
+  if math.random() < d - base then return base + 1 end
+  return base
+end
+`,
+  );
+  console.log(`    (b) and (b0) at once, each paced at ~${rate.toFixed(0)} req/s, ${AT_ONCE} rounds:`);
+  const diffs: number[] = [];
+  for (let r = 0; r < AT_ONCE; r++) {
+    const before = [treeCpu(gw.pid), treeCpu(gw0.pid)];
+    const [rb, rb0] = await Promise.all([wrkAt(b, script), wrkAt(b0, script)]);
+    const after = [treeCpu(gw.pid), treeCpu(gw0.pid)];
+    const us = (i: number, x: Result) => ((after[i]! - before[i]!) * 1e6) / (x.rps * DURATION);
+    const [ub, ub0] = [us(0, rb), us(1, rb0)];
+    diffs.push(ub / ub0 - 1);
+    console.log(
+      `    round ${r + 1}: (b) ${rb.rps.toFixed(0)} req/s, ${ub.toFixed(0)} µs CPU/request, p99 ${fmt(rb.p99)}; (b0) ${rb0.rps.toFixed(0)} req/s, ${ub0.toFixed(0)} µs CPU/request, p99 ${fmt(rb0.p99)}; CPU/request (b)/(b0) − 1 = ${(100 * (ub / ub0 - 1)).toFixed(1)}%; load average ${loadavg()[0]!.toFixed(2)}`,
+    );
+  }
+  const sorted = [...diffs].sort((x, y) => x - y);
+  console.log(
+    `    CPU/request (b)/(b0) − 1: median ${(100 * medianOf(diffs)).toFixed(1)}% (${sorted.filter((d) => d < 0).length} of ${diffs.length} rounds lower; ${(100 * sorted[0]!).toFixed(1)}% … ${(100 * sorted[sorted.length - 1]!).toFixed(1)}%)`,
+  );
+}
+
+/** One paced wrk run with a fixed delay script (no calibration: both targets get the same one). */
+async function wrkAt(t: Target, script: string): Promise<Result> {
+  return wrk(t, DURATION, CONNECTIONS, script);
 }
 
 async function startHaproxy(threads: number, upstreamPort: number): Promise<{ port: number; stop(): void }> {
