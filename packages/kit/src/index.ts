@@ -9,6 +9,7 @@ export {
 } from './audit/index.js';
 export { type BaseConfig, baseConfigSchema, loadConfig } from './config.js';
 export { parseYaml } from './yaml.js';
+export { releaseStartupGarbage } from './startup-memory.js';
 export {
   type Db,
   DbHost,

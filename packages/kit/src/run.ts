@@ -1,5 +1,8 @@
 import { ConfigError } from './errors.js';
 import type { RunningService, Service } from './service.js';
+import { releaseStartupGarbage } from './startup-memory.js';
+
+const STARTUP_SETTLE_MS = 1_000;
 
 /**
  * The `main` of a service process: starts it, stops it gracefully on SIGTERM or
@@ -32,5 +35,7 @@ export async function runService(service: Service): Promise<RunningService | und
   // without stopping us (SIGKILL, a crash), the channel closes; stop rather than linger
   // on the fleet's ports.
   if (process.channel) process.once('disconnect', () => onSignal('SIGHUP'));
+  // Once registration and the first health checks are through, idle at the steady size.
+  setTimeout(() => void releaseStartupGarbage(), STARTUP_SETTLE_MS).unref();
   return running;
 }
