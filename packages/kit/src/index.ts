@@ -9,7 +9,6 @@ export {
 } from './audit/index.js';
 export { type BaseConfig, baseConfigSchema, loadConfig } from './config.js';
 export { parseYaml } from './yaml.js';
-export { releaseStartupGarbage } from './startup-memory.js';
 export {
   type Db,
   DbHost,

@@ -16,7 +16,7 @@ import { Introspector } from './auth/introspection.js';
 import { JwtVerifier } from './auth/verify-jwt.js';
 import { gatewayConfigSchema } from './config.js';
 import { startRedirectListener } from './edge/redirect-listener.js';
-import { GENERATED_RESPONSE_HEADERS, HSTS, hstsHeader } from './edge/security-headers.js';
+import { GENERATED_RESPONSE_HEADERS, HSTS, hstsValue } from './edge/security-headers.js';
 import { startTlsListener } from './edge/tls-listener.js';
 import { parseWebConfig, registerWebApp } from './edge/web-app.js';
 import { type CallerCredential, forwardOriginalToken } from './forward/caller-credential.js';
@@ -188,7 +188,7 @@ async function setup(
   runtime.denylist = denylist;
   runtime.revocations = revocations;
 
-  const hsts = hstsHeader(config.HSTS_MAX_AGE_S)[HSTS]!;
+  const hsts = hstsValue(config.HSTS_MAX_AGE_S);
   await app.register(async (scope) => {
     // Bodies are streamed to the upstream untouched, never parsed here.
     scope.removeAllContentTypeParsers();

@@ -1,8 +1,8 @@
 export const HSTS = 'strict-transport-security';
 
-/** HSTS on every response (RFC 6797 §6.1); browsers ignore it over plain HTTP, so it is harmless there. */
-export function hstsHeader(maxAgeSec: number): Record<string, string> {
-  return { [HSTS]: `max-age=${maxAgeSec}; includeSubDomains` };
+/** The HSTS value for every response (RFC 6797 §6.1); browsers ignore it over plain HTTP, so it is harmless there. */
+export function hstsValue(maxAgeSec: number): string {
+  return `max-age=${maxAgeSec}; includeSubDomains`;
 }
 
 /**
