@@ -47,6 +47,29 @@ const COMPARE_MAIN = arg('compare-main', '');
 // runs cannot give on a shared host.
 const AT_ONCE = Number(arg('at-once', '0'));
 const AT_ONCE_RATE = Number(arg('at-once-rate', '0'));
+// --cpus proxy=1,wrk=0,upstream=0: each part pinned to those CPUs (taskset), the gateway and
+// HAProxy alike, so the proxy under test is not descheduled by the load generator or the
+// upstream. Unset: the scheduler places everything, as before.
+const CPUS = parseCpus(arg('cpus', ''));
+
+function parseCpus(text: string): Partial<Record<'proxy' | 'wrk' | 'upstream', string>> {
+  const cpus: Partial<Record<'proxy' | 'wrk' | 'upstream', string>> = {};
+  for (const part of text.split(',').filter(Boolean)) {
+    const m = /^(proxy|wrk|upstream)=(\d+(?:-\d+)?)$/.exec(part);
+    if (!m)
+      throw new Error(
+        `--cpus: "${part}" is not proxy=N, wrk=N or upstream=N (N a CPU or a range such as 0-1)`,
+      );
+    cpus[m[1] as 'proxy' | 'wrk' | 'upstream'] = m[2]!;
+  }
+  return cpus;
+}
+
+/** The command and its arguments, under `taskset -c` when --cpus names CPUs for that part. */
+function pinned(part: 'proxy' | 'wrk' | 'upstream', cmd: string, args: string[]): [string, string[]] {
+  const cpus = CPUS[part];
+  return cpus ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, args];
+}
 
 interface Result {
   rps: number;
@@ -125,14 +148,13 @@ async function main(): Promise<void> {
     .sign(privateKey);
 
   const upstream = spawn(
-    process.execPath,
-    [
+    ...pinned('upstream', process.execPath, [
       '--import',
       'tsx',
       join(import.meta.dirname, 'upstream.ts'),
       join(dir, 'cert.pem'),
       join(dir, 'key.pem'),
-    ],
+    ]),
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   children.push(upstream);
@@ -168,7 +190,13 @@ async function main(): Promise<void> {
   const auth = `Authorization: Bearer ${token}`;
   const direct = { url: `http://127.0.0.1:${ports.http}/videos/42`, headers: [] as string[] };
   console.log(
-    `wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s --latency, small JSON response; ${ROUNDS} round(s) of (b) and (c) alternating, median shown; load average at start ${loadavg()
+    `wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s --latency, small JSON response; ${ROUNDS} round(s) of (b) and (c) alternating, median shown; ${
+      Object.keys(CPUS).length
+        ? `pinned ${Object.entries(CPUS)
+            .map(([k, v]) => `${k} to CPU ${v}`)
+            .join(', ')}; `
+        : ''
+    }load average at start ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
@@ -194,7 +222,9 @@ async function main(): Promise<void> {
     const b0s: Result[] = [];
     const cs: Result[] = [];
     const opened = { b: 0, b0: 0, c: 0 };
+    const pids = { b: gw.pid, b0: gw0?.pid ?? 0, c: hp.pid };
     for (let r = 0; r < (RATE ? 0 : ROUNDS); r++) {
+      const line: string[] = [];
       for (const [name, target, results] of [
         ['b', b, bs],
         ...(b0 ? ([['b0', b0, b0s]] as const) : []),
@@ -202,9 +232,20 @@ async function main(): Promise<void> {
       ] as const) {
         await wrk(target, 2);
         const before = await upstreamConnections();
-        results.push(await wrk(target, DURATION));
+        // The proxy's CPU over the run: how much of a core it got, and its CPU per request. At
+        // peak the proxies share two cores with wrk and the upstream, so req/s follows how much
+        // CPU the scheduler gave the proxy in that run as much as the work per request.
+        const cpuBefore = treeCpu(pids[name]);
+        const result = await wrk(target, DURATION);
+        const cpu = treeCpu(pids[name]) - cpuBefore;
+        results.push(result);
         opened[name] += (await upstreamConnections()) - before;
+        line.push(
+          `(${name}) ${result.rps.toFixed(0)} req/s on ${(cpu / DURATION).toFixed(2)} core, ${((cpu * 1e6) / (result.rps * DURATION)).toFixed(0)} µs CPU/request`,
+        );
       }
+      if (ROUNDS > 1)
+        console.log(`    peak round ${r + 1}: ${line.join('; ')}; load average ${loadavg()[0]!.toFixed(2)}`);
     }
     let rate = RATE;
     if (!RATE) {
@@ -276,7 +317,7 @@ async function startGateway(
 ): Promise<Gateway> {
   // e.g. GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway under load.
   const nodeArgs = (nodeFlags ?? '').split(' ').filter(Boolean);
-  const gw = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', main], {
+  const gw = spawn(...pinned('proxy', process.execPath, [...nodeArgs, '--import', 'tsx', main]), {
     env: {
       PATH: process.env.PATH,
       // For a preload given in GATEWAY_NODE_ARGS, e.g. alloc-sampler.ts.
@@ -384,15 +425,18 @@ async function wrkAt(t: Target, script: string): Promise<Result> {
   return wrk(t, DURATION, CONNECTIONS, script);
 }
 
-async function startHaproxy(threads: number, upstreamPort: number): Promise<{ port: number; stop(): void }> {
+async function startHaproxy(
+  threads: number,
+  upstreamPort: number,
+): Promise<{ port: number; pid: number; stop(): void }> {
   const port = await freePort();
   writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(port, upstreamPort, threads));
-  const haproxy = spawn('haproxy', ['-f', join(dir, 'haproxy.cfg')], {
+  const haproxy = spawn(...pinned('proxy', 'haproxy', ['-f', join(dir, 'haproxy.cfg')]), {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   children.push(haproxy);
   await new Promise((r) => setTimeout(r, 500));
-  return { port, stop: () => void haproxy.kill() };
+  return { port, pid: haproxy.pid!, stop: () => void haproxy.kill() };
 }
 
 function haproxyConfig(port: number, upstreamPort: number, threads: number): string {
@@ -450,7 +494,7 @@ async function wrk(t: Target, seconds: number, connections = CONNECTIONS, script
     ...t.headers.flatMap((h) => ['-H', h]),
     t.url,
   ];
-  const { stdout: out } = await run('wrk', args);
+  const { stdout: out } = await run(...pinned('wrk', 'wrk', args));
   return {
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
     p50: toMs(/\s50%\s+(\S+)/.exec(out)?.[1]),
