@@ -73,6 +73,7 @@ export {
   Catalog,
   CircuitBreaker,
   createBalancer,
+  type DispatchCall,
   type Instance,
   originOf,
   OutlierDetector,

@@ -22,7 +22,13 @@ import { type IdentitySource, MtlsClient } from './identity/index.js';
 import { joinControlPlane } from './identity/join.js';
 import { secureServer, tlsOptions } from './identity/server-tls.js';
 import { authorizeServiceCalls } from './authz/inbound.js';
-import { type CallRequest, Catalog, Registration, ServiceClient } from './discovery/index.js';
+import {
+  type CallRequest,
+  Catalog,
+  type DispatchCall,
+  Registration,
+  ServiceClient,
+} from './discovery/index.js';
 import type { Dispatcher } from 'undici';
 import { type HealthCheck, runChecks } from './health.js';
 import { createLogger } from './logger.js';
@@ -62,6 +68,11 @@ export interface ServiceContext<P extends TProperties = TProperties> {
    * idempotent requests within a budget, circuit breaking, mTLS with the SPIFFE check.
    */
   call(service: string, request: CallRequest): Promise<Dispatcher.ResponseData>;
+  /**
+   * `call` for a bodiless request without promises (a proxy's hot path): the response, or
+   * the failure as a `FlotillaError`, goes to `handler` on undici's dispatch API.
+   */
+  dispatch(service: string, request: DispatchCall, handler: Dispatcher.DispatchHandler): void;
   /**
    * The fleet's policies in force in this service — the control plane's signed bundle,
    * hot-reloaded, or FLOTILLA_POLICY_DIR without one — for the service's own checks
@@ -218,6 +229,14 @@ async function startService<P extends TProperties>(
         throw new Error(`service ${def.name} has no control plane, so it cannot discover ${service}`);
       await discovery.catalog.ready();
       return discovery.services.call(service, request);
+    },
+    dispatch(service, request, handler) {
+      if (!discovery)
+        throw new Error(`service ${def.name} has no control plane, so it cannot discover ${service}`);
+      const { catalog, services } = discovery;
+      if (catalog.isSynced) return services.dispatch(service, request, handler);
+      // Before the first snapshot, as `call` does: wait for it (at most 5 s), then go on.
+      void catalog.ready().then(() => services.dispatch(service, request, handler));
     },
     get policy() {
       return authz;

@@ -74,7 +74,28 @@ describe('discovery that cannot be poisoned, and client-side load balancing', ()
     if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
     return body;
   };
-  /** Calls in a loop (4 at a time) until `stop` is called; counts outcomes. */
+  /** The same call through `ctx.dispatch` (the gateway's path): the answer, or its error. */
+  const dispatched = (service: string, path: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      let status = 0;
+      const chunks: Buffer[] = [];
+      front.ctx.dispatch(
+        service,
+        { method: 'GET', path, headers: {}, timeoutMs: 2_000 },
+        {
+          onResponseStart: (_c, s) => void (status = s),
+          onResponseData: (_c, chunk) => void chunks.push(chunk),
+          onResponseEnd: () => resolve({ status, body: Buffer.concat(chunks).toString() }),
+          onResponseError: (_c, err) => reject(err),
+        },
+      );
+    });
+  const whoamiDispatched = async () => {
+    const res = await dispatched('echo', '/whoami');
+    if (res.status !== 200) throw new Error(`status ${res.status}`);
+    return JSON.parse(res.body) as { service: string; pid: number };
+  };
+  /** Calls in a loop (4 at a time: two by `call`, two by `dispatch`) until `stop` is called; counts outcomes. */
   const requestLoop = () => {
     let running = true;
     const stats = {
@@ -83,10 +104,10 @@ describe('discovery that cannot be poisoned, and client-side load balancing', ()
       pids: new Map<number, number>(),
       at: [] as Array<{ t: number; ok: boolean }>,
     };
-    const worker = async () => {
+    const worker = async (call: typeof whoami) => {
       while (running) {
         try {
-          const body = await whoami();
+          const body = await call();
           stats.ok += 1;
           stats.pids.set(body.pid, (stats.pids.get(body.pid) ?? 0) + 1);
           stats.at.push({ t: Date.now(), ok: true });
@@ -96,7 +117,7 @@ describe('discovery that cannot be poisoned, and client-side load balancing', ()
         }
       }
     };
-    const workers = [worker(), worker(), worker(), worker()];
+    const workers = [worker(whoami), worker(whoami), worker(whoamiDispatched), worker(whoamiDispatched)];
     return {
       stats,
       stop: async () => {
@@ -131,6 +152,21 @@ describe('discovery that cannot be poisoned, and client-side load balancing', ()
     await Promise.all(echoes.map((e) => e.kill('SIGKILL')));
     await control?.stop();
     await rm(home, { recursive: true, force: true });
+  });
+
+  it('dispatches as it calls: balanced over the instances, the callee sees the caller, no instance is a 503', async () => {
+    const pids = new Set<number>();
+    for (let i = 0; i < 30; i++) {
+      const body = await whoamiDispatched();
+      expect(body.service).toBe('echo');
+      pids.add(body.pid);
+    }
+    expect(pids.size).toBe(echoes.length);
+    const unknown = await dispatched('nobody', '/whoami').catch((err: unknown) => err);
+    expect(unknown).toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'no instance of nobody is available',
+    });
   });
 
   it('refuses a registration as another service, and the impostor never receives traffic', async () => {

@@ -338,6 +338,7 @@ function buildUpstream(ctx: GatewayContext, routes: GatewayRoutesConfig): Upstre
   const kit = new KitUpstream(
     (service, request) => ctx.call(service, request),
     ctx.config.UPSTREAM_TIMEOUT_MS,
+    (service, request, handler) => ctx.dispatch(service, request, handler),
   );
   return new RoutedUpstream(plain, Object.keys(urls), kit);
 }

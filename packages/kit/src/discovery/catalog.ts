@@ -11,6 +11,8 @@ import type { Instance } from './instance.js';
  */
 export class Catalog {
   private readonly services = new Map<string, Map<string, Instance>>();
+  /** Each service's instances as a list, made once per change (callers are per request). */
+  private readonly lists = new Map<string, readonly Instance[]>();
   private readonly listeners = new Set<(service: string) => void>();
   private abort: AbortController | undefined;
   private stopped = false;
@@ -33,8 +35,18 @@ export class Catalog {
   }
 
   /** Healthy instances of a service as last heard from the registry. */
-  instances(service: string): Instance[] {
-    return [...(this.services.get(service)?.values() ?? [])];
+  instances(service: string): readonly Instance[] {
+    let list = this.lists.get(service);
+    if (!list) {
+      list = Object.freeze([...(this.services.get(service)?.values() ?? [])]);
+      this.lists.set(service, list);
+    }
+    return list;
+  }
+
+  /** Whether the first snapshot has arrived. */
+  get isSynced(): boolean {
+    return this.synced;
   }
 
   /** Resolves once the first snapshot has arrived (or after `timeoutMs`). */
@@ -121,6 +133,7 @@ export class Catalog {
   }
 
   private emit(service: string): void {
+    this.lists.delete(service);
     for (const listener of this.listeners) listener(service);
   }
 }

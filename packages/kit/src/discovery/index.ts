@@ -11,4 +11,5 @@ export { type Instance, originOf } from './instance.js';
 export { OutlierDetector, type OutlierOptions } from './outlier-detector.js';
 export { Registration, type RegistrationOptions } from './registration.js';
 export { RetryBudget } from './retry-budget.js';
+export type { DispatchCall } from './dispatch-call.js';
 export { type CallRequest, ServiceClient, type ServiceClientOptions } from './service-client.js';

@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { FlotillaError } from '../errors.js';
 import type { MtlsClient, MtlsRequest } from '../identity/mtls-client.js';
+import { AttemptHandler, type AttemptOwner, type DispatchCall } from './dispatch-call.js';
 import type { BalancerKind } from './balancer.js';
 import { createBalancer } from './balancer.js';
 import type { Catalog } from './catalog.js';
@@ -35,6 +36,11 @@ export class ServiceClient {
   private readonly breakers = new Map<string, CircuitBreaker>();
   private readonly balancer;
   private readonly maxAttempts: number;
+
+  /** @internal How many attempts a call may make. */
+  maxAttemptsFor(): number {
+    return this.maxAttempts;
+  }
 
   constructor(
     private readonly catalog: Catalog,
@@ -92,9 +98,72 @@ export class ServiceClient {
     });
   }
 
+  /**
+   * `call` without promises, for a bodiless request on a hot path (the gateway): the same
+   * discovery, balancing, ejection, retries within the budget and circuit breaking, with
+   * the response (or the failure, a `FlotillaError` as `call` throws) given to `handler`
+   * through undici's dispatch API. Only the attempt that answers reaches `handler`.
+   */
+  dispatch(service: string, req: DispatchCall, handler: Dispatcher.DispatchHandler): void {
+    const breaker = this.breakerFor(service);
+    if (!breaker.allow()) {
+      const err = new FlotillaError('SERVICE_UNAVAILABLE', `${service} is failing; circuit open`, {
+        retryable: true,
+      });
+      return void handler.onResponseError?.(NO_CONTROLLER, err);
+    }
+    this.budget.recordRequest();
+    new DispatchedCall(this, service, req, handler, breaker).attempt();
+  }
+
+  /** @internal Starts one attempt of a dispatched call; false when no instance is left. */
+  sendAttempt(call: DispatchedCall, tried: Set<string> | undefined): boolean {
+    const instance = this.choose(call.service, tried);
+    if (!instance) return false;
+    const agent = this.mtls.agentFor(call.service); // throws without identity material: nothing sent
+    call.current = instance; // before dispatching: undici may answer the handler at once
+    this.inFlight.set(instance.id, (this.inFlight.get(instance.id) ?? 0) + 1);
+    agent.dispatch(
+      {
+        origin: originOf(instance),
+        method: call.req.method,
+        path: call.req.path,
+        headers: call.req.headers,
+        headersTimeout: call.req.timeoutMs,
+        bodyTimeout: call.req.timeoutMs,
+      },
+      new AttemptHandler(call, call.handler),
+    );
+    return true;
+  }
+
+  /** @internal */
+  attemptEnded(instance: Instance): void {
+    this.inFlight.set(instance.id, (this.inFlight.get(instance.id) ?? 1) - 1);
+  }
+
+  /** @internal */
+  attemptFailed(instance: Instance): void {
+    this.outliers.failure(instance.id, this.catalog.instances(instance.service));
+  }
+
+  /** @internal */
+  attemptAnswered(instance: Instance, status: number): void {
+    if (RETRYABLE_STATUS.has(status))
+      this.outliers.failure(instance.id, this.catalog.instances(instance.service));
+    else this.outliers.success(instance.id);
+  }
+
+  /** @internal */
+  tryRetry(): boolean {
+    return this.budget.tryRetry();
+  }
+
   /** The instance to try next: healthy, not tried yet for this call, least busy of two. */
-  private choose(service: string, tried: Set<string>): Instance | undefined {
+  private choose(service: string, tried: Set<string> | undefined): Instance | undefined {
     const all = this.catalog.instances(service);
+    if (!tried || tried.size === 0)
+      return this.balancer.pick(this.outliers.available(all), (id) => this.inFlight.get(id) ?? 0);
     const fresh = all.filter((i) => !tried.has(i.id));
     const candidates = this.outliers.available(fresh.length > 0 ? fresh : all);
     return this.balancer.pick(candidates, (id) => this.inFlight.get(id) ?? 0);
@@ -116,5 +185,101 @@ export class ServiceClient {
       this.breakers.set(service, breaker);
     }
     return breaker;
+  }
+}
+
+/** For a failure reported before any connection was asked for (the circuit is open). */
+const NO_CONTROLLER = {
+  abort() {},
+  pause() {},
+  resume() {},
+  aborted: false,
+  paused: false,
+  reason: null,
+} as unknown as Dispatcher.DispatchController;
+
+/** A dispatched call across its attempts, with `call`'s retry rules. */
+class DispatchedCall implements AttemptOwner {
+  readonly #client: ServiceClient;
+  readonly service: string;
+  readonly req: DispatchCall;
+  readonly handler: Dispatcher.DispatchHandler;
+  readonly #breaker: CircuitBreaker;
+  readonly #retryable: boolean;
+  /** The instance of the attempt under way (set by the client as it sends it). */
+  current: Instance | undefined;
+  #tried: Set<string> | undefined;
+  #attempts = 0;
+  #lastError: Error | undefined;
+
+  constructor(
+    client: ServiceClient,
+    service: string,
+    req: DispatchCall,
+    handler: Dispatcher.DispatchHandler,
+    breaker: CircuitBreaker,
+  ) {
+    this.#client = client;
+    this.service = service;
+    this.req = req;
+    this.handler = handler;
+    this.#breaker = breaker;
+    this.#retryable = req.idempotent ?? IDEMPOTENT.has(req.method);
+  }
+
+  attempt(): void {
+    if (this.current) (this.#tried ??= new Set()).add(this.current.id);
+    this.#attempts++;
+    let sent: boolean;
+    try {
+      sent = this.#client.sendAttempt(this, this.#tried);
+    } catch (err) {
+      return this.#giveUp(err instanceof Error ? err : new Error(String(err)));
+    }
+    if (!sent) this.#giveUp(undefined);
+  }
+
+  wantsRetry(status: number): boolean {
+    return (
+      RETRYABLE_STATUS.has(status) &&
+      this.#retryable &&
+      this.#attempts < this.#client.maxAttemptsFor() &&
+      this.#client.tryRetry()
+    );
+  }
+
+  answered(status: number): void {
+    this.#client.attemptAnswered(this.current!, status);
+    this.#breaker.record(!RETRYABLE_STATUS.has(status));
+  }
+
+  failed(err: Error | undefined): void {
+    if (err) this.#lastError = err;
+    this.#client.attemptFailed(this.current!);
+    // A retried status (no error) was already granted its retry; an error asks now.
+    if (
+      !err ||
+      (this.#retryable && this.#attempts < this.#client.maxAttemptsFor() && this.#client.tryRetry())
+    )
+      return this.attempt();
+    this.#giveUp(err);
+  }
+
+  done(): void {
+    this.#client.attemptEnded(this.current!);
+  }
+
+  #giveUp(err: Error | undefined): void {
+    this.#breaker.record(false);
+    const error =
+      err === undefined && this.#lastError === undefined
+        ? new FlotillaError('SERVICE_UNAVAILABLE', `no instance of ${this.service} is available`, {
+            retryable: true,
+          })
+        : new FlotillaError('BAD_GATEWAY', `${this.service} could not be reached`, {
+            cause: err ?? this.#lastError,
+            retryable: true,
+          });
+    this.handler.onResponseError?.(NO_CONTROLLER, error);
   }
 }

@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
-import { type CallRequest, FlotillaError } from '@flotilla/kit';
+import { type CallRequest, type DispatchCall, FlotillaError } from '@flotilla/kit';
 import type { Dispatcher } from 'undici';
 import type { CompiledRoute } from '../routes/route-table.js';
+import { ForwardHandler, fromKitError } from './forward-handler.js';
 import {
   dispatchTo,
   type Upstream,
@@ -13,24 +14,60 @@ import {
 
 /** The kit's `ctx.call`: discovery, balancing, mTLS with the SPIFFE peer check. */
 export type ServiceCall = (service: string, request: CallRequest) => Promise<Dispatcher.ResponseData>;
+/** The kit's `ctx.dispatch`: the same for a bodiless request, without promises. */
+export type ServiceDispatch = (
+  service: string,
+  request: DispatchCall,
+  handler: Dispatcher.DispatchHandler,
+) => void;
 
 /**
- * Upstream through the kit's service client. The kit's call takes a whole body, so the
- * request body is read first (it is already bounded by BODY_LIMIT); responses stream.
+ * Upstream through the kit's service client. A request without a body goes through the
+ * kit's dispatch (no promise, no stream; a small answer arrives whole, as from the plain
+ * upstream). The kit's call takes a whole body, so a request body is read first (it is
+ * already bounded by BODY_LIMIT); responses stream.
  */
 export class KitUpstream implements Upstream {
   readonly #call: ServiceCall;
+  readonly #dispatch: ServiceDispatch | undefined;
   readonly #timeoutMs: number;
 
-  constructor(call: ServiceCall, timeoutMs: number) {
+  constructor(call: ServiceCall, timeoutMs: number, dispatch?: ServiceDispatch) {
     this.#call = call;
     this.#timeoutMs = timeoutMs;
+    this.#dispatch = dispatch;
+  }
+
+  dispatch(route: CompiledRoute, request: UpstreamRequest, receiver: UpstreamReceiver): void {
+    if (request.body || !this.#dispatch) {
+      this.forward(route, request).then(
+        (res) => receiver.upstreamResponse(res),
+        (err: unknown) => receiver.upstreamError(err instanceof Error ? err : new Error(String(err))),
+      );
+      return;
+    }
+    const handler = new ForwardHandler(request.cancel, receiver);
+    try {
+      this.#dispatch(
+        route.config.service,
+        {
+          method: request.method,
+          path: request.path,
+          headers: flatten(request.headers),
+          timeoutMs: this.#timeoutMs,
+        },
+        handler,
+      );
+    } catch (err) {
+      // Thrown, not reported (e.g. no control plane): the call's failure all the same.
+      receiver.upstreamError(
+        err instanceof FlotillaError ? fromKitError(err) : new UpstreamError('unavailable', String(err), err),
+      );
+    }
   }
 
   async forward(route: CompiledRoute, request: UpstreamRequest): Promise<UpstreamResponse> {
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(request.headers))
-      headers[k] = Array.isArray(v) ? v.join(k === 'cookie' ? '; ' : ', ') : v;
+    const headers = flatten(request.headers);
     const body = request.body ? await readAll(request.body) : undefined;
     if (body) headers['content-length'] = String(body.length);
     try {
@@ -44,15 +81,7 @@ export class KitUpstream implements Upstream {
       });
       return { status: res.statusCode, headers: res.headers, body: res.body };
     } catch (err) {
-      if (err instanceof FlotillaError) {
-        const kind =
-          err.code === 'GATEWAY_TIMEOUT'
-            ? 'timeout'
-            : err.code === 'SERVICE_UNAVAILABLE'
-              ? 'unavailable'
-              : 'bad-response';
-        throw new UpstreamError(kind, err.message, err);
-      }
+      if (err instanceof FlotillaError) throw fromKitError(err);
       const code = (err as { code?: string } | null)?.code;
       if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
         throw new UpstreamError('timeout', code, err);
@@ -90,6 +119,16 @@ export class RoutedUpstream implements Upstream {
   async close(): Promise<void> {
     await Promise.all([this.#plain.close(), this.#kit.close()]);
   }
+}
+
+/** One line per header: repeated values joined (cookies with `; `, RFC 6265 §5.4). */
+function flatten(headers: UpstreamRequest['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k in headers) {
+    const v = headers[k]!;
+    out[k] = typeof v === 'string' ? v : v.join(k === 'cookie' ? '; ' : ', ');
+  }
+  return out;
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {
