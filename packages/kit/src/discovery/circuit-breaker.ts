@@ -1,3 +1,5 @@
+import { WindowCounts } from './window-counts.js';
+
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
 export interface CircuitOptions {
@@ -15,7 +17,7 @@ export interface CircuitOptions {
  * up; after a pause one probe request decides whether to close again.
  */
 export class CircuitBreaker {
-  private outcomes: Array<{ at: number; ok: boolean }> = [];
+  readonly #outcomes: WindowCounts;
   private openedAt = 0;
   private probing = false;
   state: CircuitState = 'closed';
@@ -23,7 +25,9 @@ export class CircuitBreaker {
   constructor(
     private readonly opts: CircuitOptions = {},
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.#outcomes = new WindowCounts(opts.windowMs ?? 10_000, 2);
+  }
 
   /** Whether a request may go now; in half-open state only one probe at a time. */
   allow(): boolean {
@@ -47,13 +51,10 @@ export class CircuitBreaker {
       return;
     }
     const now = this.now();
-    this.outcomes.push({ at: now, ok });
-    this.outcomes = this.outcomes.filter((o) => o.at > now - (this.opts.windowMs ?? 10_000));
-    const failures = this.outcomes.filter((o) => !o.ok).length;
-    if (
-      this.outcomes.length >= (this.opts.minRequests ?? 20) &&
-      failures / this.outcomes.length >= (this.opts.failureRatio ?? 0.5)
-    ) {
+    this.#outcomes.add(ok ? OK : FAILED, now);
+    const failures = this.#outcomes.count(FAILED, now);
+    const total = failures + this.#outcomes.count(OK, now);
+    if (total >= (this.opts.minRequests ?? 20) && failures / total >= (this.opts.failureRatio ?? 0.5)) {
       this.open();
     }
   }
@@ -65,6 +66,9 @@ export class CircuitBreaker {
 
   private close(): void {
     this.state = 'closed';
-    this.outcomes = [];
+    this.#outcomes.clear();
   }
 }
+
+const OK = 0;
+const FAILED = 1;

@@ -4,6 +4,7 @@ import { CircuitBreaker } from './circuit-breaker.js';
 import type { Instance } from './instance.js';
 import { OutlierDetector } from './outlier-detector.js';
 import { RetryBudget } from './retry-budget.js';
+import { WindowCounts } from './window-counts.js';
 
 const instances: Instance[] = ['a', 'b', 'c'].map((id, i) => ({
   id,
@@ -85,9 +86,63 @@ describe('retry budget', () => {
     now = 20_000;
     expect(budget.tryRetry()).toBe(true);
   });
+
+  it('forgets requests and retries past its window', () => {
+    let now = 0;
+    const budget = new RetryBudget(0.5, 0, 10_000, () => now);
+    for (let i = 0; i < 4; i++) budget.recordRequest();
+    expect([budget.tryRetry(), budget.tryRetry(), budget.tryRetry()]).toEqual([true, true, false]);
+    now = 10_000; // the requests of t = 0 are out of the window, and the retries with them
+    expect(budget.tryRetry()).toBe(false);
+    budget.recordRequest();
+    budget.recordRequest();
+    expect([budget.tryRetry(), budget.tryRetry()]).toEqual([true, false]);
+  });
+});
+
+describe('window counts', () => {
+  it('counts each kind over the window and forgets a bucket at a time', () => {
+    const w = new WindowCounts(10_000, 2); // ten buckets of 1 s
+    w.add(0, 500);
+    w.add(0, 1_500);
+    w.add(1, 1_500);
+    w.add(0, 9_999);
+    expect([w.count(0, 9_999), w.count(1, 9_999)]).toEqual([3, 1]);
+    expect(w.count(0, 10_000)).toBe(2); // the bucket of 0–1 s has left the window
+    expect(w.count(0, 11_000)).toBe(1);
+    expect(w.count(1, 11_000)).toBe(0);
+    w.add(0, 25_000); // reuses the bucket of 5 s: nothing of the old round remains
+    expect(w.count(0, 25_000)).toBe(1);
+    w.clear();
+    expect(w.count(0, 25_000)).toBe(0);
+  });
+
+  it('needs no more memory at a million events', () => {
+    const w = new WindowCounts(10_000);
+    for (let t = 0; t < 1_000_000; t++) w.add(0, t / 100); // 10 s of 100 000 events a second
+    expect(w.count(0, 9_999)).toBe(1_000_000);
+  });
 });
 
 describe('circuit breaker', () => {
+  it('does not count outcomes older than its window', () => {
+    let now = 0;
+    const cb = new CircuitBreaker({ minRequests: 4, failureRatio: 0.5, windowMs: 10_000 }, () => now);
+    for (let i = 0; i < 3; i++) cb.record(false);
+    now = 10_000;
+    cb.record(false); // only one failure in the window now: below minRequests
+    expect(cb.state).toBe('closed');
+    for (let i = 0; i < 3; i++) cb.record(false);
+    expect(cb.state).toBe('open');
+  });
+
+  it('opens when a success brings it to minRequests with the failure share already over', () => {
+    const cb = new CircuitBreaker({ minRequests: 4, failureRatio: 0.5 }, () => 0);
+    for (let i = 0; i < 3; i++) cb.record(false);
+    cb.record(true);
+    expect(cb.state).toBe('open');
+  });
+
   it('opens on a high failure rate, lets one probe through after a pause, and closes on success', () => {
     let now = 0;
     const cb = new CircuitBreaker({ minRequests: 4, failureRatio: 0.5, openMs: 1000 }, () => now);
