@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { spiffeIdOf, startMesh } from './mesh.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -51,6 +52,14 @@ const AT_ONCE_RATE = Number(arg('at-once-rate', '0'));
 // HAProxy alike, so the proxy under test is not descheduled by the load generator or the
 // upstream. Unset: the scheduler places everything, as before.
 const CPUS = parseCpus(arg('cpus', ''));
+// --upstream mtls (default): (b) and (c) reach a Flotilla service over mTLS — the gateway
+// through the kit (discovery, its workload certificate, the SPIFFE check), HAProxy with a
+// client certificate from the same control plane — and (a) is the same service over plain
+// HTTP. --upstream plain: the earlier setup, a bare Node upstream reached by URL over TLS
+// with only its server certificate checked (the figures before 2026-12-06 are this one).
+const UPSTREAM = arg('upstream', 'mtls');
+if (UPSTREAM !== 'mtls' && UPSTREAM !== 'plain')
+  throw new Error(`--upstream: "${UPSTREAM}" is not mtls or plain`);
 
 function parseCpus(text: string): Partial<Record<'proxy' | 'wrk' | 'upstream', string>> {
   const cpus: Partial<Record<'proxy' | 'wrk' | 'upstream', string>> = {};
@@ -83,6 +92,7 @@ interface Result {
 }
 
 const run = promisify(execFile);
+let stopMesh: () => Promise<void> = async () => {};
 const children: ChildProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'flotilla-bench-gw-'));
 
@@ -162,12 +172,15 @@ async function main(): Promise<void> {
   const ports = JSON.parse(line) as { http: number; https: number };
   const upstreamConnections = async () =>
     ((await (await fetch(`http://127.0.0.1:${ports.http}/__connections`)).json()) as { https: number }).https;
+  const mesh = UPSTREAM === 'mtls' ? await startMesh(dir) : undefined;
+  stopMesh = async () => mesh?.stop();
 
   // The gateway's routes: the same route HAProxy serves, limits high enough to refuse nothing.
   writeFileSync(
     join(dir, 'routes.json'),
     JSON.stringify({
-      upstreams: { videos: `https://127.0.0.1:${ports.https}` },
+      // With the mesh, no URL: the gateway finds `videos` by discovery and calls it over mTLS.
+      upstreams: mesh ? {} : { videos: `https://127.0.0.1:${ports.https}` },
       throttle: {
         user: { points: 1_000_000_000, duration: 60 },
         policies: { op: { points: 1_000_000_000, duration: 60 } },
@@ -188,9 +201,12 @@ async function main(): Promise<void> {
   const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
 
   const auth = `Authorization: Bearer ${token}`;
-  const direct = { url: `http://127.0.0.1:${ports.http}/videos/42`, headers: [] as string[] };
+  const direct = {
+    url: mesh ? `${mesh.directUrl}/videos/42` : `http://127.0.0.1:${ports.http}/videos/42`,
+    headers: [] as string[],
+  };
   console.log(
-    `wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s --latency, small JSON response; ${ROUNDS} round(s) of (b) and (c) alternating, median shown; ${
+    `wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s --latency, small JSON response; ${ROUNDS} round(s) of (b) and (c) alternating, median shown; upstream ${mesh ? 'a Flotilla service: (a) plain HTTP, (b) and (c) mTLS' : 'bare Node: (a) plain HTTP, (b) and (c) TLS'}; ${
       Object.keys(CPUS).length
         ? `pinned ${Object.entries(CPUS)
             .map(([k, v]) => `${k} to CPU ${v}`)
@@ -206,18 +222,43 @@ async function main(): Promise<void> {
   print('(a) upstream direct, plain HTTP', a);
 
   for (const workers of WORKERS) {
-    const gw = await startGateway(workers, jwksUrl, GATEWAY_MAIN);
+    if (mesh && workers > 1) {
+      // Join tokens are single-use and a workload key never leaves its process, so a gateway
+      // with a control plane runs one process; more replicas are more gateways (pods).
+      console.log(
+        `(b) with ${workers} workers skipped: a gateway with a control plane runs one worker (--upstream plain measures more)`,
+      );
+      continue;
+    }
+    const meshEnv = async () => (mesh ? await mesh.gatewayEnv() : {});
+    const gw = await startGateway(workers, jwksUrl, GATEWAY_MAIN, undefined, await meshEnv());
     // COMPARE_NODE_ARGS (default GATEWAY_NODE_ARGS) gives (b0) other Node flags, e.g. a GC setting.
     const gw0 = COMPARE_MAIN
-      ? await startGateway(workers, jwksUrl, COMPARE_MAIN, process.env.COMPARE_NODE_ARGS)
+      ? await startGateway(workers, jwksUrl, COMPARE_MAIN, process.env.COMPARE_NODE_ARGS, await meshEnv())
       : undefined;
-    const hp = await startHaproxy(workers, ports.https);
+    const hp = await startHaproxy(
+      workers,
+      mesh?.haproxyServer() ??
+        `server up 127.0.0.1:${ports.https} ssl verify required ca-file ${join(dir, 'cert.pem')} sni str(localhost) pool-max-conn 512`,
+    );
     const b = { url: `${gw.url}/api/videos/42`, headers: [auth] };
     const b0 = gw0 ? { url: `${gw0.url}/api/videos/42`, headers: [auth] } : undefined;
     const c = { url: `https://127.0.0.1:${hp.port}/api/videos/42`, headers: [auth] };
     await check('(b)', b);
     if (b0) await check('(b0)', b0);
     await check('(c)', c);
+    let callersBefore: Record<string, number> = {};
+    if (mesh) {
+      // Each proxy's requests must have arrived over mTLS under its own identity.
+      const callers = await mesh.callers();
+      for (const who of ['gateway', 'haproxy'])
+        if (!((callers[spiffeIdOf(who)] ?? 0) > 0))
+          throw new Error(
+            `the upstream saw no mTLS request from ${spiffeIdOf(who)}: ${JSON.stringify(callers)}`,
+          );
+      console.log(`    mTLS callers seen by the upstream: ${JSON.stringify(callers)}`);
+      callersBefore = callers;
+    }
     const bs: Result[] = [];
     const b0s: Result[] = [];
     const cs: Result[] = [];
@@ -231,7 +272,7 @@ async function main(): Promise<void> {
         ['c', c, cs],
       ] as const) {
         await wrk(target, 2);
-        const before = await upstreamConnections();
+        const before = mesh ? 0 : await upstreamConnections();
         // The proxy's CPU over the run: how much of a core it got, and its CPU per request. At
         // peak the proxies share two cores with wrk and the upstream, so req/s follows how much
         // CPU the scheduler gave the proxy in that run as much as the work per request.
@@ -239,13 +280,30 @@ async function main(): Promise<void> {
         const result = await wrk(target, DURATION);
         const cpu = treeCpu(pids[name]) - cpuBefore;
         results.push(result);
-        opened[name] += (await upstreamConnections()) - before;
+        opened[name] += mesh ? 0 : (await upstreamConnections()) - before;
         line.push(
           `(${name}) ${result.rps.toFixed(0)} req/s on ${(cpu / DURATION).toFixed(2)} core, ${((cpu * 1e6) / (result.rps * DURATION)).toFixed(0)} µs CPU/request`,
         );
       }
       if (ROUNDS > 1)
         console.log(`    peak round ${r + 1}: ${line.join('; ')}; load average ${loadavg()[0]!.toFixed(2)}`);
+    }
+    if (mesh && !RATE) {
+      // And the measured runs too: every request each proxy answered reached the upstream
+      // over mTLS under that proxy's identity.
+      const callers = await mesh.callers();
+      for (const [who, results] of [
+        ['gateway', [...bs, ...b0s]],
+        ['haproxy', cs],
+      ] as const) {
+        let served = 0;
+        for (const r of results) served += r.rps * DURATION;
+        const seen = (callers[spiffeIdOf(who)] ?? 0) - (callersBefore[spiffeIdOf(who)] ?? 0);
+        if (seen < served * 0.99)
+          throw new Error(
+            `${spiffeIdOf(who)}: the upstream saw ${seen} mTLS requests for ${served.toFixed(0)} answered`,
+          );
+      }
     }
     let rate = RATE;
     if (!RATE) {
@@ -259,7 +317,7 @@ async function main(): Promise<void> {
         console.log(`    throughput ratio (b0)/(c) = ${(b0m.rps / cm.rps).toFixed(2)}`);
       }
       console.log(
-        `    throughput ratio (b)/(c) = ${(bm.rps / cm.rps).toFixed(2)}; new upstream TLS connections during the measured runs: (b) ${opened.b}, (c) ${opened.c}; load average ${loadavg()[0]!.toFixed(2)}`,
+        `    throughput ratio (b)/(c) = ${(bm.rps / cm.rps).toFixed(2)}; ${mesh ? '' : `new upstream TLS connections during the measured runs: (b) ${opened.b}, (c) ${opened.c}; `}load average ${loadavg()[0]!.toFixed(2)}`,
       );
       rate = bm.rps / 2;
     }
@@ -314,6 +372,7 @@ async function startGateway(
   jwksUrl: string,
   main: string,
   nodeFlags = process.env.GATEWAY_NODE_ARGS,
+  meshEnv: Record<string, string> = {},
 ): Promise<Gateway> {
   // e.g. GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway under load.
   const nodeArgs = (nodeFlags ?? '').split(' ').filter(Boolean);
@@ -342,6 +401,7 @@ async function startGateway(
       FLOTILLA_HOME: join(dir, `home-${workers}-${children.length}`),
       FLOTILLA_POLICY_DIR: join(import.meta.dirname, '../../policies'),
       LOG_LEVEL: 'warn',
+      ...meshEnv,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -427,10 +487,10 @@ async function wrkAt(t: Target, script: string): Promise<Result> {
 
 async function startHaproxy(
   threads: number,
-  upstreamPort: number,
+  server: string,
 ): Promise<{ port: number; pid: number; stop(): void }> {
   const port = await freePort();
-  writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(port, upstreamPort, threads));
+  writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(port, server, threads));
   const haproxy = spawn(...pinned('proxy', 'haproxy', ['-f', join(dir, 'haproxy.cfg')]), {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -439,7 +499,7 @@ async function startHaproxy(
   return { port, pid: haproxy.pid!, stop: () => void haproxy.kill() };
 }
 
-function haproxyConfig(port: number, upstreamPort: number, threads: number): string {
+function haproxyConfig(port: number, server: string, threads: number): string {
   // HAProxy 2.6: jwt_verify takes the algorithm and a public key file (SPKI PEM) loaded at start.
   return `global
   maxconn 4000
@@ -465,8 +525,14 @@ frontend edge
   http-request deny status 429 if { sc_http_req_rate(0) gt 1000000000 }
   http-request set-path /videos/42
   default_backend upstream
+  # Any idle upstream connection serves any request, as the gateway's pools do (HAProxy's
+  # default, safe, opens a new one for each client connection's first request).
+  http-reuse always
 backend upstream
-  server up 127.0.0.1:${upstreamPort} ssl verify required ca-file ${join(dir, 'cert.pem')} sni str(localhost) pool-max-conn 512
+  # Any idle upstream connection serves any request, as the gateway's pools do (HAProxy's
+  # default, safe, opens a new one for each client connection's first request).
+  http-reuse always
+  ${server}
 `;
 }
 
@@ -585,7 +651,10 @@ main()
     console.error(err instanceof Error ? err.message : err);
     process.exitCode = 1;
   })
-  .finally(() => {
+  .finally(async () => {
     for (const c of children) if (c.exitCode === null) c.kill();
+    await stopMesh().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
+    // The in-process control plane keeps timers; the benchmark is over.
+    process.exit();
   });
