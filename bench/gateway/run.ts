@@ -525,10 +525,10 @@ frontend edge
   http-request deny status 429 if { sc_http_req_rate(0) gt 1000000000 }
   http-request set-path /videos/42
   default_backend upstream
+backend upstream
   # Any idle upstream connection serves any request, as the gateway's pools do (HAProxy's
   # default, safe, opens a new one for each client connection's first request).
   http-reuse always
-backend upstream
   # Any idle upstream connection serves any request, as the gateway's pools do (HAProxy's
   # default, safe, opens a new one for each client connection's first request).
   http-reuse always
