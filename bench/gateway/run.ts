@@ -529,9 +529,6 @@ backend upstream
   # Any idle upstream connection serves any request, as the gateway's pools do (HAProxy's
   # default, safe, opens a new one for each client connection's first request).
   http-reuse always
-  # Any idle upstream connection serves any request, as the gateway's pools do (HAProxy's
-  # default, safe, opens a new one for each client connection's first request).
-  http-reuse always
   ${server}
 `;
 }
