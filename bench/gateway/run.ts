@@ -157,30 +157,22 @@ async function main(): Promise<void> {
     .setExpirationTime('1h')
     .sign(privateKey);
 
-  const upstream = spawn(
-    ...pinned('upstream', process.execPath, [
-      '--import',
-      'tsx',
-      join(import.meta.dirname, 'upstream.ts'),
-      join(dir, 'cert.pem'),
-      join(dir, 'key.pem'),
-    ]),
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  children.push(upstream);
-  const [line] = (await once(createInterface({ input: upstream.stdout }), 'line')) as [string];
-  const ports = JSON.parse(line) as { http: number; https: number };
-  const upstreamConnections = async () =>
-    ((await (await fetch(`http://127.0.0.1:${ports.http}/__connections`)).json()) as { https: number }).https;
   const mesh = UPSTREAM === 'mtls' ? await startMesh(dir) : undefined;
   stopMesh = async () => mesh?.stop();
+  const bare = mesh ? undefined : await startBareUpstream();
+  // New TLS connections the bare upstream accepted (the mesh's service does not count them).
+  const upstreamConnections = async () =>
+    bare
+      ? ((await (await fetch(`http://127.0.0.1:${bare.http}/__connections`)).json()) as { https: number })
+          .https
+      : 0;
 
   // The gateway's routes: the same route HAProxy serves, limits high enough to refuse nothing.
   writeFileSync(
     join(dir, 'routes.json'),
     JSON.stringify({
       // With the mesh, no URL: the gateway finds `videos` by discovery and calls it over mTLS.
-      upstreams: mesh ? {} : { videos: `https://127.0.0.1:${ports.https}` },
+      upstreams: bare ? { videos: `https://127.0.0.1:${bare.https}` } : {},
       throttle: {
         user: { points: 1_000_000_000, duration: 60 },
         policies: { op: { points: 1_000_000_000, duration: 60 } },
@@ -202,7 +194,7 @@ async function main(): Promise<void> {
 
   const auth = `Authorization: Bearer ${token}`;
   const direct = {
-    url: mesh ? `${mesh.directUrl}/videos/42` : `http://127.0.0.1:${ports.http}/videos/42`,
+    url: bare ? `http://127.0.0.1:${bare.http}/videos/42` : `${mesh!.directUrl}/videos/42`,
     headers: [] as string[],
   };
   console.log(
@@ -239,7 +231,7 @@ async function main(): Promise<void> {
     const hp = await startHaproxy(
       workers,
       mesh?.haproxyServer() ??
-        `server up 127.0.0.1:${ports.https} ssl verify required ca-file ${join(dir, 'cert.pem')} sni str(localhost) pool-max-conn 512`,
+        `server up 127.0.0.1:${bare!.https} ssl verify required ca-file ${join(dir, 'cert.pem')} sni str(localhost) pool-max-conn 512`,
     );
     const b = { url: `${gw.url}/api/videos/42`, headers: [auth] };
     const b0 = gw0 ? { url: `${gw0.url}/api/videos/42`, headers: [auth] } : undefined;
@@ -272,7 +264,7 @@ async function main(): Promise<void> {
         ['c', c, cs],
       ] as const) {
         await wrk(target, 2);
-        const before = mesh ? 0 : await upstreamConnections();
+        const before = await upstreamConnections();
         // The proxy's CPU over the run: how much of a core it got, and its CPU per request. At
         // peak the proxies share two cores with wrk and the upstream, so req/s follows how much
         // CPU the scheduler gave the proxy in that run as much as the work per request.
@@ -280,7 +272,7 @@ async function main(): Promise<void> {
         const result = await wrk(target, DURATION);
         const cpu = treeCpu(pids[name]) - cpuBefore;
         results.push(result);
-        opened[name] += mesh ? 0 : (await upstreamConnections()) - before;
+        opened[name] += (await upstreamConnections()) - before;
         line.push(
           `(${name}) ${result.rps.toFixed(0)} req/s on ${(cpu / DURATION).toFixed(2)} core, ${((cpu * 1e6) / (result.rps * DURATION)).toFixed(0)} µs CPU/request`,
         );
@@ -365,6 +357,23 @@ async function main(): Promise<void> {
     hp.stop();
   }
   jwksServer.close();
+}
+
+/** The bare Node upstream of `--upstream plain` (upstream.ts): its plain and TLS ports. */
+async function startBareUpstream(): Promise<{ http: number; https: number }> {
+  const upstream = spawn(
+    ...pinned('upstream', process.execPath, [
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'upstream.ts'),
+      join(dir, 'cert.pem'),
+      join(dir, 'key.pem'),
+    ]),
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  children.push(upstream);
+  const [line] = (await once(createInterface({ input: upstream.stdout }), 'line')) as [string];
+  return JSON.parse(line) as { http: number; https: number };
 }
 
 async function startGateway(
