@@ -35,12 +35,10 @@ export class ServiceClient {
   private readonly budget = new RetryBudget();
   private readonly breakers = new Map<string, CircuitBreaker>();
   private readonly balancer;
-  private readonly maxAttempts: number;
-
+  /** What each instance is busy with now, for the balancer (one function, not one per pick). */
+  private readonly load = (id: string) => this.inFlight.get(id) ?? 0;
   /** @internal How many attempts a call may make. */
-  maxAttemptsFor(): number {
-    return this.maxAttempts;
-  }
+  readonly maxAttempts: number;
 
   constructor(
     private readonly catalog: Catalog,
@@ -68,8 +66,8 @@ export class ServiceClient {
       tried.add(instance.id);
       try {
         const res = await this.send(instance, req);
+        this.attemptAnswered(instance, res.statusCode);
         if (RETRYABLE_STATUS.has(res.statusCode)) {
-          this.outliers.failure(instance.id, this.catalog.instances(service));
           if (retryable && attempt < this.maxAttempts && this.budget.tryRetry()) {
             await res.body.dump();
             continue;
@@ -77,12 +75,11 @@ export class ServiceClient {
           breaker.record(false);
           return res;
         }
-        this.outliers.success(instance.id);
         breaker.record(true);
         return res;
       } catch (err) {
         lastError = err;
-        this.outliers.failure(instance.id, this.catalog.instances(service));
+        this.attemptFailed(instance);
         if (!retryable || attempt >= this.maxAttempts || !this.budget.tryRetry()) break;
       }
     }
@@ -162,11 +159,8 @@ export class ServiceClient {
   /** The instance to try next: healthy, not tried yet for this call, least busy of two. */
   private choose(service: string, tried: Set<string> | undefined): Instance | undefined {
     const all = this.catalog.instances(service);
-    if (!tried || tried.size === 0)
-      return this.balancer.pick(this.outliers.available(all), (id) => this.inFlight.get(id) ?? 0);
-    const fresh = all.filter((i) => !tried.has(i.id));
-    const candidates = this.outliers.available(fresh.length > 0 ? fresh : all);
-    return this.balancer.pick(candidates, (id) => this.inFlight.get(id) ?? 0);
+    const fresh = tried?.size ? all.filter((i) => !tried.has(i.id)) : all;
+    return this.balancer.pick(this.outliers.available(fresh.length > 0 ? fresh : all), this.load);
   }
 
   private async send(instance: Instance, req: CallRequest): Promise<Dispatcher.ResponseData> {
@@ -174,7 +168,7 @@ export class ServiceClient {
     try {
       return await this.mtls.request(instance.service, originOf(instance), req);
     } finally {
-      this.inFlight.set(instance.id, (this.inFlight.get(instance.id) ?? 1) - 1);
+      this.attemptEnded(instance);
     }
   }
 
@@ -240,12 +234,7 @@ class DispatchedCall implements AttemptOwner {
   }
 
   wantsRetry(status: number): boolean {
-    return (
-      RETRYABLE_STATUS.has(status) &&
-      this.#retryable &&
-      this.#attempts < this.#client.maxAttemptsFor() &&
-      this.#client.tryRetry()
-    );
+    return RETRYABLE_STATUS.has(status) && this.#mayRetry();
   }
 
   answered(status: number): void {
@@ -257,12 +246,13 @@ class DispatchedCall implements AttemptOwner {
     if (err) this.#lastError = err;
     this.#client.attemptFailed(this.current!);
     // A retried status (no error) was already granted its retry; an error asks now.
-    if (
-      !err ||
-      (this.#retryable && this.#attempts < this.#client.maxAttemptsFor() && this.#client.tryRetry())
-    )
-      return this.attempt();
+    if (!err || this.#mayRetry()) return this.attempt();
     this.#giveUp(err);
+  }
+
+  /** Another attempt is allowed: by the method, the attempts left and the retry budget. */
+  #mayRetry(): boolean {
+    return this.#retryable && this.#attempts < this.#client.maxAttempts && this.#client.tryRetry();
   }
 
   done(): void {
