@@ -7,14 +7,15 @@
 //   npx tsx bench/gateway/run.ts [--duration 10] [--connections 32] [--threads 1]
 //                                [--workers 1,2] [--rounds 1] [--gateway-main path/to/main.ts]
 //                                [--compare-main path/to/other/main.ts] [--rate N]
-//                                [--at-once ROUNDS] [--at-once-rate N]
+//                                [--at-once ROUNDS] [--at-once-rate N] [--peak-only]
+//                                [--upstream mtls|plain] [--cpus proxy=N,wrk=N,upstream=N]
 //
 // Needs `wrk` and `haproxy` (Debian: apt-get install -y wrk haproxy) and `openssl`.
 // Everything runs on 127.0.0.1 in one go; keys and certificates live in a temp dir
 // that is removed at the end.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -35,6 +36,8 @@ const WORKERS = arg('workers', '1,2').split(',').map(Number);
 const ROUNDS = Number(arg('rounds', '1'));
 // Skips the peak runs and paces (a), (b) and (c) at this rate (req/s) instead of half of (b)'s peak.
 const RATE = Number(arg('rate', '0'));
+// Only the peak rounds: no paced runs (a quicker A/B of throughput and CPU per request).
+const PEAK_ONLY = process.argv.includes('--peak-only');
 const ISSUER = 'https://auth.bench';
 const AUDIENCE = 'https://api.bench';
 // Another gateway's entry point can be compared (e.g. an older checkout's), on the same setup.
@@ -256,6 +259,9 @@ async function main(): Promise<void> {
     const cs: Result[] = [];
     const opened = { b: 0, b0: 0, c: 0 };
     const pids = { b: gw.pid, b0: gw0?.pid ?? 0, c: hp.pid };
+    // The upstream shares the host's two cores with the proxy: if one proxy's requests cost it
+    // more (more headers, a trace to continue), that proxy has less CPU left.
+    const upstreamPid = mesh?.upstreamPid ?? bare!.pid;
     for (let r = 0; r < (RATE ? 0 : ROUNDS); r++) {
       const line: string[] = [];
       for (const [name, target, results] of [
@@ -269,12 +275,14 @@ async function main(): Promise<void> {
         // peak the proxies share two cores with wrk and the upstream, so req/s follows how much
         // CPU the scheduler gave the proxy in that run as much as the work per request.
         const cpuBefore = treeCpu(pids[name]);
+        const upBefore = treeCpu(upstreamPid);
         const result = await wrk(target, DURATION);
         const cpu = treeCpu(pids[name]) - cpuBefore;
+        const upCpu = treeCpu(upstreamPid) - upBefore;
         results.push(result);
         opened[name] += (await upstreamConnections()) - before;
         line.push(
-          `(${name}) ${result.rps.toFixed(0)} req/s on ${(cpu / DURATION).toFixed(2)} core, ${((cpu * 1e6) / (result.rps * DURATION)).toFixed(0)} µs CPU/request`,
+          `(${name}) ${result.rps.toFixed(0)} req/s on ${(cpu / DURATION).toFixed(2)} core, ${perRequest(cpu, result)} µs CPU/request (upstream ${perRequest(upCpu, result)})`,
         );
       }
       if (ROUNDS > 1)
@@ -312,6 +320,11 @@ async function main(): Promise<void> {
         `    throughput ratio (b)/(c) = ${(bm.rps / cm.rps).toFixed(2)}; ${mesh ? '' : `new upstream TLS connections during the measured runs: (b) ${opened.b}, (c) ${opened.c}; `}load average ${loadavg()[0]!.toFixed(2)}`,
       );
       rate = bm.rps / 2;
+    }
+    if (PEAK_ONLY) {
+      hp.stop();
+      await Promise.all([gw.stop(), gw0?.stop()]);
+      continue;
     }
 
     // p99 at half of (b)'s peak, for (a) and (b): each connection waits between requests
@@ -360,7 +373,7 @@ async function main(): Promise<void> {
 }
 
 /** The bare Node upstream of `--upstream plain` (upstream.ts): its plain and TLS ports. */
-async function startBareUpstream(): Promise<{ http: number; https: number }> {
+async function startBareUpstream(): Promise<{ http: number; https: number; pid: number }> {
   const upstream = spawn(
     ...pinned('upstream', process.execPath, [
       '--import',
@@ -373,7 +386,7 @@ async function startBareUpstream(): Promise<{ http: number; https: number }> {
   );
   children.push(upstream);
   const [line] = (await once(createInterface({ input: upstream.stdout }), 'line')) as [string];
-  return JSON.parse(line) as { http: number; https: number };
+  return { ...(JSON.parse(line) as { http: number; https: number }), pid: upstream.pid! };
 }
 
 async function startGateway(
@@ -417,7 +430,12 @@ async function startGateway(
   children.push(gw);
   const url = await new Promise<string>((resolve, reject) => {
     gw.once('exit', (code) => reject(new Error(`the gateway exited (${code}) before listening`)));
+    // GATEWAY_STDOUT_FILE keeps what the gateway prints, e.g. with --trace-opt --trace-deopt.
+    const keep = process.env.GATEWAY_STDOUT_FILE
+      ? createWriteStream(`${process.env.GATEWAY_STDOUT_FILE}.${children.length}`)
+      : undefined;
     createInterface({ input: gw.stdout }).on('line', (l) => {
+      keep?.write(`${l}\n`);
       if (l.includes('"listening"')) resolve((JSON.parse(l) as { listening: string }).listening);
     });
   });
@@ -438,6 +456,11 @@ interface Gateway {
 }
 
 /** CPU seconds (user + system) of a process and its descendants (cluster workers), from /proc. */
+/** CPU seconds spent over a measured run, in µs per request it served. */
+function perRequest(cpuSec: number, result: Result): string {
+  return ((cpuSec * 1e6) / (result.rps * DURATION)).toFixed(0);
+}
+
 function treeCpu(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -109,8 +109,11 @@ export class Authorizer {
     return this.#set.byId.get(id);
   }
 
-  /** The engine's long-lived entities; changing them invalidates cached decisions. */
-  get entities(): Pick<EntityStore, 'upsert' | 'remove' | 'clear' | 'size'> {
+  /**
+   * The engine's long-lived entities; changing them invalidates cached decisions (their
+   * `version` increments with every change).
+   */
+  get entities(): Pick<EntityStore, 'upsert' | 'remove' | 'clear' | 'size' | 'version'> {
     return this.#store;
   }
 

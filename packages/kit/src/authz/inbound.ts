@@ -54,21 +54,29 @@ export async function authorizeServiceCalls(
     );
   });
   authz.watch();
-  app.addHook('onRequest', async (request) => {
+  // A callback hook: an allowed call (and a request without a client certificate, such as
+  // the gateway's edge traffic) goes on with no promise; only a denial waits, for its audit.
+  app.addHook('onRequest', (request, _reply, done) => {
     const peer = peerOfSocket(request.raw.socket);
+    if (!peer) return done();
     const route = request.routeOptions.url;
-    if (!peer || route === undefined) return; // no route: the 404 handler answers
+    if (route === undefined) return done(); // no route: the 404 handler answers
     const decision = authz.check(peer.service, request.method, route);
-    if (decision.decision === 'allow') return;
-    await ctx.audit({
-      actor: peer.id,
-      action: 'policy.deny',
-      target: `${ctx.name} ${request.method} ${route}`,
-      outcome: 'denied',
-      ...(decision.errors.length ? { reason: decision.errors.join('; ') } : {}),
-      details: { policies: decision.reasons },
-    });
-    throw new FlotillaError('FORBIDDEN', `${peer.service} may not call ${request.method} ${route}`);
+    if (decision.decision === 'allow') return done();
+    const denied = new FlotillaError('FORBIDDEN', `${peer.service} may not call ${request.method} ${route}`);
+    ctx
+      .audit({
+        actor: peer.id,
+        action: 'policy.deny',
+        target: `${ctx.name} ${request.method} ${route}`,
+        outcome: 'denied',
+        ...(decision.errors.length ? { reason: decision.errors.join('; ') } : {}),
+        details: { policies: decision.reasons },
+      })
+      .then(
+        () => done(denied),
+        (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+      );
   });
   return authz;
 }

@@ -1,9 +1,15 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUNDLE_TYP, createBundle, PolicyError, readPolicySources } from '@flotilla/policy';
+import {
+  BUNDLE_TYP,
+  createBundle,
+  type DecisionLogEntry,
+  PolicyError,
+  readPolicySources,
+} from '@flotilla/policy';
 import { CompactSign } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ServiceAuthz } from './service-authz.js';
 
 const POLICY_DIR = join(import.meta.dirname, '..', '..', '..', '..', 'policies');
@@ -93,6 +99,36 @@ describe("the kit's bundle apply path", () => {
 
     expect(await authz.applyBundle(await forbid(denyAll, 9), [trustedJwk])).toBe(9);
     expect(allowed()).toBe('deny');
+    authz.close();
+  });
+
+  it('remembers an allow per caller, method and route; every denial still goes to the engine and its log', async () => {
+    const logged: DecisionLogEntry[] = [];
+    const authz = await ServiceAuthz.load({
+      service: 'metadata',
+      trustDomain: 'flotilla.local',
+      dir: POLICY_DIR,
+      allowedCalls: { frontend: { calls: [{ service: 'metadata', method: 'GET', path: '/whoami' }] } },
+      onDecision: (entry) => logged.push(entry),
+      onReloadError: () => undefined,
+    });
+    const asked = vi.spyOn(authz, 'decide');
+    for (let i = 0; i < 3; i++) {
+      expect(authz.check('frontend', 'GET', '/whoami').decision).toBe('allow');
+      expect(authz.check('frontend', 'HEAD', '/whoami').decision).toBe('allow'); // HEAD is decided as GET
+      expect(authz.check('frontend', 'POST', '/whoami').decision).toBe('deny');
+      expect(authz.check('frontend', 'GET', '/whoami/x').decision).toBe('deny');
+      expect(authz.check('stranger', 'GET', '/whoami').decision).toBe('deny');
+    }
+    expect(logged.map((e) => `${e.decision} ${e.principal} ${e.resource}`)).toEqual(
+      Array.from({ length: 3 }, () => [
+        'deny Service::"frontend" Endpoint::"metadata POST /whoami"',
+        'deny Service::"frontend" Endpoint::"metadata GET /whoami/x"',
+        'deny Service::"stranger" Endpoint::"metadata GET /whoami"',
+      ]).flat(),
+    );
+    // The engine was asked once for the allow (GET and HEAD share it), every time for a denial.
+    expect(asked).toHaveBeenCalledTimes(1 + 3 * 3);
     authz.close();
   });
 

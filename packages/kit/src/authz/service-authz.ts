@@ -52,6 +52,8 @@ export interface ServiceAuthzOptions {
 
 const ALLOW_LIST_FILE = 'declared-calls.cedar';
 
+const MAX_REMEMBERED_ALLOWS = 10_000;
+
 /**
  * Service-to-service authorization: may `Service::"history"` perform `http:GET` on
  * `Endpoint::"metadata GET /videos/:id"`? Default deny, any error denies. The policies
@@ -69,6 +71,9 @@ export class ServiceAuthz {
   private readonly abort = new AbortController();
   private unreachable = false;
   private polling: Promise<void> | undefined;
+  /** Allowed inbound calls by `caller method route`, under the engine state `allowsEpoch`. */
+  private readonly allows = new Map<string, Decision>();
+  private allowsEpoch = -1;
 
   private constructor(
     private readonly engine: Authorizer,
@@ -103,17 +108,38 @@ export class ServiceAuthz {
     return this.engine.bundleVersion;
   }
 
-  /** Decides an inbound call; `routePattern` is the matched route, not the concrete path. */
+  /**
+   * Decides an inbound call; `routePattern` is the matched route, not the concrete path.
+   * An allow is remembered for its caller, method and route until the policy set or the
+   * engine's entities change: every call a service answers is checked, and the engine's
+   * own cache still builds a key from the whole request (entities included) each time.
+   * Denials always go to the engine, which logs each one.
+   */
   check(callerService: string, method: string, routePattern: string): Decision {
-    return this.decide(
+    const m = method === 'HEAD' ? 'GET' : method;
+    const epoch = this.engine.version * 0x100000000 + this.engine.entities.version;
+    if (epoch !== this.allowsEpoch) {
+      this.allows.clear();
+      this.allowsEpoch = epoch;
+    }
+    const key = `${callerService} ${m} ${routePattern}`;
+    const remembered = this.allows.get(key);
+    if (remembered) return remembered;
+    const decision = this.decide(
       serviceCallRequest({
         callerService,
         targetService: this.opts.service,
-        method: method === 'HEAD' ? 'GET' : method,
+        method: m,
         routePattern,
         trustDomain: this.opts.trustDomain,
       }),
     );
+    if (decision.decision === 'allow' && decision.errors.length === 0) {
+      // Callers hold fleet certificates and routes are this service's patterns: few keys.
+      if (this.allows.size >= MAX_REMEMBERED_ALLOWS) this.allows.clear();
+      this.allows.set(key, decision);
+    }
+    return decision;
   }
 
   /**
