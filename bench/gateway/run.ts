@@ -276,13 +276,18 @@ async function main(): Promise<void> {
         // CPU the scheduler gave the proxy in that run as much as the work per request.
         const cpuBefore = treeCpu(pids[name]);
         const upBefore = treeCpu(upstreamPid);
+        const loopBefore = treeLoop(pids[name]);
         const result = await wrk(target, DURATION);
         const cpu = treeCpu(pids[name]) - cpuBefore;
         const upCpu = treeCpu(upstreamPid) - upBefore;
+        const loop = treeLoop(pids[name]);
         results.push(result);
         opened[name] += (await upstreamConnections()) - before;
+        // How many requests the proxy served per wake-up of its event loop: one that sleeps
+        // between requests pays a wake-up for few of them.
+        const served = result.rps * DURATION;
         line.push(
-          `(${name}) ${result.rps.toFixed(0)} req/s on ${(cpu / DURATION).toFixed(2)} core, ${perRequest(cpu, result)} µs CPU/request (upstream ${perRequest(upCpu, result)})`,
+          `(${name}) ${result.rps.toFixed(0)} req/s on ${(cpu / DURATION).toFixed(2)} core, ${perRequest(cpu, result)} µs CPU/request (upstream ${perRequest(upCpu, result)}), ${(served / (loop.wakeups - loopBefore.wakeups)).toFixed(1)} requests/wake-up`,
         );
       }
       if (ROUNDS > 1)
@@ -473,6 +478,25 @@ function treeCpu(pid: number): number {
   }
   for (const child of children.split(' ').filter(Boolean)) sec += treeCpu(Number(child));
   return sec;
+}
+
+/**
+ * A process tree's event-loop wake-ups: voluntary context switches of each process's main
+ * thread (it slept, in epoll, and was woken).
+ */
+function treeLoop(pid: number): { wakeups: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (text: string, name: string) =>
+    Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  const total = { wakeups: field(status, 'voluntary_ctxt_switches') };
+  let children = '';
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
+  } catch {
+    // no children file (older kernels): the process alone
+  }
+  for (const child of children.split(' ').filter(Boolean)) total.wakeups += treeLoop(Number(child)).wakeups;
+  return total;
 }
 
 /**
