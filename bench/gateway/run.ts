@@ -276,18 +276,18 @@ async function main(): Promise<void> {
         // CPU the scheduler gave the proxy in that run as much as the work per request.
         const cpuBefore = treeCpu(pids[name]);
         const upBefore = treeCpu(upstreamPid);
-        const loopBefore = treeLoop(pids[name]);
+        const wakeupsBefore = treeWakeups(pids[name]);
         const result = await wrk(target, DURATION);
         const cpu = treeCpu(pids[name]) - cpuBefore;
         const upCpu = treeCpu(upstreamPid) - upBefore;
-        const loop = treeLoop(pids[name]);
+        const wakeups = treeWakeups(pids[name]) - wakeupsBefore;
         results.push(result);
         opened[name] += (await upstreamConnections()) - before;
         // How many requests the proxy served per wake-up of its event loop: one that sleeps
         // between requests pays a wake-up for few of them.
         const served = result.rps * DURATION;
         line.push(
-          `(${name}) ${result.rps.toFixed(0)} req/s on ${(cpu / DURATION).toFixed(2)} core, ${perRequest(cpu, result)} µs CPU/request (upstream ${perRequest(upCpu, result)}), ${(served / (loop.wakeups - loopBefore.wakeups)).toFixed(1)} requests/wake-up`,
+          `(${name}) ${result.rps.toFixed(0)} req/s on ${(cpu / DURATION).toFixed(2)} core, ${perRequest(cpu, result)} µs CPU/request (upstream ${perRequest(upCpu, result)}), ${(served / wakeups).toFixed(1)} requests/wake-up`,
         );
       }
       if (ROUNDS > 1)
@@ -460,23 +460,36 @@ interface Gateway {
   stop(): Promise<void>;
 }
 
-/** CPU seconds (user + system) of a process and its descendants (cluster workers), from /proc. */
 /** CPU seconds spent over a measured run, in µs per request it served. */
 function perRequest(cpuSec: number, result: Result): string {
   return ((cpuSec * 1e6) / (result.rps * DURATION)).toFixed(0);
 }
 
-function treeCpu(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  let sec = (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+/** A process and its descendants (cluster workers), from /proc. */
+function processTree(pid: number): number[] {
   let children = '';
   try {
     children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
   } catch {
     // no children file (older kernels): the process alone
   }
-  for (const child of children.split(' ').filter(Boolean)) sec += treeCpu(Number(child));
+  return [
+    pid,
+    ...children
+      .split(' ')
+      .filter(Boolean)
+      .flatMap((child) => processTree(Number(child))),
+  ];
+}
+
+/** CPU seconds (user + system) of a process tree. */
+function treeCpu(pid: number): number {
+  let sec = 0;
+  for (const p of processTree(pid)) {
+    const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    sec += (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  }
   return sec;
 }
 
@@ -484,19 +497,13 @@ function treeCpu(pid: number): number {
  * A process tree's event-loop wake-ups: voluntary context switches of each process's main
  * thread (it slept, in epoll, and was woken).
  */
-function treeLoop(pid: number): { wakeups: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (text: string, name: string) =>
-    Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
-  const total = { wakeups: field(status, 'voluntary_ctxt_switches') };
-  let children = '';
-  try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
-  } catch {
-    // no children file (older kernels): the process alone
+function treeWakeups(pid: number): number {
+  let wakeups = 0;
+  for (const p of processTree(pid)) {
+    const status = readFileSync(`/proc/${p}/status`, 'utf8');
+    wakeups += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
   }
-  for (const child of children.split(' ').filter(Boolean)) total.wakeups += treeLoop(Number(child)).wakeups;
-  return total;
+  return wakeups;
 }
 
 /**
