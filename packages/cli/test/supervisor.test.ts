@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
@@ -98,6 +98,36 @@ describe('the supervisor', () => {
       await supervisor.stopAll();
     }
   }, 30_000);
+
+  it('a start still compiling when the fleet stops never spawns its process, and stopAll waits for it', async () => {
+    let finishCompile!: () => void;
+    const compiling = new Promise<void>((r) => (finishCompile = r));
+    let compiled = false;
+    const supervisor = new Supervisor(join(dir, 'logs'), () => undefined, {
+      compile: async () => {
+        await compiling;
+        compiled = true;
+        return join(import.meta.dirname, 'fixtures', 'crash-once.ts');
+      },
+    });
+    const starting = supervisor.start({
+      name: 'late',
+      service: 'late',
+      entry: 'late.ts',
+      nodeArgs: ['--import', 'tsx'], // the "compiled" script is TypeScript here
+      env: async () => ({ CRASH_MARKER: join(dir, 'late') }),
+    });
+    const rejected = expect(starting).rejects.toThrow('late: not started, the fleet is stopping');
+    await new Promise((r) => setTimeout(r, 50)); // the start is inside its compile now
+    const stopped = supervisor.stopAll().then(() => compiled);
+    setTimeout(finishCompile, 200);
+    expect(await stopped).toBe(true); // stopAll resolved only after the compile settled
+    await rejected;
+    // No process ran: it would have written its log and its crash marker.
+    await expect(stat(join(dir, 'logs', 'late.log'))).rejects.toThrow(/ENOENT/);
+    await expect(stat(join(dir, 'late'))).rejects.toThrow(/ENOENT/);
+    expect(supervisor.processes()).toEqual([]);
+  });
 
   it('a service stops by itself when its supervisor is killed (no process left on the ports)', async () => {
     const script = join(import.meta.dirname, 'fixtures', 'supervise-one.ts');

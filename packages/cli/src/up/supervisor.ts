@@ -66,6 +66,8 @@ export class Supervisor {
   private readonly crashes = new Map<string, number>();
   /** Every child alive, including those still starting (a failed start stops them too). */
   private readonly children = new Set<ChildProcess>();
+  /** Starts under way (compiling, or waiting for the line): stopAll waits for each to settle. */
+  private readonly starting = new Set<Promise<unknown>>();
   private stopping = false;
 
   constructor(
@@ -110,6 +112,12 @@ export class Supervisor {
     return fresh;
   }
 
+  /**
+   * Stops every process, the gateway first, and waits for starts still under way: one that
+   * is compiling when the fleet stops (a failed start stops the fleet while others are
+   * still on their way up) never spawns its process, so nothing is left running or
+   * writing into the fleet's home once this resolves.
+   */
   async stopAll(): Promise<void> {
     this.stopping = true;
     for (const name of [...this.order].reverse()) {
@@ -118,19 +126,34 @@ export class Supervisor {
       if (proc) await stopChild(proc.child);
     }
     await Promise.all([...this.children].map((child) => stopChild(child)));
+    await Promise.allSettled([...this.starting]);
   }
 
-  private async spawn(spec: ProcessSpec): Promise<RunningProcess> {
+  private spawn(spec: ProcessSpec): Promise<RunningProcess> {
+    const starting = this.spawnOnce(spec);
+    this.starting.add(starting);
+    const forget = () => this.starting.delete(starting);
+    starting.then(forget, forget);
+    return starting;
+  }
+
+  private async spawnOnce(spec: ProcessSpec): Promise<RunningProcess> {
     await mkdir(this.logDir, { recursive: true });
     const script = this.options.compile
       ? [...(spec.nodeArgs ?? []), await this.options.compile(spec.entry)]
       : ['--import', 'tsx', ...(spec.nodeArgs ?? []), spec.entry];
+    const env = { ...inheritedEnv(), ...(await spec.env()) };
+    // Checked after the last await: from here to `children.add` nothing yields, so stopAll
+    // either sees this child or this start sees it stopping.
+    if (this.stopping) throw new Error(`${spec.name}: not started, the fleet is stopping`);
     const log = createWriteStream(join(this.logDir, `${spec.name.replace('#', '-')}.log`), {
       flags: 'a',
       mode: 0o600,
     });
+    // A log that cannot be written (disk full, home removed) must not take the supervisor down.
+    log.on('error', (err) => process.stderr.write(`flotilla: ${spec.name}'s log: ${err.message}\n`));
     const child = spawn(process.execPath, script, {
-      env: { ...inheritedEnv(), ...(await spec.env()) },
+      env,
       // The IPC channel is a lifeline: a service stops when it closes (the supervisor died).
       // It also carries the service's database calls when `flotilla up` keeps its database,
       // as structured clones (Dates and bytes intact).
@@ -148,7 +171,16 @@ export class Supervisor {
     };
     createInterface({ input: child.stderr! }).on('line', keep);
     const exit = once(child, 'exit') as Promise<[number | null, string | null]>;
-    const { url, pid } = await waitForListening(child, keep, exit, tail, spec);
+    const closed = once(child, 'close'); // its output read to the end
+    let listening: { url: string; pid: number };
+    try {
+      listening = await waitForListening(child, keep, exit, tail, spec);
+    } catch (err) {
+      await closed;
+      await new Promise<void>((done) => log.end(done));
+      throw err;
+    }
+    const { url, pid } = listening;
     const proc: RunningProcess = { spec, child, url, pid, startedAt: Date.now() };
     this.running.set(spec.name, proc);
     void exit.then(([code, signal]) => this.onExit(proc, code, signal, tail, log));
