@@ -10,7 +10,17 @@ import { readFileSync } from 'node:fs';
 const [certFile, keyFile] = process.argv.slice(2) as [string, string];
 const body = JSON.stringify({ id: 42, title: 'a video', views: 1234 });
 const accepted = { http: 0, https: 0 };
+// UPSTREAM_BURN_US=50: each answer first spins that long on the CPU, so the bare upstream
+// takes as much of the host as a heavier service would (do the proxies' costs depend on it?).
+const burnNs = BigInt(Math.round(Number(process.env.UPSTREAM_BURN_US ?? 0) * 1000));
+const burn = () => {
+  const end = process.hrtime.bigint() + burnNs;
+  while (process.hrtime.bigint() < end) {
+    // spinning on purpose
+  }
+};
 const handler = (_req: IncomingMessage, res: ServerResponse) => {
+  if (burnNs > 0n) burn();
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 };
