@@ -171,7 +171,9 @@ export class Supervisor {
     };
     createInterface({ input: child.stderr! }).on('line', keep);
     const exit = once(child, 'exit') as Promise<[number | null, string | null]>;
-    const closed = once(child, 'close'); // its output read to the end
+    // Its output read to the end. A plain listener, not events.once: that would reject on a
+    // later 'error' event of the child, unhandled once the start has succeeded.
+    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
     let listening: { url: string; pid: number };
     try {
       listening = await waitForListening(child, keep, exit, tail, spec);
