@@ -49,7 +49,7 @@ export const hello = defineService({
         const { rows } = await ctx.db.query('SELECT id, name, signed FROM guestbook WHERE id = $1', [
           req.params.id,
         ]);
-        if (!rows[0]) throw new FlotillaError('NOT_FOUND', `entry ${req.params.id} does not exist`);
+        if (!rows[0]) throw new FlotillaError('FLT_NOT_FOUND', `entry ${req.params.id} does not exist`);
         return rows[0];
       },
     );

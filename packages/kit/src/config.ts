@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type Static, type TObject, type TProperties, Type } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { ConfigError } from './errors.js';
+import { ConfigError } from './errors/index.js';
 import { parseYaml } from './yaml.js';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under NodeNext.

@@ -21,12 +21,22 @@ export {
   type QueryResult,
   readMigrations,
 } from './db/index.js';
-export { type ErrorCode, errorCodes, problemType } from './error-codes.js';
-export { ConfigError, type FieldError, FlotillaError } from './errors.js';
+export {
+  ConfigError,
+  type ErrorCode,
+  errorCodes,
+  type FieldError,
+  FlotillaError,
+  type FlotillaErrorOptions,
+  isErrorCode,
+  PROBLEM_CONTENT_TYPE,
+  type Problem,
+  problemType,
+  toProblem,
+} from './errors/index.js';
 export type { HealthCheck, ReadinessReport } from './health.js';
 export { createLogger, REDACT_PATHS, redactUrl } from './logger.js';
 export { CounterSeries, HistogramSeries, SeriesCounter, SeriesHistogram } from './metric-series.js';
-export { PROBLEM_CONTENT_TYPE, type Problem, toProblem } from './problem.js';
 export { runService } from './run.js';
 export {
   defineService,

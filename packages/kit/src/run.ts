@@ -1,4 +1,4 @@
-import { ConfigError } from './errors.js';
+import { ConfigError } from './errors/index.js';
 import type { RunningService, Service } from './service.js';
 import { releaseStartupGarbage } from './startup-memory.js';
 

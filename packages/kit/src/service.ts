@@ -17,7 +17,7 @@ import type { Decision, DecisionRequest } from '@flotilla/policy';
 import { type AuditEvent, AuditLog, type AuditRecord } from './audit/index.js';
 import { addFormats, type BaseConfig, loadConfig } from './config.js';
 import { type Db, type Migration, openDb, readMigrations } from './db/index.js';
-import { FlotillaError } from './errors.js';
+import { FlotillaError } from './errors/index.js';
 import { type IdentitySource, MtlsClient } from './identity/index.js';
 import { joinControlPlane } from './identity/join.js';
 import { secureServer, tlsOptions } from './identity/server-tls.js';
@@ -33,7 +33,7 @@ import type { Dispatcher } from 'undici';
 import { type HealthCheck, runChecks } from './health.js';
 import { createLogger } from './logger.js';
 import { createMetrics, instrumentHttp } from './metrics.js';
-import { sendProblem, toFlotillaError } from './problem.js';
+import { sendProblem, toFlotillaError } from './errors/index.js';
 import { randomRequestId, runWithTrace, startTrace, type TraceContext } from './trace.js';
 
 /** The Fastify instance a service's routes are added to, with TypeBox schemas typed. */
@@ -385,7 +385,7 @@ function createApp(
   app.setNotFoundHandler((request, reply) =>
     sendProblem(
       reply,
-      new FlotillaError('NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`),
+      new FlotillaError('FLT_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`),
     ),
   );
   return app as unknown as FastifyInstance;

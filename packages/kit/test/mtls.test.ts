@@ -61,7 +61,7 @@ describe('mTLS between services', () => {
     const res = await billing.request('metadata', metadata.url, { path: '/whoami' });
     expect(res.statusCode).toBe(403);
     expect(await res.body.json()).toMatchObject({
-      code: 'FORBIDDEN',
+      code: 'FLT_FORBIDDEN',
       detail: 'billing may not call GET /whoami',
     });
     const trail = await readFile(join(home.dir, 'audit', 'metadata.jsonl'), 'utf8');

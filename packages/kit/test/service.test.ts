@@ -71,9 +71,9 @@ describe('a service built with defineService', () => {
     expect(res.headers.get('content-type')).toContain(PROBLEM_CONTENT_TYPE);
     const problem = (await res.json()) as Record<string, unknown>;
     expect(problem).toMatchObject({
-      type: 'urn:flotilla:problem:validation-failed',
+      type: 'urn:flotilla:problem:validation',
       status: 400,
-      code: 'VALIDATION_FAILED',
+      code: 'FLT_VALIDATION',
       instance: '/notes',
     });
     expect(problem.detail).toBe('body/title must be string');
@@ -100,14 +100,14 @@ describe('a service built with defineService', () => {
     const before = await (await fetch(`${svc.url}/notes/count`)).json();
     const res = await post('/notes', '{"title": "unterminated');
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ code: 'MALFORMED_BODY', detail: 'body is not valid JSON' });
+    expect(await res.json()).toMatchObject({ code: 'FLT_BODY_MALFORMED', detail: 'body is not valid JSON' });
     expect(await (await fetch(`${svc.url}/notes/count`)).json()).toEqual(before);
   });
 
   it('refuses a wrong content type with 415', async () => {
     const res = await post('/notes', 'title=x', 'application/x-www-form-urlencoded');
     expect(res.status).toBe(415);
-    expect(await res.json()).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', status: 415 });
+    expect(await res.json()).toMatchObject({ code: 'FLT_MEDIA_TYPE', status: 415 });
   });
 
   it('refuses a body over the limit with 413', async () => {
@@ -115,15 +115,15 @@ describe('a service built with defineService', () => {
     expect(res.status).toBe(413);
     expect(res.headers.get('content-type')).toContain(PROBLEM_CONTENT_TYPE);
     expect(await res.json()).toMatchObject({
-      code: 'PAYLOAD_TOO_LARGE',
-      type: 'urn:flotilla:problem:payload-too-large',
+      code: 'FLT_BODY_TOO_LARGE',
+      type: 'urn:flotilla:problem:body-too-large',
     });
   });
 
   it('answers an unknown route with a 404 problem', async () => {
     const res = await fetch(`${svc.url}/nope?x=1`);
     expect(res.status).toBe(404);
-    expect(await res.json()).toMatchObject({ code: 'NOT_FOUND', detail: 'no route for GET /nope' });
+    expect(await res.json()).toMatchObject({ code: 'FLT_NOT_FOUND', detail: 'no route for GET /nope' });
   });
 
   it('hides internals of a 5xx: no stack, no message, but a request id to find the log', async () => {
@@ -133,7 +133,7 @@ describe('a service built with defineService', () => {
     expect(text).not.toContain('secret internal detail');
     expect(text).not.toContain('app.ts');
     const problem = JSON.parse(text) as Record<string, unknown>;
-    expect(problem).toMatchObject({ code: 'INTERNAL', title: 'Internal server error' });
+    expect(problem).toMatchObject({ code: 'FLT_INTERNAL', title: 'Internal server error' });
     expect(problem.detail).toBeUndefined();
     const logged = logs.lines().find((l) => l.requestId === problem.requestId && l.msg === 'request failed');
     expect(JSON.stringify(logged)).toContain('secret internal detail');

@@ -43,7 +43,7 @@ export function requireAdmin(adminToken: string, ctx: Pick<ServiceContext, 'audi
       outcome: 'denied',
       reason: header === undefined ? 'missing bearer token' : 'invalid bearer token',
     });
-    throw new FlotillaError('UNAUTHENTICATED', 'an admin bearer token is required', {
+    throw new FlotillaError('FLT_UNAUTHENTICATED', 'an admin bearer token is required', {
       headers: { 'www-authenticate': 'Bearer realm="flotilla-control"' },
     });
   };

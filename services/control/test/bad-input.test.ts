@@ -180,7 +180,7 @@ describe('refusals', () => {
         admin ? { admin } : {},
       );
       expect(res.status).toBe(401);
-      expect(res.body.code).toBe('UNAUTHENTICATED');
+      expect(res.body.code).toBe('FLT_UNAUTHENTICATED');
       const added = (await auditRecords(control.home)).slice(auditBefore);
       expect(added).toMatchObject([{ action: 'admin.auth', outcome: 'denied' }]);
       if (admin) expect(JSON.stringify(added)).not.toContain(admin);

@@ -220,7 +220,7 @@ describe('bad tokens → 401', () => {
     expect(res.status).toBe(401);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.headers['www-authenticate']).toMatch(challenge);
-    expect(res.json()).toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });
+    expect(res.json()).toMatchObject({ code: 'FLT_UNAUTHENTICATED', status: 401 });
   });
 
   it('accepts typ application/at+jwt (RFC 9068 §4)', async () => {
@@ -525,9 +525,9 @@ describe('forwarding', () => {
   });
 
   it.each([
-    ['/api/down', 503, 'SERVICE_UNAVAILABLE'],
-    ['/api/slow', 504, 'GATEWAY_TIMEOUT'],
-    ['/api/broken', 502, 'BAD_GATEWAY'],
+    ['/api/down', 503, 'FLT_UNAVAILABLE'],
+    ['/api/slow', 504, 'FLT_UPSTREAM_TIMEOUT'],
+    ['/api/broken', 502, 'FLT_UPSTREAM_FAILED'],
   ])('upstream failure %s → %i', async (path, status, code) => {
     const started = Date.now();
     const res = await get(path, bearer(await issuer.token()));

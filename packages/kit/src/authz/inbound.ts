@@ -1,7 +1,7 @@
 import type { AllowList } from '@flotilla/policy';
 import type { FastifyInstance } from 'fastify';
 import type { BaseConfig } from '../config.js';
-import { ConfigError, FlotillaError } from '../errors.js';
+import { ConfigError, FlotillaError } from '../errors/index.js';
 import { ControlClient } from '../identity/control-client.js';
 import { peerOfSocket } from '../identity/peer.js';
 import type { ServiceContext } from '../service.js';
@@ -63,7 +63,10 @@ export async function authorizeServiceCalls(
     if (route === undefined) return done(); // no route: the 404 handler answers
     const decision = authz.check(peer.service, request.method, route);
     if (decision.decision === 'allow') return done();
-    const denied = new FlotillaError('FORBIDDEN', `${peer.service} may not call ${request.method} ${route}`);
+    const denied = new FlotillaError(
+      'FLT_FORBIDDEN',
+      `${peer.service} may not call ${request.method} ${route}`,
+    );
     ctx
       .audit({
         actor: peer.id,

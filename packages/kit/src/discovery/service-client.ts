@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { FlotillaError } from '../errors.js';
+import { FlotillaError } from '../errors/index.js';
 import type { MtlsClient, MtlsRequest } from '../identity/mtls-client.js';
 import { AttemptHandler, type AttemptOwner, type DispatchCall } from './dispatch-call.js';
 import type { BalancerKind } from './balancer.js';
@@ -52,7 +52,7 @@ export class ServiceClient {
   async call(service: string, req: CallRequest): Promise<Dispatcher.ResponseData> {
     const breaker = this.breakerFor(service);
     if (!breaker.allow()) {
-      throw new FlotillaError('SERVICE_UNAVAILABLE', `${service} is failing; circuit open`, {
+      throw new FlotillaError('FLT_UNAVAILABLE', `${service} is failing; circuit open`, {
         retryable: true,
       });
     }
@@ -85,11 +85,11 @@ export class ServiceClient {
     }
     breaker.record(false);
     if (lastError === undefined) {
-      throw new FlotillaError('SERVICE_UNAVAILABLE', `no instance of ${service} is available`, {
+      throw new FlotillaError('FLT_UNAVAILABLE', `no instance of ${service} is available`, {
         retryable: true,
       });
     }
-    throw new FlotillaError('BAD_GATEWAY', `${service} could not be reached`, {
+    throw new FlotillaError('FLT_UPSTREAM_FAILED', `${service} could not be reached`, {
       cause: lastError,
       retryable: true,
     });
@@ -104,7 +104,7 @@ export class ServiceClient {
   dispatch(service: string, req: DispatchCall, handler: Dispatcher.DispatchHandler): void {
     const breaker = this.breakerFor(service);
     if (!breaker.allow()) {
-      const err = new FlotillaError('SERVICE_UNAVAILABLE', `${service} is failing; circuit open`, {
+      const err = new FlotillaError('FLT_UNAVAILABLE', `${service} is failing; circuit open`, {
         retryable: true,
       });
       return void handler.onResponseError?.(NO_CONTROLLER, err);
@@ -263,10 +263,10 @@ class DispatchedCall implements AttemptOwner {
     this.#breaker.record(false);
     const error =
       err === undefined && this.#lastError === undefined
-        ? new FlotillaError('SERVICE_UNAVAILABLE', `no instance of ${this.service} is available`, {
+        ? new FlotillaError('FLT_UNAVAILABLE', `no instance of ${this.service} is available`, {
             retryable: true,
           })
-        : new FlotillaError('BAD_GATEWAY', `${this.service} could not be reached`, {
+        : new FlotillaError('FLT_UPSTREAM_FAILED', `${this.service} could not be reached`, {
             cause: err ?? this.#lastError,
             retryable: true,
           });

@@ -1,7 +1,7 @@
 import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance } from 'fastify';
 import type { BaseConfig } from '../config.js';
-import { FlotillaError } from '../errors.js';
+import { FlotillaError } from '../errors/index.js';
 import { enforceRevocation, type Peer, peerOfSocket } from './peer.js';
 import type { IdentitySource, TlsMaterial } from './tls-material.js';
 
@@ -33,7 +33,7 @@ export function secureServer(app: FastifyInstance, identity: IdentitySource, con
   app.addHook('onRequest', async (request) => {
     const peer = peerOfSocket(request.raw.socket);
     if (peer && identity.isRevoked(peer.serial))
-      throw new FlotillaError('FORBIDDEN', 'client certificate is revoked');
+      throw new FlotillaError('FLT_FORBIDDEN', 'client certificate is revoked');
   });
 }
 

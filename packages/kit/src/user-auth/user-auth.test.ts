@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FlotillaError } from '../errors.js';
+import { FlotillaError } from '../errors/index.js';
 import { bearerToken } from './bearer.js';
 import { startTestIssuer, type TestIssuer } from './test-issuer.js';
 import { createUserAuth, type UserAuth } from './user-auth.js';
@@ -54,7 +54,7 @@ describe('createUserAuth', () => {
   it('answers a request without a token with a bare Bearer challenge', async () => {
     const err = await refusal(auth.authenticate({ headers: {} }));
     expect(err.status).toBe(401);
-    expect(err.code).toBe('UNAUTHENTICATED');
+    expect(err.code).toBe('FLT_UNAUTHENTICATED');
     expect(err.headers).toEqual({ 'WWW-Authenticate': `Bearer realm="${AUDIENCE}"` });
   });
 
@@ -148,7 +148,7 @@ describe('createUserAuth', () => {
       jwksUrl: 'http://127.0.0.1:9/jwks',
     });
     const err = await refusal(a.authenticate(bearer(await issuer.token('alice'))));
-    expect(err.code).toBe('SERVICE_UNAVAILABLE');
+    expect(err.code).toBe('FLT_UNAVAILABLE');
     expect(err.retryable).toBe(true);
   });
 

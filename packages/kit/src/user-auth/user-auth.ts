@@ -6,7 +6,7 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose';
-import { FlotillaError } from '../errors.js';
+import { FlotillaError } from '../errors/index.js';
 import { bearerToken, type HeaderBag } from './bearer.js';
 import { DiscoveryError, discoverJwksUri } from './discovery.js';
 import { type AccessTokenClaims, type User, userFromClaims } from './user.js';
@@ -29,8 +29,8 @@ export interface UserAuthOptions {
 export interface UserAuth {
   /**
    * Verifies the request's bearer access token and returns the caller. Throws
-   * `FlotillaError('UNAUTHENTICATED')` (401 with a `WWW-Authenticate` challenge) when the
-   * token is missing or invalid, and `SERVICE_UNAVAILABLE` when the keys cannot be fetched.
+   * `FlotillaError('FLT_UNAUTHENTICATED')` (401 with a `WWW-Authenticate` challenge) when the
+   * token is missing or invalid, and `FLT_UNAVAILABLE` when the keys cannot be fetched.
    */
   authenticate(request: { headers: HeaderBag }): Promise<User>;
 }
@@ -84,7 +84,7 @@ export function createUserAuth(options: UserAuthOptions): UserAuth {
     async authenticate(request) {
       const token = bearerToken(request.headers);
       if (!token) {
-        throw new FlotillaError('UNAUTHENTICATED', 'a bearer access token is required', {
+        throw new FlotillaError('FLT_UNAUTHENTICATED', 'a bearer access token is required', {
           headers: challenge(),
         });
       }
@@ -105,13 +105,13 @@ export function createUserAuth(options: UserAuthOptions): UserAuth {
         return userFromClaims(payload);
       } catch (err) {
         if (isKeySourceFailure(err)) {
-          throw new FlotillaError('SERVICE_UNAVAILABLE', 'cannot verify access tokens right now', {
+          throw new FlotillaError('FLT_UNAVAILABLE', 'cannot verify access tokens right now', {
             cause: err,
             retryable: true,
           });
         }
         // One generic answer for every kind of bad token: no hints, no echo of the token.
-        throw new FlotillaError('UNAUTHENTICATED', 'the access token is invalid or expired', {
+        throw new FlotillaError('FLT_UNAUTHENTICATED', 'the access token is invalid or expired', {
           cause: err,
           headers: challenge('invalid_token'),
         });

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../audit/index.js';
-import { FlotillaError } from '../errors.js';
+import { FlotillaError } from '../errors/index.js';
 import type { User } from './user.js';
 import { openUserPolicy } from './user-policy.js';
 

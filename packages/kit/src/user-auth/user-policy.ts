@@ -1,7 +1,7 @@
 import { Authorizer, type Decision, type EntityInput, loadPolicies, watchPolicies } from '@flotilla/policy';
 import type { AuditEvent } from '../audit/index.js';
 import type { PolicyDecider } from '../service.js';
-import { FlotillaError } from '../errors.js';
+import { FlotillaError } from '../errors/index.js';
 import type { User } from './user.js';
 import { callerEntity } from './user-entity.js';
 
@@ -70,7 +70,7 @@ export async function openUserPolicy(opts: UserPolicyOptions): Promise<UserPolic
         reason: `${action} not permitted`,
         details: { action, policies: [...decision.reasons], errors: [...decision.errors] },
       });
-      throw new FlotillaError('FORBIDDEN', refusal);
+      throw new FlotillaError('FLT_FORBIDDEN', refusal);
     },
     close: () => watcher?.close(),
   };

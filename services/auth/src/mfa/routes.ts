@@ -22,7 +22,7 @@ export function registerMfaRoutes(app: ServiceApp, d: MfaRouteDeps): void {
   async function caller(req: FastifyRequest): Promise<User> {
     const auth = req.headers.authorization;
     if (!auth?.startsWith('Bearer '))
-      throw new FlotillaError('UNAUTHENTICATED', 'a bearer access token is required', {
+      throw new FlotillaError('FLT_UNAUTHENTICATED', 'a bearer access token is required', {
         headers: { 'www-authenticate': 'Bearer' },
       });
     try {
@@ -38,7 +38,7 @@ export function registerMfaRoutes(app: ServiceApp, d: MfaRouteDeps): void {
     } catch {
       // fall through: one answer for every invalid token
     }
-    throw new FlotillaError('UNAUTHENTICATED', 'invalid access token', {
+    throw new FlotillaError('FLT_UNAUTHENTICATED', 'invalid access token', {
       headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
     });
   }
@@ -46,7 +46,7 @@ export function registerMfaRoutes(app: ServiceApp, d: MfaRouteDeps): void {
   app.post('/v1/mfa/enroll', async (req, reply) => {
     const user = await caller(req);
     if (user.totpSecret)
-      throw new FlotillaError('CONFLICT', 'MFA is already enrolled; an admin can reset it');
+      throw new FlotillaError('FLT_CONFLICT', 'MFA is already enrolled; an admin can reset it');
     const enrollment = await startEnrollment(d.users, d.sealer, user, d.issuerName);
     return reply.header('cache-control', 'no-store').send(enrollment);
   });
@@ -66,7 +66,7 @@ export function registerMfaRoutes(app: ServiceApp, d: MfaRouteDeps): void {
       const codes = await confirmEnrollment(d.users, d.sealer, d.argon2, user, req.body.code);
       if (!codes) {
         await d.audit({ actor: user.id, action: 'mfa.enroll', target: user.username, outcome: 'failure' });
-        throw new FlotillaError('BAD_REQUEST', 'invalid code or no enrollment in progress');
+        throw new FlotillaError('FLT_BAD_REQUEST', 'invalid code or no enrollment in progress');
       }
       await d.audit({ actor: user.id, action: 'mfa.enroll', target: user.username, outcome: 'success' });
       return reply.header('cache-control', 'no-store').send({ recoveryCodes: codes });

@@ -27,7 +27,7 @@ export function registerRevocationStream(
   app.get(EVENTS_PATH, async (req, reply) => {
     if (opts.requirePeer && !peerOf(req)) {
       throw new FlotillaError(
-        'UNAUTHENTICATED',
+        'FLT_UNAUTHENTICATED',
         'revocation events are for services: present a workload certificate',
       );
     }

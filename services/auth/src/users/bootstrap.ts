@@ -82,7 +82,7 @@ export async function bootstrapUsers(
       });
     } catch (err) {
       // Another replica created it between the lookup and the insert: it exists, leave it.
-      if (err instanceof FlotillaError && err.code === 'CONFLICT') existing.push(u.username);
+      if (err instanceof FlotillaError && err.code === 'FLT_CONFLICT') existing.push(u.username);
       else throw err;
     }
   }

@@ -56,13 +56,13 @@ export class UserStore {
 
   async add(username: string, password: string, roles: string[]): Promise<User> {
     if (!USERNAME.test(username)) {
-      throw new FlotillaError('VALIDATION_FAILED', 'username must be 1-64 letters, digits or ._@-');
+      throw new FlotillaError('FLT_VALIDATION', 'username must be 1-64 letters, digits or ._@-');
     }
     const bad = roles.find((r) => !ROLE.test(r));
-    if (bad !== undefined) throw new FlotillaError('VALIDATION_FAILED', `invalid role "${bad}"`);
+    if (bad !== undefined) throw new FlotillaError('FLT_VALIDATION', `invalid role "${bad}"`);
     if (password.length < MIN_PASSWORD_LENGTH) {
       throw new FlotillaError(
-        'VALIDATION_FAILED',
+        'FLT_VALIDATION',
         `password must have at least ${MIN_PASSWORD_LENGTH} characters`,
       );
     }
@@ -73,7 +73,7 @@ export class UserStore {
        ON CONFLICT (username) DO NOTHING`,
       [id, username, passwordHash, JSON.stringify([...new Set(roles)])],
     );
-    if (rowCount === 0) throw new FlotillaError('CONFLICT', `user "${username}" exists`);
+    if (rowCount === 0) throw new FlotillaError('FLT_CONFLICT', `user "${username}" exists`);
     return (await this.byId(id))!;
   }
 
@@ -104,7 +104,7 @@ export class UserStore {
   async setPassword(username: string, password: string): Promise<boolean> {
     if (password.length < MIN_PASSWORD_LENGTH) {
       throw new FlotillaError(
-        'VALIDATION_FAILED',
+        'FLT_VALIDATION',
         `password must have at least ${MIN_PASSWORD_LENGTH} characters`,
       );
     }

@@ -97,7 +97,7 @@ export class CertificateAuthority {
     const now = new Date();
     const peek = await this.#issuance.peek(token, now);
     if ('problem' in peek)
-      throw new Refusal('UNAUTHENTICATED', peek.problem, tokenMessage(peek.problem), peek.service);
+      throw new Refusal('FLT_UNAUTHENTICATED', peek.problem, tokenMessage(peek.problem), peek.service);
     const leaf = await this.signChecked(csrPem, peek.service, now);
     // The token is used up atomically with storing the certificate: of concurrent requests
     // with one token, one wins.
@@ -135,7 +135,7 @@ export class CertificateAuthority {
   async currentCertificate(peer: x509.X509Certificate | undefined, now = new Date()): Promise<CertRow> {
     if (!peer)
       throw new Refusal(
-        'UNAUTHENTICATED',
+        'FLT_UNAUTHENTICATED',
         'no_client_cert',
         'renewal requires the current client certificate (mTLS)',
       );
@@ -146,21 +146,21 @@ export class CertificateAuthority {
       !Buffer.from(new x509.X509Certificate(row.cert_pem).rawData).equals(Buffer.from(peer.rawData))
     ) {
       throw new Refusal(
-        'UNAUTHENTICATED',
+        'FLT_UNAUTHENTICATED',
         'cert_unknown',
         'the client certificate was not issued by this control plane',
       );
     }
     if (row.revoked_at)
       throw new Refusal(
-        'UNAUTHENTICATED',
+        'FLT_UNAUTHENTICATED',
         'cert_revoked',
         `certificate ${row.serial} is revoked`,
         row.service,
       );
     if (new Date(row.not_after) <= now) {
       throw new Refusal(
-        'UNAUTHENTICATED',
+        'FLT_UNAUTHENTICATED',
         'cert_expired',
         `certificate ${row.serial} has expired`,
         row.service,
@@ -168,7 +168,7 @@ export class CertificateAuthority {
     }
     if (serviceOfSpiffeId(this.settings.trustDomain, spiffeIdOf(peer) ?? '') !== row.service) {
       throw new Refusal(
-        'UNAUTHENTICATED',
+        'FLT_UNAUTHENTICATED',
         'cert_unknown',
         'the client certificate names no service of this trust domain',
       );
@@ -188,7 +188,7 @@ export class CertificateAuthority {
           [serial, now, reason],
         );
         if (rows.length === 0)
-          throw new Refusal('NOT_FOUND', 'unknown_serial', `no certificate with serial ${serial}`);
+          throw new Refusal('FLT_NOT_FOUND', 'unknown_serial', `no certificate with serial ${serial}`);
         return rows;
       }
       await voidJoinTokens(tx, target.service, now);
@@ -265,7 +265,7 @@ export class CertificateAuthority {
     } catch (err) {
       if (err instanceof CsrError) {
         throw new Refusal(
-          err.reason === 'name_mismatch' ? 'FORBIDDEN' : 'BAD_REQUEST',
+          err.reason === 'name_mismatch' ? 'FLT_FORBIDDEN' : 'FLT_BAD_REQUEST',
           `csr_${err.reason}`,
           err.message,
           service,
@@ -298,7 +298,7 @@ export class CertificateAuthority {
     token?: { hash: string; now: Date },
   ): Promise<void> {
     if (!(await this.#issuance.record({ leaf, service, ...(token ? { token } : {}) }))) {
-      throw new Refusal('UNAUTHENTICATED', 'token_used', tokenMessage('token_used'), service);
+      throw new Refusal('FLT_UNAUTHENTICATED', 'token_used', tokenMessage('token_used'), service);
     }
     const newest = this.metrics.newestExpiry.get(service);
     if (!newest || newest < leaf.notAfter) this.metrics.newestExpiry.set(service, leaf.notAfter);

@@ -28,11 +28,11 @@ export const MAX_WAIT_SECONDS = 25;
 export function policyBundleRoutes(app: ServiceApp, deps: PolicyBundleRouteDeps): void {
   app.get('/v1/policy/bundle', async (request, reply) => {
     if (!peerOf(request) && !deps.isAdmin(request)) {
-      throw new FlotillaError('UNAUTHENTICATED', 'a client certificate or the admin token is required');
+      throw new FlotillaError('FLT_UNAUTHENTICATED', 'a client certificate or the admin token is required');
     }
     const wait = waitSeconds((request.query as { wait?: unknown }).wait);
     let bundle = deps.current();
-    if (!bundle) throw new FlotillaError('NOT_FOUND', 'no policy bundle has been signed');
+    if (!bundle) throw new FlotillaError('FLT_NOT_FOUND', 'no policy bundle has been signed');
     if (wait > 0 && matches(request.headers['if-none-match'], bundle.version)) {
       await deps.waitForNewer(bundle.version, wait * 1000);
       bundle = deps.current() ?? bundle;
@@ -49,7 +49,7 @@ function waitSeconds(value: unknown): number {
   const n = typeof value === 'string' && /^\d{1,3}$/.test(value) ? Number(value) : Number.NaN;
   if (!(n >= 1 && n <= MAX_WAIT_SECONDS)) {
     throw new FlotillaError(
-      'BAD_REQUEST',
+      'FLT_BAD_REQUEST',
       `wait must be a whole number of seconds from 1 to ${MAX_WAIT_SECONDS}`,
     );
   }

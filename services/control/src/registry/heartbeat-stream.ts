@@ -52,7 +52,7 @@ export function heartbeatStreamRoute(
   // Drain at shutdown: a heartbeat stream would otherwise hold the server open until it ends.
   app.addHook('preClose', async () => {
     for (const stream of open)
-      stream.end(new FlotillaError('SERVICE_UNAVAILABLE', 'the control plane is shutting down'));
+      stream.end(new FlotillaError('FLT_UNAVAILABLE', 'the control plane is shutting down'));
   });
 
   void app.register(async (scope) => {
@@ -67,7 +67,7 @@ export function heartbeatStreamRoute(
         const body = req.body as Readable | undefined;
         if (!body || typeof body.on !== 'function') {
           if (req.headers['content-type'] !== undefined)
-            throw new FlotillaError('UNSUPPORTED_MEDIA_TYPE', `send ${HEARTBEATS_MEDIA_TYPE}`);
+            throw new FlotillaError('FLT_MEDIA_TYPE', `send ${HEARTBEATS_MEDIA_TYPE}`);
           registry.beat(instance); // no body: one heartbeat, as PUT …/heartbeat
           return reply.code(204).send();
         }
@@ -101,15 +101,15 @@ export function heartbeatStreamRoute(
       const onData = (chunk: Buffer) => {
         received += chunk.length;
         if (received > maxBytes)
-          return stream.end(new FlotillaError('PAYLOAD_TOO_LARGE', 'too many heartbeats in one stream'));
+          return stream.end(new FlotillaError('FLT_BODY_TOO_LARGE', 'too many heartbeats in one stream'));
         for (let i = 0; i < chunk.length; i++)
           if (chunk[i] !== BEAT)
-            return stream.end(new FlotillaError('BAD_REQUEST', 'a heartbeat stream carries only "\\n"'));
+            return stream.end(new FlotillaError('FLT_BAD_REQUEST', 'a heartbeat stream carries only "\\n"'));
         const current = registry.get(id);
         if (!current || current.service !== peer.service)
-          return stream.end(new FlotillaError('NOT_FOUND', `instance ${id} is not registered`));
+          return stream.end(new FlotillaError('FLT_NOT_FOUND', `instance ${id} is not registered`));
         if (deps.isRevoked(peer.serial))
-          return stream.end(new FlotillaError('FORBIDDEN', 'client certificate is revoked'));
+          return stream.end(new FlotillaError('FLT_FORBIDDEN', 'client certificate is revoked'));
         // One beat per `\n`; a chunk that carries several (sent close together) counts once.
         registry.beat(current);
       };
@@ -121,7 +121,7 @@ export function heartbeatStreamRoute(
         resolve();
       };
       const timer = setTimeout(
-        () => stream.end(new FlotillaError('BAD_REQUEST', 'heartbeat stream open for too long')),
+        () => stream.end(new FlotillaError('FLT_BAD_REQUEST', 'heartbeat stream open for too long')),
         maxOpenMs,
       );
       timer.unref();

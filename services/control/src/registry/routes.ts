@@ -43,13 +43,13 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
 
   const requirePeer = (request: FastifyRequest): Peer => {
     const peer = peerOf(request);
-    if (!peer) throw new FlotillaError('UNAUTHENTICATED', 'a client certificate is required');
+    if (!peer) throw new FlotillaError('FLT_UNAUTHENTICATED', 'a client certificate is required');
     return peer;
   };
 
   const refuse = async (peer: Peer, action: string, target: string, reason: string): Promise<never> => {
     await ctx.audit({ actor: peer.id, action, target, outcome: 'denied', reason });
-    throw new FlotillaError('FORBIDDEN', reason);
+    throw new FlotillaError('FLT_FORBIDDEN', reason);
   };
 
   app.post('/v1/registry/instances', { schema: { body: InstanceBody } }, async (req, reply) => {
@@ -71,7 +71,7 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
         outcome: 'failure',
         reason: 'address not allowed',
       });
-      throw new FlotillaError('BAD_REQUEST', `address ${address} is outside the allowed networks`);
+      throw new FlotillaError('FLT_BAD_REQUEST', `address ${address} is outside the allowed networks`);
     }
     const instance = registry.register({
       service: peer.service,
@@ -98,7 +98,7 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
   const owned = async (req: FastifyRequest, id: string, action: string) => {
     const peer = requirePeer(req);
     const instance = registry.get(id);
-    if (!instance) throw new FlotillaError('NOT_FOUND', `instance ${id} is not registered`);
+    if (!instance) throw new FlotillaError('FLT_NOT_FOUND', `instance ${id} is not registered`);
     if (instance.service !== peer.service) {
       await refuse(
         peer,

@@ -44,7 +44,7 @@ export async function apiRoutes(app: ServiceApp, ctx: ServiceContext, deps: ApiD
       actor: actorOf(request),
       action,
       target: err.service ?? 'unknown',
-      outcome: err.code === 'UNAUTHENTICATED' || err.code === 'FORBIDDEN' ? 'denied' : 'failure',
+      outcome: err.code === 'FLT_UNAUTHENTICATED' || err.code === 'FLT_FORBIDDEN' ? 'denied' : 'failure',
       reason: err.reason,
       details: { detail: err.message },
     });
@@ -117,7 +117,7 @@ export async function apiRoutes(app: ServiceApp, ctx: ServiceContext, deps: ApiD
           if (!client.cert && client.error) {
             const expired = /expired/i.test(client.error);
             throw new Refusal(
-              'UNAUTHENTICATED',
+              'FLT_UNAUTHENTICATED',
               expired ? 'cert_expired' : 'cert_untrusted',
               expired
                 ? 'the client certificate has expired'

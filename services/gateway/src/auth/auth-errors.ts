@@ -9,14 +9,14 @@ function quoted(text: string): string {
 
 /** RFC 6750 §3.1: a request without credentials gets the challenge without an error code. */
 export function missingToken(): FlotillaError {
-  return new FlotillaError('UNAUTHENTICATED', 'a bearer token is required', {
+  return new FlotillaError('FLT_UNAUTHENTICATED', 'a bearer token is required', {
     headers: { 'www-authenticate': `Bearer realm="${REALM}"` },
   });
 }
 
 /** RFC 6750 §3.1 `invalid_token`: expired, revoked, malformed, or failed verification. */
 export function invalidToken(description: string): FlotillaError {
-  return new FlotillaError('UNAUTHENTICATED', `invalid token: ${description}`, {
+  return new FlotillaError('FLT_UNAUTHENTICATED', `invalid token: ${description}`, {
     headers: {
       'www-authenticate': `Bearer realm="${REALM}", error="invalid_token", error_description="${quoted(description)}"`,
     },
@@ -25,7 +25,7 @@ export function invalidToken(description: string): FlotillaError {
 
 /** RFC 6750 §3.1 `invalid_request`: e.g. a token in the query string or two schemes at once. */
 export function invalidRequest(description: string): FlotillaError {
-  return new FlotillaError('BAD_REQUEST', description, {
+  return new FlotillaError('FLT_BAD_REQUEST', description, {
     headers: {
       'www-authenticate': `Bearer realm="${REALM}", error="invalid_request", error_description="${quoted(description)}"`,
     },
@@ -34,7 +34,7 @@ export function invalidRequest(description: string): FlotillaError {
 
 /** RFC 6750 §3.1 `insufficient_scope`, naming the scopes the route needs. */
 export function insufficientScope(scopes: readonly string[]): FlotillaError {
-  return new FlotillaError('FORBIDDEN', `the token lacks the scope ${scopes.join(' ')}`, {
+  return new FlotillaError('FLT_FORBIDDEN', `the token lacks the scope ${scopes.join(' ')}`, {
     headers: {
       'www-authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${quoted(scopes.join(' '))}"`,
     },
@@ -43,5 +43,5 @@ export function insufficientScope(scopes: readonly string[]): FlotillaError {
 
 /** The key set or introspection endpoint cannot be reached: the caller is not at fault. */
 export function authUnavailable(detail: string, cause?: unknown): FlotillaError {
-  return new FlotillaError('SERVICE_UNAVAILABLE', detail, { cause });
+  return new FlotillaError('FLT_UNAVAILABLE', detail, { cause });
 }

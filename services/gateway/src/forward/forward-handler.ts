@@ -31,9 +31,9 @@ const TIMEOUT = new Set([
 /** The kit's call failures (after its retries), as the gateway answers them. */
 export function fromKitError(err: FlotillaError): UpstreamError {
   const kind =
-    err.code === 'GATEWAY_TIMEOUT'
+    err.code === 'FLT_UPSTREAM_TIMEOUT'
       ? 'timeout'
-      : err.code === 'SERVICE_UNAVAILABLE'
+      : err.code === 'FLT_UNAVAILABLE'
         ? 'unavailable'
         : 'bad-response';
   return new UpstreamError(kind, err.message, err);

@@ -41,9 +41,9 @@ describe('KitUpstream', () => {
   });
 
   it.each([
-    ['SERVICE_UNAVAILABLE', 'unavailable'],
-    ['GATEWAY_TIMEOUT', 'timeout'],
-    ['BAD_GATEWAY', 'bad-response'],
+    ['FLT_UNAVAILABLE', 'unavailable'],
+    ['FLT_UPSTREAM_TIMEOUT', 'timeout'],
+    ['FLT_UPSTREAM_FAILED', 'bad-response'],
   ] as const)('maps the kit’s %s to %s', async (code, kind) => {
     const up = new KitUpstream(async () => {
       throw new FlotillaError(code, 'x');
@@ -93,9 +93,9 @@ describe('KitUpstream', () => {
     });
 
     it.each([
-      ['SERVICE_UNAVAILABLE', 'unavailable'],
-      ['GATEWAY_TIMEOUT', 'timeout'],
-      ['BAD_GATEWAY', 'bad-response'],
+      ['FLT_UNAVAILABLE', 'unavailable'],
+      ['FLT_UPSTREAM_TIMEOUT', 'timeout'],
+      ['FLT_UPSTREAM_FAILED', 'bad-response'],
     ] as const)('maps the kit’s %s to %s, reported or thrown', async (code, kind) => {
       const reported = new KitUpstream(noCall, 1000, (_s, _r, handler) =>
         handler.onResponseError?.({} as Dispatcher.DispatchController, new FlotillaError(code, 'x')),

@@ -135,7 +135,7 @@ export class Pipeline {
       outcome.decision = 'redirect-https';
       const host = (request.headers.host ?? '').replace(/:\d+$/, '');
       if (!/^[A-Za-z0-9.-]+$|^\[[0-9a-fA-F:.]+\]$/.test(host))
-        throw new FlotillaError('BAD_REQUEST', 'bad Host header');
+        throw new FlotillaError('FLT_BAD_REQUEST', 'bad Host header');
       const port = httpsPort === 443 ? '' : `:${httpsPort}`;
       reply
         .headers(GENERATED_RESPONSE_HEADERS)
@@ -149,7 +149,7 @@ export class Pipeline {
     const rawPath = q === -1 ? url : url.slice(0, q);
     const query = q === -1 ? '' : url.slice(q + 1);
     const norm = normalisePath(rawPath);
-    if (!norm.ok) return this.#refuse(outcome, 'bad-path', new FlotillaError('BAD_REQUEST', norm.reason));
+    if (!norm.ok) return this.#refuse(outcome, 'bad-path', new FlotillaError('FLT_BAD_REQUEST', norm.reason));
     outcome.path = norm.path;
 
     const preflight = isPreflight(request.method, request.headers);
@@ -167,14 +167,14 @@ export class Pipeline {
       return this.#refuse(
         outcome,
         'not-found',
-        new FlotillaError('NOT_FOUND', `no route for ${request.method} ${norm.path}`),
+        new FlotillaError('FLT_NOT_FOUND', `no route for ${request.method} ${norm.path}`),
       );
     }
     if (match.kind === 'method-not-allowed') {
       return this.#refuse(
         outcome,
         'method-not-allowed',
-        new FlotillaError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${norm.path}`, {
+        new FlotillaError('FLT_METHOD_NOT_ALLOWED', `${method} is not allowed on ${norm.path}`, {
           headers: { allow: match.allow.join(', ') },
         }),
       );
@@ -200,7 +200,7 @@ export class Pipeline {
           route,
           undefined,
           'cors',
-          new FlotillaError('FORBIDDEN', `CORS preflight refused: ${answer.reason}`),
+          new FlotillaError('FLT_FORBIDDEN', `CORS preflight refused: ${answer.reason}`),
         );
       }
       outcome.decision = 'preflight';
@@ -230,7 +230,7 @@ export class Pipeline {
     x.early = early;
     if (x.route.config.auth !== 'required') return this.#authorize(x, undefined);
     const d = this.#d;
-    if (!d.authenticator) throw new FlotillaError('INTERNAL', 'authentication is not configured');
+    if (!d.authenticator) throw new FlotillaError('FLT_INTERNAL', 'authentication is not configured');
     let authenticated: Principal | Promise<Principal>;
     try {
       authenticated = d.authenticator.authenticate(x.request.headers, x.query);
@@ -306,7 +306,7 @@ export class Pipeline {
         x.route,
         x.principal,
         'policy',
-        new FlotillaError('FORBIDDEN', 'denied by policy'),
+        new FlotillaError('FLT_FORBIDDEN', 'denied by policy'),
         {
           reasons: decision.reasons,
           policies: decision.policies ?? [],
@@ -335,7 +335,7 @@ export class Pipeline {
       return this.#refuse(
         x.outcome,
         'body-too-large',
-        new FlotillaError('PAYLOAD_TOO_LARGE', 'request body is larger than the limit'),
+        new FlotillaError('FLT_BODY_TOO_LARGE', 'request body is larger than the limit'),
       );
     }
     // The upstream gets the caller in a form it verifies itself, never a bare header.
@@ -419,7 +419,7 @@ export class Pipeline {
     outcome.decision = 'throttled';
     outcome.throttledBy = result.refusedBy;
     this.#d.metrics.throttled.inc({ route: route.id, policy: result.refusedBy ?? 'unknown' });
-    const err = new FlotillaError('RATE_LIMITED', `rate limit ${result.refusedBy} exceeded`, {
+    const err = new FlotillaError('FLT_RATE_LIMITED', `rate limit ${result.refusedBy} exceeded`, {
       headers: { 'retry-after': String(result.retryAfterSec ?? 1), ...rateLimitHeaders(result.states) },
     });
     reply.headers(err.headers ?? {});
@@ -527,7 +527,7 @@ class Exchange extends Cancellation implements UpstreamReceiver {
       (err as Error | undefined)?.cause instanceof BodyTooLargeError
     ) {
       outcome.decision = 'body-too-large';
-      return this.fail(new FlotillaError('PAYLOAD_TOO_LARGE', 'request body is larger than the limit'));
+      return this.fail(new FlotillaError('FLT_BODY_TOO_LARGE', 'request body is larger than the limit'));
     }
     if (this.cancelled) {
       // The client left first: nothing to answer, and not an upstream failure.
@@ -538,7 +538,11 @@ class Exchange extends Cancellation implements UpstreamReceiver {
     this.deps.metrics.upstream(route.config.service, kind, outcome.upstreamMs / 1000);
     outcome.decision = `upstream-${kind}`;
     const code =
-      kind === 'unavailable' ? 'SERVICE_UNAVAILABLE' : kind === 'timeout' ? 'GATEWAY_TIMEOUT' : 'BAD_GATEWAY';
+      kind === 'unavailable'
+        ? 'FLT_UNAVAILABLE'
+        : kind === 'timeout'
+          ? 'FLT_UPSTREAM_TIMEOUT'
+          : 'FLT_UPSTREAM_FAILED';
     this.fail(new FlotillaError(code, `${route.config.service}: ${err.message}`, { cause: err }));
   }
 }

@@ -28,7 +28,7 @@ function authorizationOf(req: { headers: { authorization?: string | undefined } 
 /** Only a person has a watch history; an application acting for itself does not. */
 function person(user: User): User {
   if (user.kind !== 'user')
-    throw new FlotillaError('FORBIDDEN', 'only a signed-in person has a watch history');
+    throw new FlotillaError('FLT_FORBIDDEN', 'only a signed-in person has a watch history');
   return user;
 }
 
@@ -41,7 +41,7 @@ export function historyRoutes(app: ServiceApp, { store, lookup, policy, log }: D
       const { videoId } = req.body;
       // Asking metadata as the user both checks that the video exists and that this user may watch it.
       const video = await lookup.find(videoId, authorizationOf(req));
-      if (!video) throw new FlotillaError('NOT_FOUND', `video ${videoId} does not exist`);
+      if (!video) throw new FlotillaError('FLT_NOT_FOUND', `video ${videoId} does not exist`);
       const view = await store.record(randomUUID(), user.sub, video.id);
       return reply.code(201).send({ ...view, title: video.title, viewed: view.viewed.toISOString() });
     },

@@ -32,7 +32,7 @@ export function metadataLookup(ctx: Pick<ServiceContext, 'call'>, service = 'met
         });
       } catch (err) {
         if (err instanceof FlotillaError) throw err;
-        throw new FlotillaError('BAD_GATEWAY', `${service} could not be reached`, { cause: err });
+        throw new FlotillaError('FLT_UPSTREAM_FAILED', `${service} could not be reached`, { cause: err });
       }
       if (res.statusCode === 404) {
         await res.body.dump();
@@ -40,11 +40,11 @@ export function metadataLookup(ctx: Pick<ServiceContext, 'call'>, service = 'met
       }
       if (res.statusCode === 403) {
         await res.body.dump();
-        throw new FlotillaError('FORBIDDEN', 'you may not watch this video');
+        throw new FlotillaError('FLT_FORBIDDEN', 'you may not watch this video');
       }
       if (res.statusCode !== 200) {
         await res.body.dump();
-        throw new FlotillaError('BAD_GATEWAY', `${service} answered ${res.statusCode}`);
+        throw new FlotillaError('FLT_UPSTREAM_FAILED', `${service} answered ${res.statusCode}`);
       }
       return summaryOf(await res.body.json(), id);
     },
@@ -55,7 +55,7 @@ export function metadataLookup(ctx: Pick<ServiceContext, 'call'>, service = 'met
 export function summaryOf(body: unknown, id: string): VideoSummary {
   const video = body as { id?: unknown; title?: unknown } | null;
   if (!video || video.id !== id || typeof video.title !== 'string') {
-    throw new FlotillaError('BAD_GATEWAY', 'metadata answered with something that is not the video');
+    throw new FlotillaError('FLT_UPSTREAM_FAILED', 'metadata answered with something that is not the video');
   }
   return { id, title: video.title };
 }

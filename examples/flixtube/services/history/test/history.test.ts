@@ -23,8 +23,9 @@ function fakeMetadata(): VideoLookup & { seen: string[]; titles: Map<string, str
     titles,
     async find(id, authorization) {
       seen.push(authorization);
-      if (id === SECRET) throw new FlotillaError('FORBIDDEN', 'you may not watch this video');
-      if (id === BROKEN && ++brokenCalls > 1) throw new FlotillaError('BAD_GATEWAY', 'metadata answered 500');
+      if (id === SECRET) throw new FlotillaError('FLT_FORBIDDEN', 'you may not watch this video');
+      if (id === BROKEN && ++brokenCalls > 1)
+        throw new FlotillaError('FLT_UPSTREAM_FAILED', 'metadata answered 500');
       const title = titles.get(id);
       return title === undefined ? undefined : { id, title };
     },

@@ -25,7 +25,7 @@ export function decodeCursor(text: string): Cursor {
   } catch {
     // fall through to the one answer for every malformed cursor
   }
-  throw new FlotillaError('VALIDATION_FAILED', 'query/cursor is not a cursor this API returned', {
+  throw new FlotillaError('FLT_VALIDATION', 'query/cursor is not a cursor this API returned', {
     errors: [{ field: 'query/cursor', message: 'is not a cursor this API returned' }],
   });
 }

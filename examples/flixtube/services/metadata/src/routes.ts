@@ -5,7 +5,7 @@ import { videoEntity } from './video-entity.js';
 import { CreateVideo, ListQuery, UpdateVideo, VideoBody, VideoPage, VideoParams } from './video-schemas.js';
 import type { Video, VideoStore } from './video-store.js';
 
-const notFound = (id: string) => new FlotillaError('NOT_FOUND', `video ${id} does not exist`);
+const notFound = (id: string) => new FlotillaError('FLT_NOT_FOUND', `video ${id} does not exist`);
 
 /** The video routes; every one needs a signed-in caller and the policy's permission. */
 export function videoRoutes(app: ServiceApp, store: VideoStore, access: UserPolicy): void {

@@ -87,7 +87,7 @@ describe.each(backends())('metadata on $name', ({ env }) => {
       [{ title: 'ok', description: 'd'.repeat(5001) }, 'body/description'],
     ])('refuses %j with a 400 naming %s', async (input, field) => {
       const body = await problem(await h.call(await h.token('alice'), 'POST', '/videos', input), 400);
-      expect(body.code).toBe('VALIDATION_FAILED');
+      expect(body.code).toBe('FLT_VALIDATION');
       expect(body.errors?.[0]?.field).toBe(field);
     });
 
@@ -151,7 +151,7 @@ describe.each(backends())('metadata on $name', ({ env }) => {
       const video = await create('bob', "Bob's video");
       const res = await h.call(await h.token('alice'), 'DELETE', `/videos/${video.id}`);
       const body = await problem(res, 403);
-      expect(body).toMatchObject({ code: 'FORBIDDEN', detail: 'you may not delete this video' });
+      expect(body).toMatchObject({ code: 'FLT_FORBIDDEN', detail: 'you may not delete this video' });
       const records = await h.auditRecords();
       expect(records).toContainEqual(
         expect.objectContaining({

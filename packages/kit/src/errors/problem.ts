@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { type ErrorCode, errorCodes, problemType } from './error-codes.js';
-import { type FieldError, FlotillaError } from './errors.js';
-import { currentTrace } from './trace.js';
+import { type ErrorCode, errorCodes, problemType } from './codes.js';
+import { type FieldError, FlotillaError } from './flotilla-error.js';
+import { currentTrace } from '../trace.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -19,13 +19,13 @@ export interface Problem {
 
 /** Fastify's own error codes, mapped to ours. */
 const fastifyCodes: Record<string, ErrorCode> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_BODY',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_BODY',
-  FST_ERR_CTP_INVALID_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_NOT_FOUND: 'NOT_FOUND',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'FLT_BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'FLT_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'FLT_BAD_REQUEST',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'FLT_BODY_MALFORMED',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'FLT_BODY_MALFORMED',
+  FST_ERR_CTP_INVALID_TYPE: 'FLT_MEDIA_TYPE',
+  FST_ERR_NOT_FOUND: 'FLT_NOT_FOUND',
 };
 
 /** Turns any thrown value into a FlotillaError; unknown errors become INTERNAL. */
@@ -35,7 +35,7 @@ export function toFlotillaError(err: unknown): FlotillaError {
   if (Array.isArray(fe.validation)) {
     const errors = fe.validation.map((v) => fieldError(v, fe.validationContext ?? 'body'));
     const first = errors[0];
-    return new FlotillaError('VALIDATION_FAILED', first ? `${first.field} ${first.message}` : fe.message, {
+    return new FlotillaError('FLT_VALIDATION', first ? `${first.field} ${first.message}` : fe.message, {
       errors,
       cause: err,
     });
@@ -43,18 +43,18 @@ export function toFlotillaError(err: unknown): FlotillaError {
   const mapped = fe.code ? fastifyCodes[fe.code] : undefined;
   if (mapped) return new FlotillaError(mapped, clientMessage(mapped, fe.message), { cause: err });
   if (err instanceof SyntaxError && fe.statusCode === 400) {
-    return new FlotillaError('MALFORMED_BODY', 'body is not valid JSON', { cause: err });
+    return new FlotillaError('FLT_BODY_MALFORMED', 'body is not valid JSON', { cause: err });
   }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     const code = (Object.keys(errorCodes) as ErrorCode[]).find((c) => errorCodes[c].status === fe.statusCode);
-    return new FlotillaError(code ?? 'BAD_REQUEST', fe.message, { cause: err });
+    return new FlotillaError(code ?? 'FLT_BAD_REQUEST', fe.message, { cause: err });
   }
-  return new FlotillaError('INTERNAL', undefined, { cause: err });
+  return new FlotillaError('FLT_INTERNAL', undefined, { cause: err });
 }
 
 function clientMessage(code: ErrorCode, message: string | undefined): string {
-  if (code === 'PAYLOAD_TOO_LARGE') return 'request body is larger than the limit';
-  if (code === 'MALFORMED_BODY') return 'body is not valid JSON';
+  if (code === 'FLT_BODY_TOO_LARGE') return 'request body is larger than the limit';
+  if (code === 'FLT_BODY_MALFORMED') return 'body is not valid JSON';
   return message ?? errorCodes[code].title;
 }
 
