@@ -1,0 +1,7 @@
+/**
+ * The wire contracts between Flotilla's components, each in one module that both ends
+ * import and that is tested from both ends (`@flotilla/kit/contracts`). A folder per
+ * contract: its types and schemas, its constants (paths, channels, algorithms), and the
+ * client or the checks both sides share.
+ */
+export {};
