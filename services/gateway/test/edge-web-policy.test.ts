@@ -120,7 +120,7 @@ describe('Cedar policies at the edge', () => {
     const del = await http.call(`${gw.url}/api/videos/v1`, { method: 'DELETE', headers: bearer(token) });
     expect(del.status).toBe(403);
     expect(del.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(del.json().detail).toBe('denied by policy');
+    expect(del.json()).toMatchObject({ code: 'FLT_POLICY_DENIED', detail: 'denied by policy' });
     // The same client may read (gateway-clients-read-videos).
     expect((await http.call(`${gw.url}/api/videos`, { headers: bearer(token) })).status).toBe(200);
     // The audit record is written off the response path: wait for it to settle.
@@ -146,6 +146,7 @@ describe('Cedar policies at the edge', () => {
     const del = await http.call(`${gw.url}/api/videos/v1`, { method: 'DELETE', headers: bearer(token) });
     expect(del.status).toBe(403);
     expect(del.headers['www-authenticate']).toContain('insufficient_scope');
+    expect(del.json().code).toBe('FLT_SCOPE_MISSING');
   });
 
   it('reloads a changed policy set, with role parents, and names the deciding forbid in the audit', async () => {

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MemoryRevocationBus, type PolicyDecider, type RunningGateway, startGateway } from '../src/index.js';
+import { type RunningGateway, startGateway } from '../src/index.js';
+import type { RouteDecider } from '../src/policy/route-decider.js';
+import { MemoryRevocationBus } from '../src/revocation/memory-subscriber.js';
 import type { GatewayRoutesConfig } from '../src/routes/route-schema.js';
 import {
   AUDIENCE,
@@ -36,7 +38,7 @@ const home = mkdtempSync(join(tmpdir(), 'gw-home-'));
 let deadPort: number;
 
 // Policy stand-in: only admins may perform `admin`; everything else needs its scopes.
-const policy: PolicyDecider = {
+const policy: RouteDecider = {
   decide: ({ action, principal, context }) =>
     action === 'admin' && !principal?.roles.includes('admin')
       ? { decision: 'deny', reasons: ['admin role required'] }
@@ -266,10 +268,13 @@ describe('authorization → 403', () => {
     expect(res.headers['www-authenticate']).toBe(
       'Bearer realm="flotilla", error="insufficient_scope", scope="videos:read"',
     );
+    expect(res.json()).toMatchObject({ code: 'FLT_SCOPE_MISSING', status: 403 });
   });
 
   it('policy deny', async () => {
-    expect((await get('/api/admin', bearer(await issuer.token()))).status).toBe(403);
+    const denied = await get('/api/admin', bearer(await issuer.token()));
+    expect(denied.status).toBe(403);
+    expect(denied.json()).toMatchObject({ code: 'FLT_POLICY_DENIED', detail: 'denied by policy' });
     expect((await get('/api/admin', bearer(await issuer.token({ roles: ['admin'] })))).status).toBe(200);
   });
 });
