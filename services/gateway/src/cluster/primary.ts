@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog, ConfigError } from '@flotilla/kit';
 import type { Logger } from 'pino';
-import type { GatewayConfig } from '../gateway.js';
+import type { GatewayConfig } from '../config.js';
 import { LeaseAuthority } from '../throttle/lease-authority.js';
 import { isMessage, type ToPrimary, type ToWorker } from './messages.js';
 
