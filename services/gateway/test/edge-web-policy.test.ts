@@ -173,6 +173,32 @@ describe('Cedar policies at the edge', () => {
     expect((await http.call(`${gw.url}/api/videos`, { headers: bearer(alice) })).status).toBe(200);
   });
 
+  it('refuses to start with a route whose action the schema does not declare, naming it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-routes-'));
+    const file = join(dir, 'routes.yaml');
+    writeFileSync(
+      file,
+      [
+        'upstreams: { videos: http://127.0.0.1:9 }',
+        'routes:',
+        '  - { method: GET, path: /api/videos, service: videos, upstreamPath: /videos, auth: required, action: "video:Read" }',
+        '  - { method: POST, path: /api/likes, service: videos, upstreamPath: /likes, auth: required, action: "video:Like" }',
+        '',
+      ].join('\n'),
+    );
+    const err = await startError({
+      tls: { cert: tls.cert, key: tls.key },
+      env: env(mkdtempSync(join(tmpdir(), 'gw-home-')), {
+        FLOTILLA_POLICY_DIR: REPO_POLICIES,
+        GATEWAY_ROUTES_FILE: file,
+      }),
+    });
+    expect(err).toMatchObject({ code: 'FLT_CONFIG_INVALID' });
+    expect(err.message).toBe(
+      `${file}: /routes/1/action "video:Like" is not an action the policy schema declares for Route`,
+    );
+  });
+
   it('refuses to start when the policies do not load', async () => {
     const bad = mkdtempSync(join(tmpdir(), 'gw-badpol-'));
     cpSync(REPO_POLICIES, bad, { recursive: true });

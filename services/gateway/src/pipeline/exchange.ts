@@ -1,6 +1,5 @@
-import type { AuditEvent, TraceContext } from '@flotilla/kit';
+import type { AuditEvent, ServiceContext, TraceContext } from '@flotilla/kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticate.js';
 import type { Principal } from '../auth/principal.js';
 import type { WebFallback } from '../edge/web-app.js';
@@ -30,7 +29,7 @@ export interface PipelineDeps {
   credential: CallerCredential;
   metrics: GatewayMetrics;
   audit: (event: AuditEvent) => Promise<unknown>;
-  log: Logger;
+  log: ServiceContext['log'];
   bodyLimit: number;
   /** The web app, for GET/HEAD requests no route matches. */
   web?: WebFallback | undefined;

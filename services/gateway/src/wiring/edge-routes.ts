@@ -1,5 +1,5 @@
+import type { ServiceContext } from '@flotilla/kit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
 import { GENERATED_RESPONSE_HEADERS, HSTS, hstsValue } from '../edge/security-headers.js';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
 import type { Pipeline, RequestOutcome } from '../pipeline/pipeline.js';
@@ -7,7 +7,7 @@ import type { Pipeline, RequestOutcome } from '../pipeline/pipeline.js';
 export interface EdgeRoutesOptions {
   hstsMaxAgeSec: number;
   metrics: GatewayMetrics;
-  log: Logger;
+  log: ServiceContext['log'];
 }
 
 /**
