@@ -55,10 +55,11 @@ export class CedarDecider implements RouteDecider {
   readonly #watcher: PolicyWatcher | undefined;
   /**
    * Allows already decided for a caller, keyed by policy set version, route and action, MFA
-   * and source address: everything the Cedar request is built from besides the principal, whose object
-   * the verified-token cache hands out again for the same token (and which is frozen); the
-   * engine's own entity store is never changed here, and a reload bumps the version. A hit
-   * skips building entities and the engine's own cache key. Entries go with the principal.
+   * and source address: everything the Cedar request is built from besides the principal,
+   * whose object the verified-token cache hands out again for the same token (and which is
+   * frozen); the engine's own entity store is never changed here, and a reload bumps the
+   * version. A hit skips building entities and the engine's own cache key. Entries go with
+   * the principal.
    */
   readonly #allowed = new WeakMap<Principal, Allows>();
   readonly #schema: (() => string) | undefined;
