@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FleetError, loadFleet, parseFleet } from '../src/fleet/load-fleet.js';
@@ -20,9 +21,9 @@ services:
     entry: alpha.ts
 `;
 
-const problem = (text: string) => {
+const problem = (text: string, schema?: string) => {
   try {
-    parseFleet(text, 'fleet.yaml');
+    parseFleet(text, 'fleet.yaml', schema);
   } catch (err) {
     if (err instanceof FleetError) return err.message;
     throw err;
@@ -64,6 +65,53 @@ describe('the fleet file', () => {
     expect(problem(`${minimal}  - name: alpha\n    entry: b.ts\n`)).toBe(
       'fleet.yaml:13: services.1.name: service "alpha" is defined twice',
     );
+  });
+
+  it('refuses a route whose action the policy schema does not declare for Route, with its line', async () => {
+    const schema = await readFile(join(root, 'policies', 'schema.cedarschema'), 'utf8');
+    const withAction = (action: string) =>
+      minimal.replace('upstreamPath: /a }', `upstreamPath: /a, action: '${action}' }`);
+    expect(parseFleet(withAction('video:Read'), 'fleet.yaml', schema).gateway.routes[0]?.action).toBe(
+      'video:Read',
+    );
+    expect(problem(withAction('video:Like'), schema)).toBe(
+      'fleet.yaml:9: gateway.routes.0.action: action "video:Like" is not declared for Route in policies/schema.cedarschema',
+    );
+    // Declared, but for keys: no route is decided on it.
+    expect(problem(withAction('kms:Decrypt'), schema)).toMatch(
+      /^fleet\.yaml:9: gateway\.routes\.0\.action: /,
+    );
+    // A route without an action is decided on its method, which must be declared too.
+    expect(problem(minimal.replace('method: GET', 'method: OPTIONS'), schema)).toBe(
+      'fleet.yaml:9: gateway.routes.0.method: action "http:OPTIONS" is not declared for Route in policies/schema.cedarschema',
+    );
+    expect(
+      problem(withAction('video:Read').replace('method: GET', 'method: GET, auth: public'), schema),
+    ).toMatch(/^fleet\.yaml:9: gateway\.routes\.0\.action: a public route is never decided on/);
+  });
+
+  it('checks route actions against policies/ beside the fleet file, and needs it for routes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'flotilla-fleet-'));
+    try {
+      const file = join(dir, 'flotilla.yaml');
+      await writeFile(
+        file,
+        minimal.replace('upstreamPath: /a }', "upstreamPath: /a, action: 'video:Like' }"),
+      );
+      await expect(loadFleet(file)).rejects.toThrow(
+        `${file}:9: gateway.routes.0: cannot read policies/schema.cedarschema (ENOENT): the route's action cannot be checked`,
+      );
+      await mkdir(join(dir, 'policies'));
+      await writeFile(
+        join(dir, 'policies', 'schema.cedarschema'),
+        await readFile(join(root, 'policies', 'schema.cedarschema'), 'utf8'),
+      );
+      await expect(loadFleet(file)).rejects.toThrow(
+        `${file}:9: gateway.routes.0.action: action "video:Like"`,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports YAML syntax errors with a line', () => {

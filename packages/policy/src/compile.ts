@@ -150,7 +150,7 @@ function invalid(issues: PolicyIssue[]): PolicyError {
 }
 
 /** Locates a Cedar error: `base` is the byte offset of the text Cedar saw within `file`. */
-function toIssue(e: DetailedError, file: string, index: LineIndex, base: number): PolicyIssue {
+export function toIssue(e: DetailedError, file: string, index: LineIndex, base: number): PolicyIssue {
   const loc = e.sourceLocations?.[0];
   const detail = [loc?.label, e.help].filter((s): s is string => Boolean(s));
   const message = detail.length > 0 ? `${e.message} (${detail.join('; ')})` : e.message;

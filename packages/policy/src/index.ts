@@ -25,6 +25,7 @@ export {
   verifyBundle,
 } from './bundle.js';
 export { type LintWarning, lintPolicies } from './lint.js';
+export { type SchemaAction, schemaActions } from './schema-actions.js';
 export {
   findTestFiles,
   type PolicyTestCase,

@@ -1,4 +1,4 @@
-import { Type } from '@flotilla/kit';
+import { type ServiceContext, Type } from '@flotilla/kit';
 
 /**
  * The gateway's settings on top of the kit's (environment, or the `FLOTILLA_CONFIG` file).
@@ -74,3 +74,9 @@ export const gatewayConfigSchema = Type.Object({
     }),
   ),
 });
+
+type GatewayConfigProps = (typeof gatewayConfigSchema)['properties'];
+/** The gateway's settings as validated at start (the kit's and its own), frozen. */
+export type GatewayConfig = Readonly<ServiceContext<GatewayConfigProps>['config']>;
+/** What the kit gives the gateway's wiring. */
+export type GatewayContext = ServiceContext<GatewayConfigProps>;

@@ -3,7 +3,7 @@ import { ConfigError, createLogger, loadConfig, runService } from '@flotilla/kit
 import { startCluster, WorkerStartError, workerCount } from './cluster/primary.js';
 import { WorkerChannel } from './cluster/worker-channel.js';
 import { gatewayConfigSchema } from './config.js';
-import { createGatewayService, type GatewayRuntime } from './gateway.js';
+import { createGatewayService, type GatewayRuntime } from './service.js';
 
 // The fleet runner waits for one line on stdout: where clients go, i.e. the HTTPS edge (the
 // kit's own listener only serves health, metrics and, with an identity, mTLS callers). Log

@@ -120,7 +120,7 @@ describe('Cedar policies at the edge', () => {
     const del = await http.call(`${gw.url}/api/videos/v1`, { method: 'DELETE', headers: bearer(token) });
     expect(del.status).toBe(403);
     expect(del.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(del.json().detail).toBe('denied by policy');
+    expect(del.json()).toMatchObject({ code: 'FLT_POLICY_DENIED', detail: 'denied by policy' });
     // The same client may read (gateway-clients-read-videos).
     expect((await http.call(`${gw.url}/api/videos`, { headers: bearer(token) })).status).toBe(200);
     // The audit record is written off the response path: wait for it to settle.
@@ -146,6 +146,7 @@ describe('Cedar policies at the edge', () => {
     const del = await http.call(`${gw.url}/api/videos/v1`, { method: 'DELETE', headers: bearer(token) });
     expect(del.status).toBe(403);
     expect(del.headers['www-authenticate']).toContain('insufficient_scope');
+    expect(del.json().code).toBe('FLT_SCOPE_MISSING');
   });
 
   it('reloads a changed policy set, with role parents, and names the deciding forbid in the audit', async () => {
@@ -170,6 +171,32 @@ describe('Cedar policies at the edge', () => {
     // Other users are unaffected.
     const alice = await issuer.token({ sub: 'alice', roles: ['viewer'] });
     expect((await http.call(`${gw.url}/api/videos`, { headers: bearer(alice) })).status).toBe(200);
+  });
+
+  it('refuses to start with a route whose action the schema does not declare, naming it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-routes-'));
+    const file = join(dir, 'routes.yaml');
+    writeFileSync(
+      file,
+      [
+        'upstreams: { videos: http://127.0.0.1:9 }',
+        'routes:',
+        '  - { method: GET, path: /api/videos, service: videos, upstreamPath: /videos, auth: required, action: "video:Read" }',
+        '  - { method: POST, path: /api/likes, service: videos, upstreamPath: /likes, auth: required, action: "video:Like" }',
+        '',
+      ].join('\n'),
+    );
+    const err = await startError({
+      tls: { cert: tls.cert, key: tls.key },
+      env: env(mkdtempSync(join(tmpdir(), 'gw-home-')), {
+        FLOTILLA_POLICY_DIR: REPO_POLICIES,
+        GATEWAY_ROUTES_FILE: file,
+      }),
+    });
+    expect(err).toMatchObject({ code: 'FLT_CONFIG_INVALID' });
+    expect(err.message).toBe(
+      `${file}: /routes/1/action "video:Like" is not an action the policy schema declares for Route`,
+    );
   });
 
   it('refuses to start when the policies do not load', async () => {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishRevocation, type RunningGateway, startGateway } from '../src/index.js';
+import { type RunningGateway, startGateway } from '../src/index.js';
+import { publishRevocation } from '../src/revocation/redis-subscriber.js';
 import type { GatewayRoutesConfig } from '../src/routes/route-schema.js';
 import { AUDIENCE, client, ISSUER, startIssuer, startUpstream, testCertificate } from './harness.js';
 

@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { schemaActions } from '@flotilla/policy';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { Fleet } from './schema.js';
@@ -19,7 +21,13 @@ export class FleetError extends Error {
 const ajv = new Ajv({ allErrors: false, strict: false, useDefaults: true });
 const validate = ajv.compile<Fleet>(Fleet);
 
-/** Reads and validates a fleet file; any problem is a FleetError naming where it is. */
+/** Where `flotilla up` takes the policies from: `policies/` beside the fleet file. */
+const POLICY_SCHEMA = join('policies', 'schema.cedarschema');
+
+/**
+ * Reads and validates a fleet file, its routes' actions against the policy schema beside
+ * it; any problem is a FleetError naming where it is.
+ */
 export async function loadFleet(file: string): Promise<Fleet> {
   let text: string;
   try {
@@ -32,10 +40,17 @@ export async function loadFleet(file: string): Promise<Fleet> {
       `cannot read the fleet file (${(err as NodeJS.ErrnoException).code})`,
     );
   }
-  return parseFleet(text, file);
+  const schema = await readFile(join(dirname(file), POLICY_SCHEMA), 'utf8').catch(
+    (err: NodeJS.ErrnoException) => new Error(`cannot read ${POLICY_SCHEMA} (${err.code ?? err.message})`),
+  );
+  return parseFleet(text, file, schema);
 }
 
-export function parseFleet(text: string, file = 'flotilla.yaml'): Fleet {
+/**
+ * Validates a fleet file's text. With the policy schema (its text, or why it could not be
+ * read), every route's action is checked against it too.
+ */
+export function parseFleet(text: string, file = 'flotilla.yaml', policySchema?: string | Error): Fleet {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
   const yamlError = doc.errors[0];
@@ -51,6 +66,7 @@ export function parseFleet(text: string, file = 'flotilla.yaml'): Fleet {
     throw new FleetError(file, segments.join('.'), line, describe(error));
   }
   checkReferences(data, file, doc.contents, lineCounter);
+  if (policySchema !== undefined) checkRouteActions(data, file, doc.contents, lineCounter, policySchema);
   return data;
 }
 
@@ -124,4 +140,52 @@ function checkReferences(fleet: Fleet, file: string, root: unknown, counter: Lin
     if (!names.includes(r.service))
       fail(['gateway', 'routes', i, 'service'], `unknown service "${r.service}"`);
   });
+}
+
+/**
+ * A route's action must be one the policy schema declares for `Route`: the gateway decides
+ * every authenticated request on it (`http:<METHOD>` for a route without one; HEAD is GET),
+ * and Cedar denies an action it does not declare, so a typo would refuse every request
+ * while looking like security. A public route is never decided on, so it names no action.
+ */
+function checkRouteActions(
+  fleet: Fleet,
+  file: string,
+  root: unknown,
+  counter: LineCounter,
+  schema: string | Error,
+): void {
+  const fail = (path: (string | number)[], message: string): never => {
+    const segments = path.map(String);
+    throw new FleetError(file, segments.join('.'), lineOf(root, segments, counter), message);
+  };
+  let declared: Set<string> | undefined;
+  fleet.gateway.routes.forEach((r, i) => {
+    const at = ['gateway', 'routes', i];
+    if (r.auth === 'public') {
+      if (r.action !== undefined)
+        fail([...at, 'action'], 'a public route is never decided on: drop the action or set auth: required');
+      return;
+    }
+    if (schema instanceof Error) return fail(at, `${schema.message}: the route's action cannot be checked`);
+    declared ??= routeActions(schema, (message) => fail(at, message));
+    const action = r.action ?? `http:${r.method === 'HEAD' ? 'GET' : r.method}`;
+    if (!declared.has(action))
+      fail(
+        [...at, r.action === undefined ? 'method' : 'action'],
+        `action "${action}" is not declared for Route in ${POLICY_SCHEMA}`,
+      );
+  });
+}
+
+function routeActions(schema: string, fail: (message: string) => never): Set<string> {
+  try {
+    return new Set(
+      schemaActions(schema)
+        .filter((a) => a.type === 'Action' && a.resourceTypes.includes('Route'))
+        .map((a) => a.id),
+    );
+  } catch (err) {
+    return fail(`${POLICY_SCHEMA} does not parse (${(err as Error).message})`);
+  }
 }

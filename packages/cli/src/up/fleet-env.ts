@@ -27,6 +27,7 @@ export function gatewayRoutes(fleet: Fleet, webOrigin: string) {
       upstreamPath: r.upstreamPath,
       auth: r.auth ?? 'required',
       ...(r.scopes ? { scopes: r.scopes } : {}),
+      ...(r.action ? { action: r.action } : {}),
       ...(r.throttle ? { throttle: r.throttle } : {}),
       cors: { origins: [webOrigin], credentials: false },
     })),

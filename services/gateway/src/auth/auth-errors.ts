@@ -34,7 +34,7 @@ export function invalidRequest(description: string): FlotillaError {
 
 /** RFC 6750 §3.1 `insufficient_scope`, naming the scopes the route needs. */
 export function insufficientScope(scopes: readonly string[]): FlotillaError {
-  return new FlotillaError('FLT_FORBIDDEN', `the token lacks the scope ${scopes.join(' ')}`, {
+  return new FlotillaError('FLT_SCOPE_MISSING', `the token lacks the scope ${scopes.join(' ')}`, {
     headers: {
       'www-authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${quoted(scopes.join(' '))}"`,
     },

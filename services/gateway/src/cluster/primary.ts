@@ -3,9 +3,8 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { AuditLog, ConfigError } from '@flotilla/kit';
-import type { Logger } from 'pino';
-import type { GatewayConfig } from '../gateway.js';
+import { AuditLog, ConfigError, type ServiceContext } from '@flotilla/kit';
+import type { GatewayConfig } from '../config.js';
 import { LeaseAuthority } from '../throttle/lease-authority.js';
 import { isMessage, type ToPrimary, type ToWorker } from './messages.js';
 
@@ -48,7 +47,7 @@ export interface ClusterHandle {
 export async function startCluster(
   config: GatewayConfig,
   count: number,
-  log: Logger,
+  log: ServiceContext['log'],
 ): Promise<ClusterHandle> {
   // Workers listening on port 0 would each get the same "random" port per (host, port)
   // pair, and the kit's and the edge's listeners would collide: fixed ports are chosen here.

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { principalFromClaims } from '../auth/principal.js';
 import { RouteTable } from '../routes/route-table.js';
 import { CedarDecider, cedarIp } from './cedar-decider.js';
-import type { PolicyRequest } from './policy-decider.js';
+import type { RouteRequest } from './route-decider.js';
 
 describe('cedarIp', () => {
   it('keeps what Cedar ip() parses and drops what it would fail on', () => {
@@ -36,7 +36,7 @@ describe('CedarDecider allows memo', () => {
     { method: 'GET', path: '/v', service: 's', upstreamPath: '/v', auth: 'required' },
     { method: 'DELETE', path: '/v', service: 's', upstreamPath: '/v', auth: 'required' },
   ]).routes;
-  const ask = (d: CedarDecider, resource: PolicyRequest['resource'], sourceIp: string, mfa = false) =>
+  const ask = (d: CedarDecider, resource: RouteRequest['resource'], sourceIp: string, mfa = false) =>
     d.decide({
       principal: alice,
       action: 'a',
@@ -57,6 +57,40 @@ describe('CedarDecider allows memo', () => {
     // A copy of the resource (another object, same route) is the same route.
     expect(ask(d, { ...videos!.resource }, '10.0.0.1')).toBe('allow');
     expect(e.calls).toBe(4);
+  });
+
+  it("asks about the route's action on the route, and memoises per action", () => {
+    const asked: unknown[] = [];
+    const d = CedarDecider.over({
+      version: 1,
+      decide: (req) => {
+        asked.push([req.action, req.resource]);
+        return { decision: 'allow', reasons: ['p1'], errors: [] };
+      },
+    });
+    const [read] = new RouteTable([
+      { method: 'GET', path: '/v', service: 's', upstreamPath: '/v', auth: 'required', action: 'video:Read' },
+    ]).routes;
+    const decide = (action: string) =>
+      d.decide({
+        principal: alice,
+        action,
+        resource: read!.resource,
+        context: { sourceIp: '10.0.0.1', mfa: false, time: new Date(), scopes: [], requiredScopes: [] },
+      }).decision;
+    expect(decide(read!.action)).toBe('allow');
+    expect(decide(read!.action)).toBe('allow');
+    expect(decide('http:GET')).toBe('allow');
+    expect(asked).toEqual([
+      [
+        { type: 'Action', id: 'video:Read' },
+        { type: 'Route', id: 'GET /v' },
+      ],
+      [
+        { type: 'Action', id: 'http:GET' },
+        { type: 'Route', id: 'GET /v' },
+      ],
+    ]);
   });
 
   it('never keeps a deny, and asks again after the policy set changes', () => {

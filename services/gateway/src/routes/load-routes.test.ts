@@ -33,6 +33,7 @@ describe('routes configuration', () => {
     [{ routes: [{ ...ok, cors: { origins: ['app.example'] } }] }, '/routes/0/cors/origins/0'],
     [{ routes: [{ ...ok, path: '/a/*/b', upstreamPath: '/b' }] }, '/routes/0/path may use * only'],
     [{ routes: [{ ...ok, scopes: ['x'] }] }, '/routes/0/scopes needs auth'],
+    [{ routes: [{ ...ok, action: 'video:Read' }] }, '/routes/0/action needs auth'],
   ])('refuses a bad entry and names where it is (%#)', (input, where) => {
     expect(() => validateRoutes(input, 'f.yaml')).toThrow(`f.yaml: ${where}`);
   });

@@ -36,6 +36,9 @@ export function validateRoutes(input: unknown, source = 'routes'): Readonly<Gate
     if (route.auth === 'public' && route.scopes?.length) {
       throw at('scopes', 'needs auth: required (a public route has no token to check)');
     }
+    if (route.auth === 'public' && route.action !== undefined) {
+      throw at('action', 'needs auth: required (a public route has no caller to decide on)');
+    }
     const cors = route.cors;
     if (cors?.credentials && cors.origins.includes('*')) {
       throw at('cors/origins', 'must list exact origins when credentials is true');

@@ -43,7 +43,10 @@ export const RouteSchema = Type.Object(
     upstreamPath: Type.String({ pattern: '^/', maxLength: 2000 }),
     auth: Type.Union([Type.Literal('public'), Type.Literal('required')]),
     scopes: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
-    /** Policy action; `<METHOD> <path>` when omitted. */
+    /**
+     * The policy action decided on this route, e.g. `video:Read`: one the policy schema
+     * declares for `Route`. `http:<METHOD>` when omitted (HEAD is GET).
+     */
     action: Type.Optional(Type.String({ minLength: 1 })),
     /** Name of a throttle policy; `auth-endpoint` limits by source IP (login and token endpoints). */
     throttle: Type.Optional(Type.String({ minLength: 1 })),

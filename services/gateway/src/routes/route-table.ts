@@ -1,4 +1,5 @@
-import type { PolicyRequest } from '../policy/policy-decider.js';
+import type { RouteRequest } from '../policy/route-decider.js';
+import { routeAction } from './route-actions.js';
 import type { RouteConfig } from './route-schema.js';
 import { encodeSegment } from './normalise-path.js';
 
@@ -7,12 +8,13 @@ type Part = { kind: 'literal'; value: string } | { kind: 'param'; name: string }
 /** A route compiled for matching, with what every request on it needs worked out once. */
 export interface CompiledRoute {
   readonly id: string;
+  /** What the policy decides on: the route's `action`, or `http:<METHOD>`. */
   readonly action: string;
   readonly config: RouteConfig;
   readonly parts: readonly Part[];
   readonly upstreamParts: readonly Part[];
   /** The policy decision's resource (one frozen object per route). */
-  readonly resource: Readonly<PolicyRequest['resource']>;
+  readonly resource: Readonly<RouteRequest['resource']>;
   /** `config.scopes`, or none. */
   readonly scopes: readonly string[];
   /** The upstream path when `upstreamPath` captures nothing. */
@@ -69,7 +71,7 @@ export class RouteTable {
         const upstreamParts = compile(config.upstreamPath);
         return {
           id,
-          action: config.action ?? `${config.method} ${config.path}`,
+          action: routeAction(config),
           config,
           parts: compile(config.path),
           upstreamParts,

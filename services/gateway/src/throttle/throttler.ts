@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Principal } from '../auth/principal.js';
 import { AUTH_ENDPOINT_POLICY } from '../routes/load-routes.js';
@@ -6,6 +5,7 @@ import type { LimitConfig, ThrottleConfig } from '../routes/route-schema.js';
 import type { CompiledRoute } from '../routes/route-table.js';
 import { fromRateLimiter, type Limiter, type Spent } from './limiter.js';
 import { MemoryLimiter } from './memory-limiter.js';
+import type { RedisClient } from './redis-client.js';
 import type { LimitState } from './ratelimit-headers.js';
 
 /** Makes the limiter for one policy when the counters live elsewhere (the gateway's workers share them). */
@@ -40,13 +40,13 @@ const NO_LIMIT: ThrottleOutcome = Object.freeze({ allowed: true, states: Object.
  */
 export class Throttler {
   readonly #config: ThrottleConfig;
-  readonly #redis: Redis | undefined;
+  readonly #redis: RedisClient | undefined;
   readonly #shared: SharedLimiters | undefined;
   readonly #limiters = new Map<string, Limiter>();
   // The same limiter by configuration object, so a request builds no id string.
   readonly #byConfig = new WeakMap<LimitConfig, Map<string, Limiter>>();
 
-  constructor(config: ThrottleConfig | undefined, redis?: Redis, shared?: SharedLimiters) {
+  constructor(config: ThrottleConfig | undefined, redis?: RedisClient, shared?: SharedLimiters) {
     this.#config = config ?? {};
     this.#redis = redis;
     this.#shared = shared;
@@ -157,6 +157,8 @@ export class Throttler {
             new RateLimiterRedis({
               ...opts,
               storeClient: this.#redis,
+              // node-redis's command API (EVAL with keys and arguments, pTTL), not ioredis's.
+              useRedisPackage: true,
               insuranceLimiter: new RateLimiterMemory(opts),
             }),
           )

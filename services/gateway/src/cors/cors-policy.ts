@@ -1,4 +1,4 @@
-import type { CorsConfig } from './routes/route-schema.js';
+import type { CorsConfig } from '../routes/route-schema.js';
 
 /**
  * CORS per route (Fetch Standard §3.2). The gateway, not the upstream, decides: upstream

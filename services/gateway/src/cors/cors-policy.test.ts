@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { answerPreflight, corsResponseHeaders } from './cors.js';
+import { answerPreflight, corsResponseHeaders } from './cors-policy.js';
 
 const cors = {
   origins: ['https://app.example'],

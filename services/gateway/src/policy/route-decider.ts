@@ -1,9 +1,10 @@
 import type { Principal } from '../auth/principal.js';
 
-export interface PolicyRequest {
+/** What the gateway asks about one request: may this caller do the route's action on the route? */
+export interface RouteRequest {
   /** The caller; `undefined` on a public route. */
   principal: Principal | undefined;
-  /** The route's `action` (`<METHOD> <path>` when not configured). */
+  /** The route's `action` (`http:<METHOD>` when the route names none; HEAD is GET). */
   action: string;
   resource: { type: 'Route'; id: string; service: string; method: string; path: string };
   context: {
@@ -18,7 +19,7 @@ export interface PolicyRequest {
   };
 }
 
-export interface PolicyDecision {
+export interface RouteDecision {
   decision: 'allow' | 'deny';
   reasons: readonly string[];
   /** Ids of the deciding policies (Cedar: the permits that allowed or the forbids that denied). */
@@ -28,15 +29,21 @@ export interface PolicyDecision {
 }
 
 /**
- * Decides whether a caller may perform an action on a route. The gateway calls it after
- * authentication and the scope check; `CedarDecider` (`@flotilla/policy`) implements it.
+ * The gateway's decision point for one route request: after authentication, the revocation
+ * check and the scope check, may the caller do the route's action on the route?
+ * `CedarDecider` (`@flotilla/policy`) implements it; tests and tools may give their own.
+ * (The kit's `PolicyDecider` is something else: an engine deciding any Cedar request,
+ * which `CedarDecider` decides with.)
+ *
+ * @example
+ * const decider: RouteDecider = { decide: ({ principal }) => ({ decision: principal ? 'allow' : 'deny', reasons: [] }) };
  */
-export interface PolicyDecider {
-  decide(request: PolicyRequest): PolicyDecision | Promise<PolicyDecision>;
+export interface RouteDecider {
+  decide(request: RouteRequest): RouteDecision | Promise<RouteDecision>;
 }
 
 /** Scopes only: deny unless every required scope is granted (no Cedar; for tests and tools). */
-export const scopePolicy: PolicyDecider = {
+export const scopePolicy: RouteDecider = {
   decide({ context }) {
     const missing = context.requiredScopes.filter((s) => !context.scopes.includes(s));
     return missing.length === 0

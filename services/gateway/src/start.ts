@@ -1,5 +1,5 @@
 import type { RunningService, StartOptions } from '@flotilla/kit';
-import { createGatewayService, type GatewayDeps, type GatewayRuntime } from './gateway.js';
+import { createGatewayService, type GatewayDeps, type GatewayRuntime } from './service.js';
 import type { Denylist } from './revocation/denylist.js';
 
 export interface StartGatewayOptions extends GatewayDeps {
