@@ -5,8 +5,7 @@ import { connect } from 'node:tls';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualIdentity, MtlsClient, type RunningService } from '@flotilla/kit';
-import { TestCa } from '@flotilla/testing';
-import { echoService } from './fixtures/echo-service.js';
+import { echoService, TestCa } from '@flotilla/testing';
 import { tempHome } from './helpers.js';
 
 const allowed = (callers: string[]) =>
