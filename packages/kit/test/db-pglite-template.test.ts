@@ -63,7 +63,9 @@ describe('PGlite data directories come from one initialized template (issue 8)',
       });
       await second.close();
       // Still one template: the second service made none of its own.
-      expect((await readdir(join(cache.dir, 'flotilla'))).filter((n) => !n.endsWith('.tar'))).toEqual(templates);
+      expect((await readdir(join(cache.dir, 'flotilla'))).filter((n) => !n.endsWith('.tar'))).toEqual(
+        templates,
+      );
 
       // PGlite itself writes 0666/0777: the template is the owner's only, and so is each copy's folder.
       const template = await modes(templateDir);
