@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { currentTrace } from '../trace.js';
+import { currentTrace } from '../observability/trace.js';
 import { type AuditEvent, type AuditRecord, GENESIS, hashRecord } from './record.js';
 
 interface Pending {

@@ -1,6 +1,6 @@
 import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance } from 'fastify';
-import type { BaseConfig } from '../config.js';
+import type { BaseConfig } from '../config/index.js';
 import { FlotillaError } from '../errors/index.js';
 import { enforceRevocation, type Peer, peerOfSocket } from './peer.js';
 import type { IdentitySource, TlsMaterial } from './tls-material.js';

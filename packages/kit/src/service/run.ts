@@ -1,6 +1,6 @@
-import { ConfigError } from './errors/index.js';
+import { ConfigError } from '../errors/index.js';
 import type { RunningService, Service } from './service.js';
-import { releaseStartupGarbage } from './startup-memory.js';
+import { releaseStartupGarbage } from '../observability/startup-memory.js';
 
 const STARTUP_SETTLE_MS = 1_000;
 
