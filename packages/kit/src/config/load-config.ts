@@ -12,7 +12,11 @@ const ajv = addFormats(new Ajv({ coerceTypes: true, useDefaults: true, allErrors
  * Reads settings from the environment, and from the JSON or YAML file named by
  * `FLOTILLA_CONFIG` (the environment wins), validates them once against the schema
  * and freezes the result. Unknown keys in the file are refused; unrelated environment
- * variables are ignored.
+ * variables are ignored. A bad value throws a `ConfigError` naming the setting.
+ *
+ * @example
+ * const config = loadConfig(Type.Object({ NOTES_LIMIT: Type.Integer({ default: 50 }) }), process.env);
+ * config.PORT; // number; config.NOTES_LIMIT: number
  */
 export function loadConfig<P extends TProperties>(
   extra: TObject<P> | undefined,

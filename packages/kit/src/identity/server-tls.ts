@@ -37,7 +37,12 @@ export function secureServer(app: FastifyInstance, identity: IdentitySource, con
   });
 }
 
-/** The verified mTLS caller of a request (its SPIFFE ID and serial), if any. */
+/**
+ * The verified mTLS caller of a request (its SPIFFE ID and serial), if any.
+ *
+ * @example
+ * app.get('/whoami', async (req) => ({ caller: peerOf(req)?.id ?? null }));
+ */
 export function peerOf(request: { raw: { socket: unknown } }): Peer | undefined {
   return peerOfSocket(request.raw.socket);
 }
