@@ -1,7 +1,8 @@
 // One lint configuration for the whole monorepo: type-aware rules from typescript-eslint,
 // formatting left to Prettier, and package boundaries enforced: a package imports another
 // only through its public entry (its package.json `exports`) and declares every package it
-// imports. `eslint.config.test.ts` proves each boundary rule fires on a violating sample.
+// imports. `eslint.config.check.js` (run first by `npm run lint`) proves each boundary rule
+// fires on a violating sample.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import js from '@eslint/js';
