@@ -3,7 +3,7 @@
  * (BENCH_ROUNDS, BENCH_PER_ROUND to tune; about 20 s with the defaults).
  *
  * One caller, sequential calls (concurrency 1) over one keep-alive connection, to
- * `GET /whoami` of `echoService('metadata')` (packages/kit/test/fixtures), on 127.0.0.1:
+ * `GET /whoami` of `echoService('metadata')` (@flotilla/testing), on 127.0.0.1:
  *
  *   kit mTLS    the service started with `identity: new ManualIdentity(...)` from a TestCa,
  *               called through the kit's `MtlsClient` (client certificate, SPIFFE peer check).
@@ -38,9 +38,8 @@ import {
   readPolicySources,
   serviceCallRequest,
 } from '@flotilla/policy';
-import { TestCa } from '@flotilla/testing';
+import { echoService, TestCa } from '@flotilla/testing';
 import { Agent, request } from 'undici';
-import { echoService } from '../../packages/kit/test/fixtures/echo-service.js';
 
 const POLICY_DIR = fileURLToPath(new URL('../../policies', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);

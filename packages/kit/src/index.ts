@@ -7,8 +7,7 @@ export {
   verifyAuditFile,
   verifyAuditText,
 } from './audit/index.js';
-export { type BaseConfig, baseConfigSchema, loadConfig } from './config.js';
-export { parseYaml } from './yaml.js';
+export { type BaseConfig, baseConfigSchema, loadConfig, parseYaml } from './config/index.js';
 export {
   type Db,
   DbHost,
@@ -34,28 +33,34 @@ export {
   problemType,
   toProblem,
 } from './errors/index.js';
-export type { HealthCheck, ReadinessReport } from './health.js';
-export { createLogger, REDACT_PATHS, redactUrl } from './logger.js';
-export { CounterSeries, HistogramSeries, SeriesCounter, SeriesHistogram } from './metric-series.js';
-export { runService } from './run.js';
+export {
+  CounterSeries,
+  createLogger,
+  currentTrace,
+  formatTraceparent,
+  HistogramSeries,
+  parseTraceparent,
+  REDACT_PATHS,
+  redactUrl,
+  runWithTrace,
+  SeriesCounter,
+  SeriesHistogram,
+  type TraceContext,
+  traceHeaders,
+} from './observability/index.js';
 export {
   defineService,
+  type HealthCheck,
+  type PolicyDecider,
+  type ReadinessReport,
+  runService,
   type RunningService,
   type Service,
-  type PolicyDecider,
   type ServiceApp,
   type ServiceContext,
   type ServiceDefinition,
   type StartOptions,
-} from './service.js';
-export {
-  currentTrace,
-  formatTraceparent,
-  parseTraceparent,
-  runWithTrace,
-  type TraceContext,
-  traceHeaders,
-} from './trace.js';
+} from './service/index.js';
 export {
   ControlClient,
   generateKeyAndCsr,

@@ -43,6 +43,31 @@ describe('the audit trail', () => {
     expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 5 });
   });
 
+  it('hashes a record the same whatever order its fields were written in', async () => {
+    const all = await lines();
+    const record = JSON.parse(all[1] ?? '') as Record<string, unknown>;
+    const reversed = Object.fromEntries(Object.entries(record).reverse());
+    await writeFile(file, `${[all[0], JSON.stringify(reversed), all[2], all[3]].join('\n')}\n`);
+    expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 4 });
+  });
+
+  it('verifies a record whose details JSON holds in another form (a Date is written as its ISO string)', async () => {
+    const log = await AuditLog.open(file, 'svc');
+    await log.append({
+      actor: 'admin',
+      action: 'key.rotate',
+      outcome: 'success',
+      details: { at: new Date(0), ratio: Number.NaN, steps: [1, undefined] },
+    });
+    await log.close();
+    expect(JSON.parse((await lines())[4] ?? '').details).toEqual({
+      at: '1970-01-01T00:00:00.000Z',
+      ratio: null,
+      steps: [1, null],
+    });
+    expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 5 });
+  });
+
   it('writes concurrent appends in order without breaking the chain', async () => {
     const log = await AuditLog.open(file, 'svc');
     await Promise.all(

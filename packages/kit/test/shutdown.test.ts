@@ -5,8 +5,15 @@ import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempHome } from './helpers.js';
 
-/** Starts the sample service as a real process and resolves with its URL. */
-async function startProcess(home: string): Promise<{ child: ChildProcess; url: string }> {
+interface Started {
+  child: ChildProcess;
+  url: string;
+  /** Resolves once the process has printed a log line with this message (and, if given, this URL). */
+  logged(msg: string, url?: string): Promise<void>;
+}
+
+/** Starts the sample service as a real process, logging at info, and resolves with its URL. */
+async function startProcess(home: string): Promise<Started> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'sample-main.ts')],
@@ -15,19 +22,44 @@ async function startProcess(home: string): Promise<{ child: ChildProcess; url: s
         ...process.env,
         PORT: '0',
         FLOTILLA_HOME: home,
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: 'info',
         DATABASE_URL: '',
         SHUTDOWN_TIMEOUT_MS: '5000',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  const lines = createInterface({ input: child.stdout });
-  for await (const line of lines) {
-    const m = /^\{"listening":"([^"]+)"\}$/.exec(line);
-    if (m?.[1]) return { child, url: m[1] };
-  }
-  throw new Error('service exited before listening');
+  const lines: Array<Record<string, unknown>> = [];
+  const waiting = new Set<() => void>();
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    lines.push(JSON.parse(line) as Record<string, unknown>);
+    for (const check of waiting) check();
+  });
+  const until = (found: () => unknown) =>
+    new Promise<unknown>((resolve, reject) => {
+      const check = () => {
+        const hit = found();
+        if (hit) {
+          waiting.delete(check);
+          resolve(hit);
+        }
+      };
+      child.once('exit', () => reject(new Error('the service exited')));
+      waiting.add(check);
+      check();
+    });
+  const listening = (await until(() => lines.find((l) => typeof l.listening === 'string'))) as {
+    listening: string;
+  };
+  return {
+    child,
+    url: listening.listening,
+    logged: async (msg, url) => {
+      await until(() =>
+        lines.find((l) => l.msg === msg && (url === undefined || (l.req as { url?: string })?.url === url)),
+      );
+    },
+  };
 }
 
 describe('graceful shutdown', () => {
@@ -46,15 +78,19 @@ describe('graceful shutdown', () => {
     child = started.child;
     const exited = once(child, 'exit');
     const slow = fetch(`${started.url}/slow?ms=1500`);
-    await new Promise((r) => setTimeout(r, 300));
+    await started.logged('incoming request', '/slow?ms=1500');
     child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    await started.logged('shutting down: draining in-flight requests');
 
-    // The listener is closed: a new connection is refused while the slow request is still running.
-    const refused = await fetch(`${started.url}/hello`).then(
-      (res) => `answered ${res.status}`,
-      (err: Error & { cause?: { code?: string } }) => err.cause?.code ?? err.message,
-    );
+    // The listener closes: a new connection is refused while the slow request is still running.
+    // (In the moment between the log line and the listener's close, Fastify answers 503.)
+    const attempt = () =>
+      fetch(`${started.url}/hello`).then(
+        (res) => `answered ${res.status}`,
+        (err: Error & { cause?: { code?: string } }) => err.cause?.code ?? err.message,
+      );
+    let refused = await attempt();
+    while (refused === 'answered 503') refused = await attempt();
     expect(refused).toBe('ECONNREFUSED');
     expect(child.exitCode).toBeNull();
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { releaseStartupGarbage } from '../src/startup-memory.js';
+import { releaseStartupGarbage } from '../src/observability/startup-memory.js';
 
 describe('releaseStartupGarbage', () => {
   it('runs a full collection: what only a weak reference holds is gone after it', async () => {

@@ -15,6 +15,7 @@ export {
   policyErrorCodes,
 } from './errors.js';
 export { type LoadOptions, loadPolicies, readPolicySources } from './load.js';
+export { stableJson } from './stable-json.js';
 export {
   applyBundle,
   BUNDLE_TYP,

@@ -1,6 +1,11 @@
 /**
- * JSON with object keys sorted, so two requests that differ only in key order share a
- * cache entry. Values that JSON cannot represent faithfully make the input uncacheable.
+ * JSON with object keys sorted, so two values that differ only in key order give the
+ * same text: the policy decision cache's key, and the kit's audit record hash. Values
+ * that JSON cannot represent faithfully (`undefined` in an array, a non-finite number,
+ * a `Date` or other class instance) give `undefined`.
+ *
+ * @example
+ * stableJson({ b: 1, a: [true, null] }); // '{"a":[true,null],"b":1}'
  */
 export function stableJson(value: unknown): string | undefined {
   switch (typeof value) {

@@ -15,6 +15,11 @@ export interface ServiceProcess {
 /**
  * Runs a TypeScript service entry as its own OS process (through tsx) and resolves
  * once it prints `{"listening": URL}`; rejects with its output if it exits first.
+ *
+ * @example
+ * const echo = await spawnService(echoMain, { ECHO_NAME: 'echo', FLOTILLA_HOME: home });
+ * await fetch(`${echo.url}/whoami`);
+ * await echo.kill();
  */
 export async function spawnService(
   entry: string,

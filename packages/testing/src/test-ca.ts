@@ -13,6 +13,10 @@ interface Authority {
  * A throw-away certificate authority for tests of the kit's mTLS: a root, an
  * intermediate, and leaves with SPIFFE IDs. Keys are generated at run time and live
  * only in memory. (The product CA is the control plane; this is a test fixture.)
+ *
+ * @example
+ * const ca = await TestCa.create();
+ * const identity = new ManualIdentity(ca.trustDomain, await ca.issue('metadata', { ttlSeconds: 60 }));
  */
 export class TestCa {
   private constructor(

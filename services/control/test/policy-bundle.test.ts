@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { openUserPolicy, type RunningService } from '@flotilla/kit';
 import { type DecisionLogEntry, verifyBundle } from '@flotilla/policy';
-import { joinToken } from '@flotilla/testing';
+import { echoService, joinToken } from '@flotilla/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { echoService } from '../../../packages/kit/test/fixtures/echo-service.js';
 import { type RunningControl, startControl } from '../src/index.js';
 import { call } from './helpers.js';
 

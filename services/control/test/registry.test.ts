@@ -1,24 +1,13 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningService, WorkloadIdentity, MtlsClient } from '@flotilla/kit';
-import { joinToken, type ServiceProcess, spawnService } from '@flotilla/testing';
+import { echoMain, joinToken, type ServiceProcess, spawnService } from '@flotilla/testing';
 import { pino } from 'pino';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { defineService } from '@flotilla/kit';
 import { type RunningControl, startControl } from '../src/index.js';
 
-const ECHO_MAIN = join(
-  import.meta.dirname,
-  '..',
-  '..',
-  '..',
-  'packages',
-  'kit',
-  'test',
-  'fixtures',
-  'echo-main.ts',
-);
 const silent = pino({ level: 'silent' });
 const POLICY_DIR = join(import.meta.dirname, '..', '..', '..', 'policies');
 
@@ -64,7 +53,7 @@ describe('discovery that cannot be poisoned, and client-side load balancing', ()
     }),
   });
   const spawnEcho = async () => {
-    const p = await spawnService(ECHO_MAIN, { ...(await serviceEnv('echo')), ECHO_NAME: 'echo' });
+    const p = await spawnService(echoMain, { ...(await serviceEnv('echo')), ECHO_NAME: 'echo' });
     echoes.push(p);
     return p;
   };

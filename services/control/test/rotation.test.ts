@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningService, x509 } from '@flotilla/kit';
 import { Agent, request } from 'undici';
-import { joinToken } from '@flotilla/testing';
+import { echoService, joinToken } from '@flotilla/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { echoService } from '../../../packages/kit/test/fixtures/echo-service.js';
 import { type RunningControl, startControl } from '../src/index.js';
 
 const POLICY_DIR = join(import.meta.dirname, '..', '..', '..', 'policies');

@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { currentTrace } from '../trace.js';
+import { currentTrace } from '../observability/trace.js';
 import { type AuditEvent, type AuditRecord, GENESIS, hashRecord } from './record.js';
 
 interface Pending {
@@ -19,6 +19,10 @@ interface Pending {
  * and written together with one write and one sync, so concurrent callers share the cost
  * of the sync instead of queueing for one each. A batch that fails rejects its callers,
  * and the chain goes on from the file's last record.
+ *
+ * @example
+ * const audit = await AuditLog.open('.flotilla/audit/notes.jsonl', 'notes');
+ * await audit.append({ actor: 'user-1', action: 'note.delete', target: 'note/7', outcome: 'success' });
  */
 export class AuditLog {
   private pending: Pending[] = [];

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from './canonical-json.js';
+import { stableJson } from '@flotilla/policy';
 
 /** What a caller says about a security event. */
 export interface AuditEvent {
@@ -30,5 +30,15 @@ export interface AuditRecord extends AuditEvent {
 export const GENESIS = '0'.repeat(64);
 
 export function hashRecord(record: Omit<AuditRecord, 'hash'>): string {
-  return createHash('sha256').update(record.prev).update('\n').update(canonicalJson(record)).digest('hex');
+  return createHash('sha256').update(record.prev).update('\n').update(canonical(record)).digest('hex');
+}
+
+/**
+ * The record as JSON with its keys sorted, so the same record always hashes the same
+ * whatever order its fields were written in. Values JSON cannot hold as they are (a
+ * `Date` in `details`, say) are hashed as the file holds them, after `JSON.stringify`,
+ * so that `verifyAuditText` rehashes exactly what was hashed.
+ */
+function canonical(record: Omit<AuditRecord, 'hash'>): string {
+  return stableJson(record) ?? stableJson(JSON.parse(JSON.stringify(record))) ?? 'null';
 }

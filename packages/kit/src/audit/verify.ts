@@ -5,11 +5,24 @@ export type VerifyResult =
   | { ok: true; records: number; lastHash: string }
   | { ok: false; records: number; line: number; reason: string };
 
-/** Checks every record's hash and its link to the one before. */
+/**
+ * Checks every record's hash and its link to the one before.
+ *
+ * @example
+ * const result = await verifyAuditFile('.flotilla/audit/notes.jsonl');
+ * if (!result.ok) console.error(`line ${result.line}: ${result.reason}`);
+ */
 export async function verifyAuditFile(path: string): Promise<VerifyResult> {
   return verifyAuditText(await readFile(path, 'utf8'));
 }
 
+/**
+ * `verifyAuditFile` for a trail already read: the first record that is not valid JSON,
+ * out of sequence, unlinked from the one before or altered fails it.
+ *
+ * @example
+ * verifyAuditText(await readFile(path, 'utf8')); // { ok: true, records: 4, lastHash: '…' }
+ */
 export function verifyAuditText(text: string): VerifyResult {
   let prev = GENESIS;
   const lines = text.split('\n');

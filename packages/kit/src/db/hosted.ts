@@ -75,17 +75,7 @@ export function openHostedDb(port: DbPort = process): Db {
     });
   };
 
-  const queryable = (tx?: number): Queryable => ({
-    kind: 'pglite',
-    query: <T>(sql: string, params?: readonly unknown[]) =>
-      call<QueryResult<T>>({
-        op: 'query',
-        sql,
-        ...(params ? { params: [...params] } : {}),
-        ...(tx ? { tx } : {}),
-      }),
-    exec: (sql: string) => call<void>({ op: 'exec', sql, ...(tx ? { tx } : {}) }),
-  });
+  const queryable = (tx?: number) => queryableOver(call, tx);
   const self = queryable();
 
   return {
@@ -111,5 +101,20 @@ export function openHostedDb(port: DbPort = process): Db {
       port.off('message', onMessage);
       port.off('disconnect', onGone);
     },
+  };
+}
+
+/** Queries and statements sent down the channel, inside transaction `tx` when given. */
+function queryableOver(call: <T>(op: Op) => Promise<T>, tx?: number): Queryable {
+  return {
+    kind: 'pglite',
+    query: <T>(sql: string, params?: readonly unknown[]) =>
+      call<QueryResult<T>>({
+        op: 'query',
+        sql,
+        ...(params ? { params: [...params] } : {}),
+        ...(tx ? { tx } : {}),
+      }),
+    exec: (sql: string) => call<void>({ op: 'exec', sql, ...(tx ? { tx } : {}) }),
   };
 }

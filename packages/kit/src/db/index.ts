@@ -28,6 +28,10 @@ export interface OpenDbOptions {
  * otherwise the embedded PGlite, kept by `flotilla up` for the services it starts
  * (`hosted`), or in this process. Each backend's library is loaded only when
  * used: PGlite alone is tens of MB that a process on PostgreSQL or the host never needs.
+ *
+ * @example
+ * const db = await openDb({ service: 'notes', url: process.env.DATABASE_URL, migrations });
+ * const { rows } = await db.query<{ n: number }>('SELECT count(*) AS n FROM notes');
  */
 export async function openDb(opts: OpenDbOptions): Promise<Db> {
   const db = opts.url
@@ -44,7 +48,12 @@ export async function openDb(opts: OpenDbOptions): Promise<Db> {
   return db;
 }
 
-/** PGlite in this process: in memory (tests), or in `<home>/data/<service>`. */
+/**
+ * PGlite in this process: in memory (tests), or in `<home>/data/<service>`.
+ *
+ * @example
+ * const db = await openEmbedded({ service: 'notes', inMemory: true });
+ */
 export async function openEmbedded(opts: Pick<OpenDbOptions, 'service' | 'home' | 'inMemory'>): Promise<Db> {
   const [{ openPglite }, { templateDirs }] = await Promise.all([
     import('./pglite.js'),

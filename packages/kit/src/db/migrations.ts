@@ -3,7 +3,12 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Db, Migration } from './types.js';
 
-/** Reads `NNN_name.sql` files from a folder, in name order. */
+/**
+ * Reads `NNN_name.sql` files from a folder, in name order.
+ *
+ * @example
+ * const migrations = await readMigrations('services/notes/migrations'); // [{ id: '001_notes', sql }]
+ */
 export async function readMigrations(dir: string): Promise<Migration[]> {
   const names = (await readdir(dir)).filter((n) => n.endsWith('.sql')).sort();
   return Promise.all(
@@ -15,6 +20,9 @@ export async function readMigrations(dir: string): Promise<Migration[]> {
  * Applies the migrations not yet recorded, each in its own transaction, in order.
  * An applied migration whose text has since changed stops the start: silently running
  * on a schema that differs from the code is worse than not starting.
+ *
+ * @example
+ * const applied = await migrate(db, [{ id: '001_notes', sql: 'CREATE TABLE notes (id serial PRIMARY KEY)' }]);
  */
 export async function migrate(db: Db, migrations: readonly Migration[]): Promise<string[]> {
   const ids = migrations.map((m) => m.id);

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, errorCodes, problemType } from './codes.js';
 import { type FieldError, FlotillaError } from './flotilla-error.js';
-import { currentTrace } from '../trace.js';
+import { currentTrace } from '../observability/trace.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 

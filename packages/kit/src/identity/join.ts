@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { BaseConfig } from '../config.js';
+import type { BaseConfig } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 import type { IdentitySource } from './tls-material.js';
 import { WorkloadIdentity } from './workload-identity.js';

@@ -4,6 +4,11 @@ import type { IdentitySource, TlsMaterial } from './tls-material.js';
 /**
  * An identity whose material and revocations are set by its owner: the control plane
  * (which is its own CA) and tests use it; `WorkloadIdentity` builds on it.
+ *
+ * @example
+ * const identity = new ManualIdentity('flotilla.local', material);
+ * await service.start({ identity });
+ * identity.update(renewedMaterial); // the server and clients swap to it live
  */
 export class ManualIdentity implements IdentitySource {
   private material: TlsMaterial;

@@ -1,6 +1,6 @@
 import type { PeerCertificate } from 'node:tls';
 import { Agent, type Dispatcher, request } from 'undici';
-import { traceHeaders } from '../trace.js';
+import { traceHeaders } from '../observability/trace.js';
 import { checkPeer } from './control-client.js';
 import { serviceSpiffeId } from './spiffe.js';
 import type { IdentitySource } from './tls-material.js';

@@ -1,6 +1,6 @@
 import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance } from 'fastify';
-import type { BaseConfig } from '../config.js';
+import type { BaseConfig } from '../config/index.js';
 import { FlotillaError } from '../errors/index.js';
 import { enforceRevocation, type Peer, peerOfSocket } from './peer.js';
 import type { IdentitySource, TlsMaterial } from './tls-material.js';
@@ -37,7 +37,12 @@ export function secureServer(app: FastifyInstance, identity: IdentitySource, con
   });
 }
 
-/** The verified mTLS caller of a request (its SPIFFE ID and serial), if any. */
+/**
+ * The verified mTLS caller of a request (its SPIFFE ID and serial), if any.
+ *
+ * @example
+ * app.get('/whoami', async (req) => ({ caller: peerOf(req)?.id ?? null }));
+ */
 export function peerOf(request: { raw: { socket: unknown } }): Peer | undefined {
   return peerOfSocket(request.raw.socket);
 }

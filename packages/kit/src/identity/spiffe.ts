@@ -9,10 +9,23 @@ export interface SpiffeId {
   service: string;
 }
 
+/**
+ * The SPIFFE ID of a service in a trust domain, as its certificate's URI SAN holds it.
+ *
+ * @example
+ * serviceSpiffeId('flotilla.local', 'metadata'); // 'spiffe://flotilla.local/svc/metadata'
+ */
 export function serviceSpiffeId(trustDomain: string, service: string): string {
   return `spiffe://${trustDomain}/svc/${service}`;
 }
 
+/**
+ * Splits a service's SPIFFE ID into its trust domain and service name; undefined for
+ * anything else.
+ *
+ * @example
+ * parseSpiffeId('spiffe://flotilla.local/svc/metadata')?.service; // 'metadata'
+ */
 export function parseSpiffeId(id: string): SpiffeId | undefined {
   const m = SPIFFE_ID.exec(id);
   return m?.[1] && m[2] ? { id, trustDomain: m[1], service: m[2] } : undefined;

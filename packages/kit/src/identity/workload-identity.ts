@@ -26,6 +26,11 @@ const MAX_BACKOFF_MS = 30_000;
  * A service's identity from the control plane: joins with a one-time token, renews
  * at half-life (authenticated by the current certificate), keeps the trust bundle and
  * CRLs fresh, and keeps serving on its current certificate while the CA is away.
+ *
+ * @example
+ * const identity = await WorkloadIdentity.join({
+ *   service: 'metadata', trustDomain: 'flotilla.local', controlUrl, joinToken, initialTrust, log,
+ * });
  */
 export class WorkloadIdentity extends ManualIdentity {
   private readonly client: ControlClient;

@@ -1,6 +1,6 @@
 import { type Static, type TObject, Type } from '@sinclair/typebox';
 import type { AuditEvent } from '../audit/index.js';
-import type { ServiceContext } from '../service.js';
+import type { ServiceContext } from '../service/index.js';
 import { createUserAuth, type UserAuth } from './user-auth.js';
 import { openUserPolicy, type UserPolicy } from './user-policy.js';
 

@@ -1,6 +1,6 @@
 import { Authorizer, type Decision, type EntityInput, loadPolicies, watchPolicies } from '@flotilla/policy';
 import type { AuditEvent } from '../audit/index.js';
-import type { PolicyDecider } from '../service.js';
+import type { PolicyDecider } from '../service/index.js';
 import { FlotillaError } from '../errors/index.js';
 import type { User } from './user.js';
 import { callerEntity } from './user-entity.js';

@@ -30,11 +30,25 @@ export const REDACT_PATHS = [
 const SECRET_QUERY =
   /([?&](?:access_token|refresh_token|id_token|token|code|client_secret|password|state)=)[^&#]*/gi;
 
-/** Strips secret query parameter values (e.g. `?access_token=`) from a URL before it is logged. */
+/**
+ * Strips secret query parameter values (e.g. `?access_token=`) from a URL before it is logged.
+ *
+ * @example
+ * redactUrl('/cb?code=abc&state=xyz&page=2'); // '/cb?code=[REDACTED]&state=[REDACTED]&page=2'
+ */
 export function redactUrl(url: string): string {
   return url.replace(SECRET_QUERY, '$1[REDACTED]');
 }
 
+/**
+ * The pino logger of a service: JSON lines with the service's name, ISO times, the
+ * request and trace ids of the request being handled, and secrets (`REDACT_PATHS`, secret
+ * query parameters) replaced by `[REDACTED]`. `defineService` makes one; tools use it too.
+ *
+ * @example
+ * const log = createLogger('notes', 'info');
+ * log.info({ req: { method: 'GET', url: '/cb?code=abc', headers: {} } }, 'callback'); // url: /cb?code=[REDACTED]
+ */
 export function createLogger(service: string, level: string, destination?: pino.DestinationStream): Logger {
   const options: LoggerOptions = {
     level,

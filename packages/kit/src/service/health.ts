@@ -8,6 +8,30 @@ export interface ReadinessReport {
 
 const CHECK_TIMEOUT_MS = 2000;
 
+/**
+ * Whether the service can take requests: every check passes and it is not shutting
+ * down. `/readyz` answers with `report()`, and the registry hears of it through the
+ * heartbeat's readiness.
+ */
+export class Readiness {
+  readonly #checks = new Map<string, HealthCheck>();
+  #draining = false;
+
+  /** Adds (or replaces) the check called `name`. */
+  add(name: string, check: HealthCheck): void {
+    this.#checks.set(name, check);
+  }
+
+  /** From now on the service reports itself unready: it is shutting down. */
+  drain(): void {
+    this.#draining = true;
+  }
+
+  report(): Promise<ReadinessReport> {
+    return runChecks(this.#checks, this.#draining);
+  }
+}
+
 /** Runs all checks in parallel, each bounded by a timeout, and reports per check. */
 export async function runChecks(
   checks: Map<string, HealthCheck>,

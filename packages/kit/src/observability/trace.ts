@@ -19,7 +19,12 @@ const ZERO_SPAN = '0'.repeat(16);
 
 const storage = new AsyncLocalStorage<TraceContext>();
 
-/** Parses an incoming `traceparent`; returns undefined for anything malformed (§3.2.2.3: restart the trace). */
+/**
+ * Parses an incoming `traceparent`; returns undefined for anything malformed (§3.2.2.3: restart the trace).
+ *
+ * @example
+ * parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')?.traceId; // '4bf9…4736'
+ */
 export function parseTraceparent(
   header: string | string[] | undefined,
 ): Omit<TraceContext, 'spanId'> | undefined {
@@ -89,11 +94,23 @@ export function startTrace(header: string | string[] | undefined, requestId?: st
     : { traceId: randomHex(16), spanId: randomHex(8), parentId: undefined, flags: '01', requestId };
 }
 
+/**
+ * The `traceparent` header of a trace (W3C Trace Context §3.2).
+ *
+ * @example
+ * const trace = currentTrace();
+ * if (trace) headers.traceparent = formatTraceparent(trace);
+ */
 export function formatTraceparent(ctx: TraceContext): string {
   return `00-${ctx.traceId}-${ctx.spanId}-${ctx.flags}`;
 }
 
-/** The trace of the request being handled, if any. */
+/**
+ * The trace of the request being handled, if any.
+ *
+ * @example
+ * log.info({ traceId: currentTrace()?.traceId }, 'video transcoded');
+ */
 export function currentTrace(): TraceContext | undefined {
   return storage.getStore();
 }
@@ -113,7 +130,12 @@ export function runWithTrace<A extends unknown[], T>(
   return storage.run(ctx, fn, ...args);
 }
 
-/** Headers that carry the current trace to a downstream call. */
+/**
+ * Headers that carry the current trace to a downstream call.
+ *
+ * @example
+ * await request(url, { headers: { ...traceHeaders(), accept: 'application/json' } });
+ */
 export function traceHeaders(): Record<string, string> {
   const ctx = currentTrace();
   return ctx ? { traceparent: formatTraceparent(ctx) } : {};

@@ -1,6 +1,6 @@
-import { ConfigError } from './errors/index.js';
+import { ConfigError } from '../errors/index.js';
 import type { RunningService, Service } from './service.js';
-import { releaseStartupGarbage } from './startup-memory.js';
+import { releaseStartupGarbage } from '../observability/startup-memory.js';
 
 const STARTUP_SETTLE_MS = 1_000;
 
@@ -8,6 +8,10 @@ const STARTUP_SETTLE_MS = 1_000;
  * The `main` of a service process: starts it, stops it gracefully on SIGTERM or
  * SIGINT (or when the supervisor that started it with an IPC channel is gone) and exits 0. A bad configuration prints one line naming the setting and
  * exits 78 (EX_CONFIG); any other start failure prints one line and exits 1.
+ *
+ * @example
+ * // src/main.ts of a service
+ * await runService(notes);
  */
 export async function runService(service: Service): Promise<RunningService | undefined> {
   let running: RunningService;
