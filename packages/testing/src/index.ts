@@ -1,3 +1,11 @@
 export { type ControlAdmin, joinToken } from './control-admin.js';
 export { type ServiceProcess, spawnService } from './process.js';
 export { TestCa } from './test-ca.js';
+export {
+  recordingReceiver,
+  REVOCATION_DELIVERY_MS,
+  revocationContract,
+  type RevocationContractCase,
+  type RevocationEnds,
+  type RevocationReceiver,
+} from './revocation-contract.js';
