@@ -2,6 +2,7 @@ export { type ControlAdmin, joinToken } from './control-admin.js';
 export { type ServiceProcess, spawnService } from './process.js';
 export { TestCa } from './test-ca.js';
 export {
+  isContractEvent,
   recordingReceiver,
   REVOCATION_DELIVERY_MS,
   revocationContract,
@@ -9,3 +10,4 @@ export {
   type RevocationEnds,
   type RevocationReceiver,
 } from './revocation-contract.js';
+export { startTestIssuer, type TestIssuer, type TestTokenOptions } from './test-issuer.js';

@@ -35,15 +35,29 @@ export interface RevocationContractCase {
   run(ends: RevocationEnds): Promise<void>;
 }
 
+/** A marker of this test process in every id the contract makes up. */
+const RUN = `contract-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+
+/** Whether an event is one this process's contract run published (on a transport shared with other tests). */
+export function isContractEvent(event: RevocationEvent): boolean {
+  return [event.jti, event.grantId, event.sub, event.clientId].some((id) => id?.startsWith(RUN));
+}
+
 /**
  * A receiver that records what the subscriber delivers; `heard` compares whole events.
+ * `only` keeps the events that count (say, {@link isContractEvent} on a shared channel).
  *
  * @example
  * receiver: () => recordingReceiver(bus.subscriber())
  */
-export async function recordingReceiver(subscriber: RevocationSubscriber): Promise<RevocationReceiver> {
+export async function recordingReceiver(
+  subscriber: RevocationSubscriber,
+  only: (event: RevocationEvent) => boolean = () => true,
+): Promise<RevocationReceiver> {
   const events: RevocationEvent[] = [];
-  await subscriber.start((event) => events.push(event));
+  await subscriber.start((event) => {
+    if (only(event)) events.push(event);
+  });
   return {
     heard: (event) => events.some((e) => isDeepStrictEqual(e, event)),
     get count() {
@@ -73,7 +87,7 @@ async function until(what: string, cond: () => boolean, ms = REVOCATION_DELIVERY
   }
 }
 
-const unique = (prefix: string) => `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+const unique = (what: string) => `${RUN}-${what}-${Math.random().toString(36).slice(2, 10)}`;
 
 /** Wrong on the wire: each must be dropped by every receiver (the `at` as a date string is the old drift). */
 const MALFORMED = [
@@ -120,7 +134,8 @@ export function revocationContract(): RevocationContractCase[] {
           await ends.publish({ type: 'client', clientId: unique('c') }),
         ];
         await until('every type is heard', () => sent.every((e) => r.heard(e)));
-        for (const e of sent) assert.ok(Number.isInteger(e.at) && e.at <= nowSeconds() + 1, 'at is a NumericDate');
+        for (const e of sent)
+          assert.ok(Number.isInteger(e.at) && e.at <= nowSeconds() + 1, 'at is a NumericDate');
         await r.close();
       },
     },

@@ -213,7 +213,8 @@ describe('auth security', () => {
       { resource: API },
     );
     const events: unknown[] = [];
-    const sub = await auth.localBus.subscribe((e) => events.push(e));
+    const sub = auth.events.subscriber();
+    await sub.start((e) => events.push(e));
     const user = await auth.users.setDisabled('alice', true);
     await auth.revocations.revoke({ type: 'user', sub: user!.id });
     expect(events).toContainEqual(expect.objectContaining({ type: 'user', sub: user!.id }));

@@ -5,3 +5,5 @@
  * client or the checks both sides share.
  */
 export * from './revocation/index.js';
+export * from './access-token/index.js';
+export * from './auth-admin/index.js';

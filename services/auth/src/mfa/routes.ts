@@ -1,8 +1,8 @@
 import { type AuditEvent, FlotillaError, type ServiceApp, Type } from '@flotilla/kit';
 import type { FastifyRequest } from 'fastify';
-import type { AccessTokenVerifier } from '../provider/access-tokens.js';
+import { type AccessTokenVerifier, revocationKeys } from '../provider/access-tokens.js';
 import type { Sealer } from '../keys.js';
-import type { Revocations } from '../revocations.js';
+import type { Revocations } from '../revocations/store.js';
 import type { Argon2Params } from '../users/password.js';
 import type { User, UserStore } from '../users/store.js';
 import { confirmEnrollment, startEnrollment } from './totp.js';
@@ -27,13 +27,8 @@ export function registerMfaRoutes(app: ServiceApp, d: MfaRouteDeps): void {
       });
     try {
       const claims = await d.verifier.verify(auth.slice(7));
-      const revoked = await d.revocations.isRevoked({
-        ...(claims.jti ? { jti: claims.jti } : {}),
-        ...(claims.grant_id ? { grantId: claims.grant_id } : {}),
-        ...(claims.sub ? { sub: claims.sub } : {}),
-        ...(claims.iat ? { iat: claims.iat } : {}),
-      });
-      const user = !revoked && claims.sub ? await d.users.byId(claims.sub) : undefined;
+      const revoked = await d.revocations.isRevoked(revocationKeys(claims));
+      const user = revoked ? undefined : await d.users.byId(claims.sub);
       if (user && !user.disabled) return user;
     } catch {
       // fall through: one answer for every invalid token

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AuditEvent } from '@flotilla/kit';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import type { Revocations } from '../revocations.js';
+import type { Revocations } from '../revocations/store.js';
 
 type Audit = (event: AuditEvent) => Promise<unknown>;
 type OAuthError = Error & { error?: string; error_description?: string; statusCode?: number };

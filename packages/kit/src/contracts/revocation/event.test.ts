@@ -5,7 +5,11 @@ import { InProcessRevocations } from './in-process.js';
 
 describe('parseRevocationEvent', () => {
   it('accepts each type with the field that names what it revokes, as text or value', () => {
-    expect(parseRevocationEvent('{"type":"token","jti":"j","at":1}')).toEqual({ type: 'token', jti: 'j', at: 1 });
+    expect(parseRevocationEvent('{"type":"token","jti":"j","at":1}')).toEqual({
+      type: 'token',
+      jti: 'j',
+      at: 1,
+    });
     expect(parseRevocationEvent({ type: 'grant', grantId: 'g', sub: 'u', clientId: 'c', at: 2 })).toEqual({
       type: 'grant',
       grantId: 'g',

@@ -68,7 +68,8 @@ if (redisUrl) {
       },
       close: async () => {
         await Promise.all(receivers.map((r) => r.close()));
-        for await (const keys of raw.scanIterator({ MATCH: `${keyPrefix}*` })) if (keys.length) await raw.del(keys);
+        for await (const keys of raw.scanIterator({ MATCH: `${keyPrefix}*` }))
+          if (keys.length) await raw.del(keys);
         await raw.close();
         await publisher.close();
       },
