@@ -10,6 +10,11 @@ import {
 import { formatIssue, PolicyError } from '@flotilla/policy';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
+import {
+  RedisRevocationSubscriber,
+  type RevocationSubscriber,
+  SseRevocationSubscriber,
+} from '@flotilla/kit/contracts';
 import type { JWTVerifyGetKey } from 'jose';
 import { Authenticator } from './auth/authenticate.js';
 import { Introspector } from './auth/introspection.js';
@@ -28,9 +33,6 @@ import { Pipeline, type RequestOutcome } from './pipeline/pipeline.js';
 import { CedarDecider } from './policy/cedar-decider.js';
 import { type PolicyDecider, scopePolicy } from './policy/policy-decider.js';
 import { Denylist } from './revocation/denylist.js';
-import type { RevocationSubscriber } from './revocation/events.js';
-import { RedisRevocationSubscriber } from './revocation/redis-subscriber.js';
-import { SseRevocationSubscriber } from './revocation/sse-subscriber.js';
 import { loadRoutesFile, validateRoutes } from './routes/load-routes.js';
 import type { GatewayRoutesConfig } from './routes/route-schema.js';
 import { RouteTable } from './routes/route-table.js';

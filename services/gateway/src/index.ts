@@ -17,10 +17,6 @@ export {
   type PolicyRequest,
   scopePolicy,
 } from './policy/policy-decider.js';
-export { type RevocationEvent, type RevocationSubscriber, REVOCATION_CHANNEL } from './revocation/events.js';
-export { MemoryRevocationBus } from './revocation/memory-subscriber.js';
-export { RedisRevocationSubscriber, publishRevocation } from './revocation/redis-subscriber.js';
-export { SseRevocationSubscriber } from './revocation/sse-subscriber.js';
 export { Denylist } from './revocation/denylist.js';
 export { normalisePath } from './routes/normalise-path.js';
 export { loadRoutesFile, validateRoutes } from './routes/load-routes.js';

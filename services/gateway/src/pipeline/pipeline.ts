@@ -8,7 +8,7 @@ import {
 } from '@flotilla/kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { insufficientScope, invalidToken } from '../auth/auth-errors.js';
+import { insufficientScope, revokedToken } from '../auth/auth-errors.js';
 import type { Authenticator } from '../auth/authenticate.js';
 import type { Principal } from '../auth/principal.js';
 import { answerPreflight, corsResponseHeaders, isPreflight } from '../cors.js';
@@ -268,7 +268,7 @@ export class Pipeline {
       outcome.principal = principalLabel(principal);
       outcome.clientId = principal.clientId;
       const revoked = d.denylist.check(principal);
-      if (revoked) return this.#deny(request, outcome, route, principal, 'revoked', invalidToken(revoked));
+      if (revoked) return this.#deny(request, outcome, route, principal, 'revoked', revokedToken(revoked));
       if (!hasScopes(principal.scopes, route.scopes))
         return this.#deny(
           request,
