@@ -196,6 +196,43 @@ function registerRoutes(app: ServiceApp, ctx: AuthContext, p: Parts): void {
   );
 }
 
+/** The provider, rebuilt from the stored keys whenever they change. */
+function providerState(
+  ctx: AuthContext,
+  o: {
+    stores: Awaited<ReturnType<typeof openStores>>;
+    issuer: () => string;
+    verifier: AccessTokenVerifier;
+    clients: Awaited<ReturnType<typeof toClientMetadata>>;
+    resources: Map<string, ResourceConfig>;
+    revocations: Revocations;
+    audit: Audit;
+  },
+): ProviderState {
+  const cfg = ctx.config;
+  return new ProviderState({
+    keys: o.stores.keys,
+    issuer: o.issuer,
+    verifier: o.verifier,
+    onServerError: (err) => ctx.log.error({ err }, 'oidc-provider error'),
+    settings: {
+      trustProxy: cfg.AUTH_TRUST_PROXY,
+      db: ctx.db,
+      users: o.stores.users,
+      cookieKeys: [o.stores.secrets.cookieKey],
+      clients: o.clients,
+      resources: o.resources,
+      accessTokenTTL: cfg.AUTH_ACCESS_TOKEN_TTL,
+      idTokenTTL: cfg.AUTH_ID_TOKEN_TTL,
+      refreshTokenTTL: cfg.AUTH_REFRESH_TOKEN_TTL,
+      insecureHttp: cfg.AUTH_DEV_INSECURE_HTTP,
+      revocations: o.revocations,
+      exchange: { resources: o.resources, accessTokenTTL: cfg.AUTH_ACCESS_TOKEN_TTL },
+      audit: o.audit,
+    },
+  });
+}
+
 /** The auth service: stores, revocations, the provider (rebuilt on key change), its routes. */
 async function setup(app: ServiceApp, ctx: AuthContext, opts: AuthServiceOptions): Promise<void> {
   const cfg = ctx.config;
@@ -224,27 +261,7 @@ async function setup(app: ServiceApp, ctx: AuthContext, opts: AuthServiceOptions
   const issuer = issuerResolver(app, ctx);
   // Our own tokens are checked with the access-token contract, for any of our resources.
   const verifier = new AccessTokenVerifier([...resources.keys()]);
-  const state = new ProviderState({
-    keys: stores.keys,
-    issuer,
-    verifier,
-    onServerError: (err) => ctx.log.error({ err }, 'oidc-provider error'),
-    settings: {
-      trustProxy: cfg.AUTH_TRUST_PROXY,
-      db: ctx.db,
-      users: stores.users,
-      cookieKeys: [stores.secrets.cookieKey],
-      clients,
-      resources,
-      accessTokenTTL: cfg.AUTH_ACCESS_TOKEN_TTL,
-      idTokenTTL: cfg.AUTH_ID_TOKEN_TTL,
-      refreshTokenTTL: cfg.AUTH_REFRESH_TOKEN_TTL,
-      insecureHttp: cfg.AUTH_DEV_INSECURE_HTTP,
-      revocations,
-      exchange: { resources, accessTokenTTL: cfg.AUTH_ACCESS_TOKEN_TTL },
-      audit,
-    },
-  });
+  const state = providerState(ctx, { stores, issuer, verifier, clients, resources, revocations, audit });
   app.addHook('onListen', async () => {
     warnAboutIssuer(ctx, issuer());
     await state.get();

@@ -94,8 +94,14 @@ export function wireProviderEvents(provider: Provider, audit: Audit, revocations
     );
   });
 
-  // RFC 7009 revocation of an opaque token. Its id is its value, so neither the audit nor
-  // the event carries it: the grant revocation that follows is what gateways act on.
+  auditDestroyedTokens(provider, record);
+}
+
+/**
+ * RFC 7009 revocation of an opaque token. Its id is its value, so neither the audit nor
+ * the event carries it: the grant revocation that follows is what gateways act on.
+ */
+function auditDestroyedTokens(provider: Provider, record: (e: AuditEvent) => void): void {
   for (const kind of ['refresh_token', 'access_token', 'client_credentials'] as const) {
     (provider as unknown as NodeJS.EventEmitter).on(
       `${kind}.destroyed`,
