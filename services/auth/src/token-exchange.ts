@@ -74,9 +74,7 @@ export function tokenExchangeHandler(deps: ExchangeDeps) {
       throw new errors.InvalidTarget('client may not exchange tokens for this audience');
     }
     const subjectScopes = new Set(
-      String(subject.scope ?? '')
-        .split(' ')
-        .filter(Boolean),
+      (typeof subject.scope === 'string' ? subject.scope : '').split(' ').filter(Boolean),
     );
     const asked = param(ctx, 'scope')?.split(' ').filter(Boolean) ?? [...subjectScopes];
     const excess = asked.filter((s) => !subjectScopes.has(s));

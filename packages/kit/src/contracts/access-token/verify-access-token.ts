@@ -80,9 +80,10 @@ function refusal(err: unknown): AccessTokenError {
   // Not jose's: the key source failed (fetch, discovery) — our problem, not the caller's.
   if (!(err instanceof errors.JOSEError)) return unavailable(err);
   switch (err.code) {
+    // jose raises its base class (ERR_JOSE_GENERIC) for a JWKS answered with a non-200
+    // status or bad JSON.
     case 'ERR_JWKS_TIMEOUT':
     case 'ERR_JWKS_INVALID':
-    // jose raises its base class for a JWKS answered with a non-200 status or bad JSON.
     case 'ERR_JOSE_GENERIC':
       return unavailable(err);
     case 'ERR_JWT_EXPIRED':
@@ -96,6 +97,13 @@ function refusal(err: unknown): AccessTokenError {
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
     case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
       return invalid('signature verification failed', err);
+    case 'ERR_JOSE_NOT_SUPPORTED':
+    case 'ERR_JWE_DECRYPTION_FAILED':
+    case 'ERR_JWE_INVALID':
+    case 'ERR_JWK_INVALID':
+    case 'ERR_JWS_INVALID':
+    case 'ERR_JWT_INVALID':
+      return invalid('malformed token', err);
     default:
       return invalid('malformed token', err);
   }

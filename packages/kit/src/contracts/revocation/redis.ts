@@ -114,6 +114,6 @@ export class RedisRevocationSubscriber implements RevocationSubscriber {
     this.#sub = undefined;
     this.#store = undefined;
     // `close` stops delivery at once, even with messages still in flight on the socket.
-    await Promise.allSettled(clients.map((c) => c?.close()));
+    await Promise.allSettled(clients.map(async (c) => c?.close()));
   }
 }
