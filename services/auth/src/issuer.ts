@@ -1,4 +1,4 @@
-import type { ServiceApp, ServiceContext } from '@flotilla/kit';
+import { FlotillaError, type ServiceApp, type ServiceContext } from '@flotilla/kit';
 import type { authConfigSchema } from './config.js';
 
 type AuthContext = ServiceContext<(typeof authConfigSchema)['properties']>;
@@ -13,7 +13,8 @@ export function issuerResolver(app: ServiceApp, ctx: AuthContext): () => string 
   return () => {
     if (issuer) return issuer;
     const address = app.server.address();
-    if (!address || typeof address === 'string') throw new Error('auth: issuer unknown before listening');
+    if (!address || typeof address === 'string')
+      throw new FlotillaError('FLT_INTERNAL', 'auth: issuer unknown before listening');
     const host = cfg.HOST === '0.0.0.0' || cfg.HOST === '::' ? '127.0.0.1' : cfg.HOST;
     const scheme = ctx.identity ? 'https' : 'http';
     issuer = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;

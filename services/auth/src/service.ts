@@ -1,5 +1,6 @@
 import {
   ConfigError,
+  FlotillaError,
   defineService,
   type Service,
   type ServiceApp,
@@ -61,7 +62,7 @@ const internals = new WeakMap<object, AuthInternals>();
 /** The internals of a running auth service, by its context. */
 export function authInternals(ctx: object): AuthInternals {
   const found = internals.get(ctx);
-  if (!found) throw new Error('not an auth service context');
+  if (!found) throw new FlotillaError('FLT_INTERNAL', 'not an auth service context');
   return found;
 }
 
