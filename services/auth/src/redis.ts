@@ -11,7 +11,8 @@ export type AuthRedis = RedisClientType<
 
 /**
  * The Redis client shared by the login and token throttles, connected, or undefined
- * without `REDIS_URL`. The module is loaded only then (~2 MB a process otherwise);
+ * without `REDIS_URL`. The module is loaded only then (~2 MB a process otherwise). The
+ * first connection must succeed (a bad `REDIS_URL` stops the start); after that
  * node-redis reconnects by itself, and its errors go to the log.
  */
 export async function openRedis(
@@ -20,9 +21,16 @@ export async function openRedis(
 ): Promise<AuthRedis | undefined> {
   if (!url) return undefined;
   const { createClient } = await import('redis');
-  const client: AuthRedis = createClient({ url });
+  let connected = false;
+  const client: AuthRedis = createClient({
+    url,
+    socket: {
+      reconnectStrategy: (retries, cause) => (connected ? Math.min(50 * 2 ** retries, 2000) : cause),
+    },
+  });
   client.on('error', (err: Error) => ctx.log.warn({ err: { message: err.message } }, 'redis error'));
   await client.connect();
+  connected = true;
   ctx.onClose(async () => void (await client.close().catch(() => undefined)));
   return client;
 }

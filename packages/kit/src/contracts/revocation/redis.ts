@@ -12,15 +12,25 @@ import type { RevocationPublisher, RevocationSubscriber } from './transport.js';
 type RedisClient = RedisClientType<Record<string, never>, Record<string, never>, Record<string, never>, 3>;
 
 /**
- * A node-redis client for `url`, loaded on first use: a process without `REDIS_URL`
- * never pays for the module (~2 MB). Errors are left to readiness (`isReady`): node-redis
- * reconnects by itself, and an unhandled `error` event would end the process.
+ * A node-redis client for `url`, connected; loaded on first use: a process without
+ * `REDIS_URL` never pays for the module (~2 MB). The first connection must succeed (it
+ * rejects instead of retrying for ever); after that node-redis reconnects by itself, and
+ * resubscribes. Errors are left to readiness (`isReady`): an unhandled `error` event
+ * would end the process.
  */
-async function connect(url: string, onError: (err: unknown) => void = () => undefined): Promise<RedisClient> {
+async function connect(url: string, opts: { offlineQueue?: boolean } = {}): Promise<RedisClient> {
   const { createClient } = await import('redis');
-  const client: RedisClient = createClient({ url });
-  client.on('error', onError);
+  let connected = false;
+  const client: RedisClient = createClient({
+    url,
+    disableOfflineQueue: opts.offlineQueue === false,
+    socket: {
+      reconnectStrategy: (retries, cause) => (connected ? Math.min(50 * 2 ** retries, 2000) : cause),
+    },
+  });
+  client.on('error', () => undefined);
   await client.connect();
+  connected = true;
   return client;
 }
 
@@ -44,7 +54,11 @@ export class RedisRevocationPublisher implements RevocationPublisher {
 
   async publish(event: RevocationEvent): Promise<void> {
     const valid = assertRevocationEvent(event);
-    this.#client ??= connect(this.#url);
+    // Without the offline queue a publish fails at once while Redis is away, never hangs.
+    this.#client ??= connect(this.#url, { offlineQueue: false }).catch((err: unknown) => {
+      this.#client = undefined;
+      throw err;
+    });
     await (await this.#client).publish(this.#channel, JSON.stringify(valid));
   }
 
@@ -87,7 +101,12 @@ export class RedisRevocationSubscriber implements RevocationSubscriber {
 
   async start(onEvent: (event: RevocationEvent) => void): Promise<void> {
     const { url, channel, keyPrefix, ttlSec } = this.#opts;
-    const [sub, store] = await Promise.all([connect(url), connect(url)]);
+    const clients = await Promise.allSettled([connect(url), connect(url)]);
+    const [sub, store] = clients.map((c) => (c.status === 'fulfilled' ? c.value : undefined));
+    if (!sub || !store) {
+      await Promise.allSettled([sub?.close(), store?.close()]);
+      throw clients.find((c) => c.status === 'rejected')?.reason;
+    }
     this.#sub = sub;
     this.#store = store;
     await sub.subscribe(channel, (message) => {
