@@ -1,9 +1,10 @@
 import type { Queryable } from '@flotilla/kit';
-import type {
-  RevocationEvent,
-  RevocationPublisher,
-  RevocationRequest,
-  RevocationType,
+import {
+  nowSeconds,
+  type RevocationEvent,
+  type RevocationPublisher,
+  type RevocationRequest,
+  type RevocationType,
 } from '@flotilla/kit/contracts';
 
 interface RevocationRow {
@@ -15,8 +16,6 @@ interface RevocationRow {
   client_id: string | null;
   at: Date;
 }
-
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** The row as the contract's event: `at` as a NumericDate. */
 function toEvent(r: RevocationRow): RevocationEvent {
