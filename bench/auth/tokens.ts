@@ -5,7 +5,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeArgon2, startAuth } from '@flotilla/auth';
+import { startAuth } from '@flotilla/auth';
+import { describeArgon2 } from '@flotilla/auth/admin-local';
 import * as oidc from 'openid-client';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);

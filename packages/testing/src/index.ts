@@ -2,3 +2,13 @@ export { type ControlAdmin, joinToken } from './control-admin.js';
 export { echoMain, echoService } from './echo-service.js';
 export { type ServiceProcess, spawnService } from './process.js';
 export { TestCa } from './test-ca.js';
+export {
+  isContractEvent,
+  recordingReceiver,
+  REVOCATION_DELIVERY_MS,
+  revocationContract,
+  type RevocationContractCase,
+  type RevocationEnds,
+  type RevocationReceiver,
+} from './revocation-contract.js';
+export { startTestIssuer, type TestIssuer, type TestTokenOptions } from './test-issuer.js';

@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Db } from '@flotilla/kit';
+import { SIGNING_ALGORITHM } from '@flotilla/kit/contracts';
 import { CompactEncrypt, compactDecrypt, exportJWK, generateKeyPair, type JWK } from 'jose';
 
-/** The one signing algorithm (ES256, RFC 7518 §3.4); never negotiated, never guessed. */
-export const SIGNING_ALG = 'ES256';
+/** The one signing algorithm, the access-token contract's; never negotiated, never guessed. */
+export const SIGNING_ALG = SIGNING_ALGORITHM;
 
 /** Encrypts small secrets at rest as compact JWE (`dir` + `A256GCM`, RFC 7516). */
 export class Sealer {

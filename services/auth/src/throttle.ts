@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { AuthRedis } from './redis.js';
 import {
   type IRateLimiterOptions,
   RateLimiterMemory,
@@ -17,8 +17,16 @@ export interface ThrottleSettings {
 
 const MAX_LOCKOUT_SECONDS = 86_400;
 
-function limiter(redis: Redis | undefined, opts: IRateLimiterOptions): RateLimiterAbstract {
-  return redis ? new RateLimiterRedis({ storeClient: redis, ...opts }) : new RateLimiterMemory(opts);
+function limiter(redis: AuthRedis | undefined, opts: IRateLimiterOptions): RateLimiterAbstract {
+  // node-redis (`useRedisPackage`); with Redis down a check fails at once instead of queueing.
+  return redis
+    ? new RateLimiterRedis({
+        storeClient: redis,
+        useRedisPackage: true,
+        rejectIfRedisNotReady: true,
+        ...opts,
+      })
+    : new RateLimiterMemory(opts);
 }
 
 async function blockedFor(l: RateLimiterAbstract, key: string): Promise<number | undefined> {
@@ -49,7 +57,7 @@ export class LoginThrottle {
 
   constructor(
     private readonly s: ThrottleSettings,
-    redis?: Redis,
+    redis?: AuthRedis,
   ) {
     this.byUserIp = limiter(redis, { keyPrefix: 'login_user_ip', points: s.loginMaxFailures, duration: 900 });
     this.byUser = limiter(redis, { keyPrefix: 'login_user', points: s.loginMaxFailures * 4, duration: 3600 });
@@ -94,7 +102,7 @@ export class TokenThrottle {
   private readonly byClient: RateLimiterAbstract;
   private readonly byIp: RateLimiterAbstract;
 
-  constructor(s: ThrottleSettings, redis?: Redis) {
+  constructor(s: ThrottleSettings, redis?: AuthRedis) {
     this.byClient = limiter(redis, { keyPrefix: 'token_client', points: s.tokenPerClient, duration: 60 });
     this.byIp = limiter(redis, { keyPrefix: 'token_ip', points: s.tokenPerIp, duration: 60 });
   }

@@ -1,8 +1,9 @@
+import { SIGNING_ALGORITHM } from '@flotilla/kit/contracts';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { ResourceConfig } from './clients.js';
-import type { AccessTokenVerifier } from './provider/access-tokens.js';
-import type { Revocations } from './revocations.js';
+import { type AccessTokenVerifier, revocationKeys } from './provider/access-tokens.js';
+import type { Revocations } from './revocations/store.js';
 
 /** RFC 8693 §2.1. */
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -62,15 +63,7 @@ export function tokenExchangeHandler(deps: ExchangeDeps) {
     } catch {
       throw new errors.InvalidGrant('subject_token is invalid or expired');
     }
-    if (
-      await deps.revocations.isRevoked({
-        jti: subject.jti,
-        grantId: subject.grant_id,
-        sub: subject.sub,
-        clientId: subject.client_id,
-        iat: subject.iat,
-      })
-    ) {
+    if (await deps.revocations.isRevoked(revocationKeys(subject))) {
       throw new errors.InvalidGrant('subject_token is revoked');
     }
 
@@ -81,9 +74,7 @@ export function tokenExchangeHandler(deps: ExchangeDeps) {
       throw new errors.InvalidTarget('client may not exchange tokens for this audience');
     }
     const subjectScopes = new Set(
-      String(subject.scope ?? '')
-        .split(' ')
-        .filter(Boolean),
+      (typeof subject.scope === 'string' ? subject.scope : '').split(' ').filter(Boolean),
     );
     const asked = param(ctx, 'scope')?.split(' ').filter(Boolean) ?? [...subjectScopes];
     const excess = asked.filter((s) => !subjectScopes.has(s));
@@ -94,9 +85,9 @@ export function tokenExchangeHandler(deps: ExchangeDeps) {
     const act: Record<string, unknown> = { sub: client.clientId };
     if (subject.act) act.act = subject.act;
     const at = new provider.AccessToken({
-      accountId: subject.sub!,
+      accountId: subject.sub,
       client,
-      grantId: subject.grant_id,
+      grantId: typeof subject.grant_id === 'string' ? subject.grant_id : undefined,
       scope: scope || undefined,
       gty: 'token_exchange',
     } as ConstructorParameters<typeof provider.AccessToken>[0]);
@@ -106,7 +97,7 @@ export function tokenExchangeHandler(deps: ExchangeDeps) {
       audience: target,
       accessTokenTTL: ttl,
       accessTokenFormat: 'jwt',
-      jwt: { sign: { alg: 'ES256' } },
+      jwt: { sign: { alg: SIGNING_ALGORITHM } },
     });
     // The user signed in the same way whoever presents the token: keep the subject's amr.
     pendingClaims.set(at, { act, ...(Array.isArray(subject.amr) ? { amr: subject.amr } : {}) });

@@ -2,7 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RevocationEvent, subscribeRevocations } from '../src/index.js';
+import {
+  REVOCATION_EVENTS_PATH,
+  type RevocationEvent,
+  SseRevocationSubscriber,
+} from '@flotilla/kit/contracts';
 import {
   API,
   browserLogin,
@@ -50,10 +54,11 @@ async function spaTokens(auth: Auth) {
 describe('auth flows with openid-client', () => {
   let auth: Auth;
   const events: RevocationEvent[] = [];
-  let sub: { close(): Promise<void> } | undefined;
+  let sub: SseRevocationSubscriber | undefined;
   beforeAll(async () => {
     auth = await startTestAuth();
-    sub = await subscribeRevocations(auth.url, (e) => events.push(e));
+    sub = new SseRevocationSubscriber({ url: `${auth.url}${REVOCATION_EVENTS_PATH}` });
+    await sub.start((e) => events.push(e));
   });
   afterAll(async () => {
     await sub?.close();

@@ -213,11 +213,19 @@ describe('auth security', () => {
       { resource: API },
     );
     const events: unknown[] = [];
-    const sub = await auth.localBus.subscribe((e) => events.push(e));
+    const sub = auth.events.subscriber();
+    await sub.start((e) => events.push(e));
     const user = await auth.users.setDisabled('alice', true);
     await auth.revocations.revoke({ type: 'user', sub: user!.id });
     expect(events).toContainEqual(expect.objectContaining({ type: 'user', sub: user!.id }));
     await sub.close();
+    // Her access token is refused by auth's own routes with the stable code, like any garbage is.
+    const enroll = (token: string) =>
+      fetch(`${auth.url}/v1/mfa/enroll`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const revoked = await enroll(tokens.access_token);
+    expect(revoked.status).toBe(401);
+    expect(await revoked.json()).toMatchObject({ code: 'FLT_TOKEN_REVOKED' });
+    expect(await (await enroll('not.a.token')).json()).toMatchObject({ code: 'FLT_TOKEN_INVALID' });
     await expect(oidc.refreshTokenGrant(spa, tokens.refresh_token!, { resource: API })).rejects.toMatchObject(
       {
         error: 'invalid_grant',

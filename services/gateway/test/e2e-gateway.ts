@@ -1,11 +1,11 @@
 // One gateway on real sockets for the end-to-end tests: a TLS edge in front of an echoing
 // upstream, JWTs from a local issuer, revocations on an in-memory bus, logs kept in memory.
+import { InProcessRevocations } from '@flotilla/kit/contracts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningGateway, startGateway } from '../src/index.js';
 import type { RouteDecider } from '../src/policy/route-decider.js';
-import { MemoryRevocationBus } from '../src/revocation/memory-subscriber.js';
 import type { GatewayRoutesConfig } from '../src/routes/route-schema.js';
 import {
   AUDIENCE,
@@ -41,7 +41,7 @@ export interface E2eGateway {
   http: ReturnType<typeof client>;
   issuer: Awaited<ReturnType<typeof startIssuer>>;
   upstream: Awaited<ReturnType<typeof startUpstream>>;
-  bus: MemoryRevocationBus;
+  bus: InProcessRevocations;
   logs: ReturnType<typeof logSink>;
   /** FLOTILLA_HOME: the audit trail is under `audit/`. */
   home: string;
@@ -61,7 +61,7 @@ export interface E2eGateway {
  * and a dead upstream, and a public rest path.
  */
 export async function startE2eGateway(): Promise<E2eGateway> {
-  const bus = new MemoryRevocationBus();
+  const bus = new InProcessRevocations();
   const logs = logSink();
   const home = mkdtempSync(join(tmpdir(), 'gw-home-'));
   const issuer = await startIssuer();

@@ -95,12 +95,19 @@ describe('bad tokens → 401', () => {
       /client_id claim check failed/,
     ],
   ];
-  it.each(cases)('%s', async (_name, headers, challenge) => {
+  // No credentials: FLT_UNAUTHENTICATED; a refused token: the access-token contract's code.
+  const codeOf = (name: string) =>
+    name === 'no token' || name === 'not a bearer scheme'
+      ? 'FLT_UNAUTHENTICATED'
+      : name === 'expired'
+        ? 'FLT_TOKEN_EXPIRED'
+        : 'FLT_TOKEN_INVALID';
+  it.each(cases)('%s', async (name, headers, challenge) => {
     const res = await get('/api/videos/1', await headers());
     expect(res.status).toBe(401);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.headers['www-authenticate']).toMatch(challenge);
-    expect(res.json()).toMatchObject({ code: 'FLT_UNAUTHENTICATED', status: 401 });
+    expect(res.json()).toMatchObject({ code: codeOf(name), status: 401 });
   });
 
   it('accepts typ application/at+jwt (RFC 9068 §4)', async () => {
@@ -125,11 +132,12 @@ describe('bad tokens → 401', () => {
       const t = await issuer.token(claims);
       expect((await get('/api/videos/1', bearer(t))).status).toBe(200); // now cached
       const start = Date.now();
-      e.bus.publish({ ...event, at: new Date().toISOString() });
+      await e.bus.publish({ ...event, at: Math.floor(Date.now() / 1000) });
       const res = await get('/api/videos/1', bearer(t));
       expect(Date.now() - start).toBeLessThan(1000);
       expect(res.status).toBe(401);
       expect(res.headers['www-authenticate']).toMatch(/invalid_token/);
+      expect(res.json()).toMatchObject({ code: 'FLT_TOKEN_REVOKED' });
     }
     // A user disabled then re-enabled gets new tokens: only those issued before the event are denied.
     expect(

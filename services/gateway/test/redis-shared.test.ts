@@ -1,10 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { RedisRevocationPublisher } from '@flotilla/kit/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../src/index.js';
-import { publishRevocation } from '../src/revocation/redis-subscriber.js';
 import type { GatewayRoutesConfig } from '../src/routes/route-schema.js';
 import { AUDIENCE, client, ISSUER, startIssuer, startUpstream, testCertificate } from './harness.js';
 
@@ -18,7 +17,7 @@ describe.skipIf(!REDIS_URL)('two gateway replicas sharing Redis', () => {
   let issuer: Awaited<ReturnType<typeof startIssuer>>;
   let upstream: Awaited<ReturnType<typeof startUpstream>>;
   const gateways: RunningGateway[] = [];
-  let redis: Redis;
+  let revocations: RedisRevocationPublisher;
   let tls: ReturnType<typeof testCertificate>;
   let http: ReturnType<typeof client>;
   const run = crypto.randomUUID().slice(0, 8);
@@ -58,7 +57,7 @@ describe.skipIf(!REDIS_URL)('two gateway replicas sharing Redis', () => {
   beforeAll(async () => {
     issuer = await startIssuer();
     upstream = await startUpstream();
-    redis = new Redis(REDIS_URL!);
+    revocations = new RedisRevocationPublisher(REDIS_URL!);
     tls = testCertificate();
     http = client(tls.cert);
     await start();
@@ -67,7 +66,7 @@ describe.skipIf(!REDIS_URL)('two gateway replicas sharing Redis', () => {
 
   afterAll(async () => {
     await Promise.all(gateways.map((g) => g.stop()));
-    await redis?.quit();
+    await revocations?.close();
     await http?.agent.close();
     tls?.cleanup();
     await Promise.all([issuer?.close(), upstream?.close()]);
@@ -91,7 +90,7 @@ describe.skipIf(!REDIS_URL)('two gateway replicas sharing Redis', () => {
     expect(await call(a, token)).toBe(200);
     expect(await call(b, token)).toBe(200);
     const started = Date.now();
-    await publishRevocation(redis, { type: 'token', jti, at: Math.floor(Date.now() / 1000) });
+    await revocations.publish({ type: 'token', jti, at: Math.floor(Date.now() / 1000) });
     for (const gw of [a, b]) {
       while ((await call(gw, token)) !== 401) {
         expect(Date.now() - started).toBeLessThan(1000);

@@ -1,5 +1,12 @@
 import { openDb } from '@flotilla/kit';
-import { describeArgon2, hashSecret, KeyStore, loadKek, migrations, Sealer } from '@flotilla/auth';
+import {
+  describeArgon2,
+  hashSecret,
+  KeyStore,
+  loadKek,
+  migrations,
+  Sealer,
+} from '@flotilla/auth/admin-local';
 import { printError } from '../output.js';
 import { argon2FromEnv, intSetting as int, readStdin } from './auth-env.js';
 

@@ -1,5 +1,5 @@
 import { openDb } from '@flotilla/kit';
-import { MIN_PASSWORD_LENGTH, migrations, recordRevocation, UserStore } from '@flotilla/auth';
+import { MIN_PASSWORD_LENGTH, migrations, recordRevocation, UserStore } from '@flotilla/auth/admin-local';
 import { printError } from '../output.js';
 import { argon2FromEnv, readStdin } from './auth-env.js';
 

@@ -2,7 +2,7 @@ import { access, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_ARGON2, hashSecret } from '@flotilla/auth';
+import { DEFAULT_ARGON2, hashSecret } from '@flotilla/auth/admin-local';
 import { type RunningControl, startControl } from '@flotilla/control';
 import { DbHost, openEmbedded } from '@flotilla/kit';
 import { pino } from 'pino';

@@ -4,4 +4,6 @@
  * contract: its types and schemas, its constants (paths, channels, algorithms), and the
  * client or the checks both sides share.
  */
-export {};
+export * from './revocation/index.js';
+export * from './access-token/index.js';
+export * from './auth-admin/index.js';

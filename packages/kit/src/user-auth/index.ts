@@ -1,6 +1,5 @@
 export { bearerToken, type HeaderBag } from './bearer.js';
-export { DiscoveryError } from './discovery.js';
-export { startTestIssuer, type TestIssuer, type TestTokenOptions } from './test-issuer.js';
+export { DiscoveryError } from './oidc-discovery.js';
 export { createUserAuth, type UserAuth, type UserAuthOptions } from './user-auth.js';
 export type { User } from './user.js';
 export { type CallerEntity, callerEntity } from './user-entity.js';

@@ -1,3 +1,4 @@
+import { FlotillaError } from '../errors/index.js';
 import type { HeaderBag } from './bearer.js';
 import type { User } from './user.js';
 import type { UserAuth } from './user-auth.js';
@@ -26,6 +27,6 @@ export function requireUser(auth: UserAuth): (req: Request) => Promise<void> {
 /** The verified caller of a request that passed `requireUser`. */
 export function callerOf(req: Request): User {
   const user = callers.get(req);
-  if (!user) throw new Error('callerOf: the route is not behind requireUser');
+  if (!user) throw new FlotillaError('FLT_INTERNAL', 'callerOf: the route is not behind requireUser');
   return user;
 }

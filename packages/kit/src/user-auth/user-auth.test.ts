@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, UnsecuredJWT } from 'jose';
+import { startTestIssuer, type TestIssuer } from '@flotilla/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlotillaError } from '../errors/index.js';
 import { bearerToken } from './bearer.js';
-import { startTestIssuer, type TestIssuer } from './test-issuer.js';
 import { createUserAuth, type UserAuth } from './user-auth.js';
 import { callerEntity } from './user-entity.js';
 
@@ -99,10 +99,11 @@ describe('createUserAuth', () => {
     ],
     ['garbage', async () => 'not.a.jwt'],
   ];
-  it.each(bad)('refuses %s with a generic invalid_token answer', async (_name, make) => {
+  it.each(bad)('refuses %s with a generic invalid_token answer', async (name, make) => {
     const token = await make();
     const err = await refusal(auth.authenticate(bearer(token)));
     expect(err.status).toBe(401);
+    expect(err.code).toBe(name === 'an expired token' ? 'FLT_TOKEN_EXPIRED' : 'FLT_TOKEN_INVALID');
     expect(err.message).toBe('the access token is invalid or expired');
     expect(err.message).not.toContain(token);
     expect(err.headers?.['WWW-Authenticate']).toBe(`Bearer realm="${AUDIENCE}", error="invalid_token"`);

@@ -1,15 +1,9 @@
-import {
-  createRemoteJWKSet,
-  customFetch,
-  errors,
-  type FetchImplementation,
-  type JWTVerifyGetKey,
-  jwtVerify,
-} from 'jose';
-import { FlotillaError } from '../errors/index.js';
+import { createRemoteJWKSet, customFetch, type FetchImplementation, type JWTVerifyGetKey } from 'jose';
+import { AccessTokenError, verifyAccessToken } from '../contracts/access-token/index.js';
+import { ConfigError, FlotillaError } from '../errors/index.js';
 import { bearerToken, type HeaderBag } from './bearer.js';
-import { DiscoveryError, discoverJwksUri } from './discovery.js';
-import { type AccessTokenClaims, type User, userFromClaims } from './user.js';
+import { discoverJwksUri } from './oidc-discovery.js';
+import { type User, userFromClaims } from './user.js';
 
 export interface UserAuthOptions {
   /** The auth server's issuer identifier; tokens must carry exactly this `iss`. */
@@ -28,22 +22,19 @@ export interface UserAuthOptions {
 
 export interface UserAuth {
   /**
-   * Verifies the request's bearer access token and returns the caller. Throws
-   * `FlotillaError('FLT_UNAUTHENTICATED')` (401 with a `WWW-Authenticate` challenge) when the
-   * token is missing or invalid, and `FLT_UNAVAILABLE` when the keys cannot be fetched.
+   * Verifies the request's bearer access token and returns the caller. Throws a 401
+   * `FlotillaError` with a `WWW-Authenticate` challenge — `FLT_UNAUTHENTICATED` without a
+   * token, `FLT_TOKEN_INVALID` or `FLT_TOKEN_EXPIRED` for a refused one — and
+   * `FLT_UNAVAILABLE` when the keys cannot be fetched.
    */
   authenticate(request: { headers: HeaderBag }): Promise<User>;
 }
 
-// RFC 9068 §2.2: the claims every JWT access token carries.
-const REQUIRED_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'];
-// RFC 9068 §2.1: access tokens are signed; we accept exactly the algorithm our auth server uses.
-const ALGORITHMS = ['ES256'];
-
 /**
  * Verifies the caller's RFC 9068 access token inside a service, so that a service never
- * trusts a bare identity header: signature (ES256 only) against the issuer's JWKS,
- * `typ: at+jwt`, issuer, audience, expiry and the required claims.
+ * trusts a bare identity header: the access-token contract (`verifyAccessToken`: the
+ * algorithm allow-list, `typ`, issuer, audience, expiry, required claims) against the
+ * issuer's JWKS.
  *
  * @example
  * const auth = createUserAuth({ issuer: ctx.config.AUTH_ISSUER, audience: 'flixtube-api' });
@@ -55,7 +46,7 @@ const ALGORITHMS = ['ES256'];
 export function createUserAuth(options: UserAuthOptions): UserAuth {
   const { issuer, audience } = checkOptions(options);
   const realm = (options.realm ?? audience).replace(/["\\]/g, '');
-  const clockTolerance = options.clockToleranceSeconds ?? 5;
+  const clockToleranceSeconds = options.clockToleranceSeconds ?? 5;
   const jwksOptions = {
     // A token with an unknown `kid` refetches the keys, but not more often than this.
     cooldownDuration: 30_000,
@@ -74,6 +65,8 @@ export function createUserAuth(options: UserAuthOptions): UserAuth {
     keys.catch(() => (keys = undefined));
     return keys;
   };
+  // Discovery runs inside verification: its failure is the key source's, not the caller's.
+  const getKey: JWTVerifyGetKey = async (header, token) => (await keySet())(header, token);
 
   const challenge = (error?: 'invalid_token'): Record<string, string> => ({
     // RFC 6750 §3: no error code when the request carried no credentials.
@@ -89,29 +82,17 @@ export function createUserAuth(options: UserAuthOptions): UserAuth {
         });
       }
       try {
-        const getKey = await keySet();
-        const { payload } = await jwtVerify<AccessTokenClaims>(token, getKey, {
-          algorithms: ALGORITHMS,
-          // RFC 9068 §4: reject tokens whose typ is not at+jwt (jose accepts application/at+jwt too).
-          typ: 'at+jwt',
-          issuer,
-          audience,
-          requiredClaims: REQUIRED_CLAIMS,
-          clockTolerance,
-        });
-        if (typeof payload.sub !== 'string' || payload.sub === '' || typeof payload.client_id !== 'string') {
-          throw new errors.JWTInvalid('sub and client_id must be strings');
-        }
-        return userFromClaims(payload);
+        const claims = await verifyAccessToken(token, getKey, { issuer, audience, clockToleranceSeconds });
+        return userFromClaims(claims);
       } catch (err) {
-        if (isKeySourceFailure(err)) {
+        if (!(err instanceof AccessTokenError) || err.code === 'FLT_UNAVAILABLE') {
           throw new FlotillaError('FLT_UNAVAILABLE', 'cannot verify access tokens right now', {
             cause: err,
             retryable: true,
           });
         }
         // One generic answer for every kind of bad token: no hints, no echo of the token.
-        throw new FlotillaError('FLT_UNAUTHENTICATED', 'the access token is invalid or expired', {
+        throw new FlotillaError(err.code, 'the access token is invalid or expired', {
           cause: err,
           headers: challenge('invalid_token'),
         });
@@ -123,28 +104,22 @@ export function createUserAuth(options: UserAuthOptions): UserAuth {
 function checkOptions(options: UserAuthOptions): { issuer: string; audience: string } {
   const { issuer, audience, clockToleranceSeconds } = options;
   if (typeof issuer !== 'string' || !URL.canParse(issuer)) {
-    throw new TypeError('createUserAuth: issuer must be an absolute URL');
+    throw new ConfigError('AUTH_ISSUER', 'createUserAuth: issuer must be an absolute URL');
   }
   if (typeof audience !== 'string' || audience === '') {
-    throw new TypeError('createUserAuth: audience is required');
+    throw new ConfigError('AUTH_AUDIENCE', 'createUserAuth: audience is required');
   }
   if (options.jwksUrl !== undefined && !URL.canParse(options.jwksUrl)) {
-    throw new TypeError('createUserAuth: jwksUrl must be an absolute URL');
+    throw new ConfigError('AUTH_JWKS_URL', 'createUserAuth: jwksUrl must be an absolute URL');
   }
   if (
     clockToleranceSeconds !== undefined &&
     !(Number.isInteger(clockToleranceSeconds) && clockToleranceSeconds >= 0 && clockToleranceSeconds <= 300)
   ) {
-    throw new TypeError('createUserAuth: clockToleranceSeconds must be an integer from 0 to 300');
+    throw new ConfigError(
+      'clockToleranceSeconds',
+      'createUserAuth: clockToleranceSeconds must be an integer from 0 to 300',
+    );
   }
   return { issuer, audience };
-}
-
-/** The keys could not be had (network, timeout, bad JWKS): our problem, not the caller's. */
-function isKeySourceFailure(err: unknown): boolean {
-  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) return true;
-  if (err instanceof DiscoveryError) return true;
-  // jose raises the plain base class for a non-200 JWKS response or unparsable JSON.
-  if (err instanceof errors.JOSEError) return err.code === 'ERR_JOSE_GENERIC';
-  return err instanceof TypeError; // fetch failed
 }

@@ -1,4 +1,4 @@
-import type { JWTPayload } from 'jose';
+import type { AccessTokenClaims } from '../contracts/access-token/index.js';
 
 /** The verified caller of a request, read from its RFC 9068 access token. */
 export interface User {
@@ -13,14 +13,6 @@ export interface User {
   readonly mfa: boolean;
 }
 
-export interface AccessTokenClaims extends JWTPayload {
-  client_id?: unknown;
-  scope?: unknown;
-  roles?: unknown;
-  amr?: unknown;
-  gty?: unknown;
-}
-
 function strings(value: unknown): string[] {
   if (typeof value === 'string') return value.split(' ').filter(Boolean);
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
@@ -28,8 +20,8 @@ function strings(value: unknown): string[] {
 
 /** Builds the caller from claims that have already been verified. */
 export function userFromClaims(claims: AccessTokenClaims): User {
-  const sub = String(claims.sub);
-  const clientId = String(claims.client_id);
+  const sub = claims.sub;
+  const clientId = claims.client_id;
   const amr = strings(claims.amr);
   return Object.freeze({
     sub,

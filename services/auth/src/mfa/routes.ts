@@ -1,8 +1,9 @@
 import { type AuditEvent, FlotillaError, type ServiceApp, Type } from '@flotilla/kit';
+import { AccessTokenError } from '@flotilla/kit/contracts';
 import type { FastifyRequest } from 'fastify';
-import type { AccessTokenVerifier } from '../provider/access-tokens.js';
+import { type AccessTokenVerifier, revocationKeys } from '../provider/access-tokens.js';
 import type { Sealer } from '../keys.js';
-import type { Revocations } from '../revocations.js';
+import type { Revocations } from '../revocations/store.js';
 import type { Argon2Params } from '../users/password.js';
 import type { User, UserStore } from '../users/store.js';
 import { confirmEnrollment, startEnrollment } from './totp.js';
@@ -25,22 +26,26 @@ export function registerMfaRoutes(app: ServiceApp, d: MfaRouteDeps): void {
       throw new FlotillaError('FLT_UNAUTHENTICATED', 'a bearer access token is required', {
         headers: { 'www-authenticate': 'Bearer' },
       });
-    try {
-      const claims = await d.verifier.verify(auth.slice(7));
-      const revoked = await d.revocations.isRevoked({
-        ...(claims.jti ? { jti: claims.jti } : {}),
-        ...(claims.grant_id ? { grantId: claims.grant_id } : {}),
-        ...(claims.sub ? { sub: claims.sub } : {}),
-        ...(claims.iat ? { iat: claims.iat } : {}),
+    const refused = (code: 'FLT_TOKEN_INVALID' | 'FLT_TOKEN_EXPIRED' | 'FLT_TOKEN_REVOKED') =>
+      new FlotillaError(code, 'invalid access token', {
+        headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
       });
-      const user = !revoked && claims.sub ? await d.users.byId(claims.sub) : undefined;
-      if (user && !user.disabled) return user;
-    } catch {
-      // fall through: one answer for every invalid token
+    let claims;
+    try {
+      claims = await d.verifier.verify(auth.slice(7));
+    } catch (err) {
+      // One answer for every invalid token; only the stable code says expired or not.
+      if (err instanceof AccessTokenError && err.code === 'FLT_UNAVAILABLE') throw err;
+      throw refused(
+        err instanceof AccessTokenError && err.code === 'FLT_TOKEN_EXPIRED'
+          ? 'FLT_TOKEN_EXPIRED'
+          : 'FLT_TOKEN_INVALID',
+      );
     }
-    throw new FlotillaError('FLT_UNAUTHENTICATED', 'invalid access token', {
-      headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
-    });
+    if (await d.revocations.isRevoked(revocationKeys(claims))) throw refused('FLT_TOKEN_REVOKED');
+    const user = await d.users.byId(claims.sub);
+    if (!user || user.disabled) throw refused('FLT_TOKEN_REVOKED');
+    return user;
   }
 
   app.post('/v1/mfa/enroll', async (req, reply) => {

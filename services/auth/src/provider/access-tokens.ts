@@ -1,38 +1,30 @@
-import { createLocalJWKSet, type JSONWebKeySet, type JWTPayload, jwtVerify } from 'jose';
+import { FlotillaError } from '@flotilla/kit';
+import { type AccessTokenClaims, verifyAccessToken } from '@flotilla/kit/contracts';
+import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { errors } from 'oidc-provider';
-import { SIGNING_ALG } from '../keys.js';
-import type { Revocations } from '../revocations.js';
+import type { Revocations } from '../revocations/store.js';
 
-export interface AccessTokenClaims extends JWTPayload {
-  scope?: string;
-  client_id?: string;
-  grant_id?: string;
-  act?: Record<string, unknown>;
-  roles?: string[];
-  /** RFC 8176 authentication methods of the user (user tokens only). */
-  amr?: string[];
-}
-
-/** Verifies our own JWT access tokens (RFC 9068 §4) against the published keys. */
+/**
+ * Verifies our own JWT access tokens with the access-token contract (the same checks as
+ * every gateway and service), against the keys we publish, for any of our resources.
+ */
 export class AccessTokenVerifier {
   private jwks: ReturnType<typeof createLocalJWKSet> | undefined;
+  private issuer = '';
 
-  constructor(private issuer: string) {}
+  /** `audiences`: the resource indicators we issue JWT access tokens for. */
+  constructor(private readonly audiences: readonly string[]) {}
 
   setKeys(issuer: string, publicJwks: JSONWebKeySet): void {
     this.issuer = issuer;
     this.jwks = createLocalJWKSet(publicJwks);
   }
 
+  /** Throws the contract's `AccessTokenError` for a token we would not accept. */
   async verify(token: string): Promise<AccessTokenClaims> {
-    if (!this.jwks) throw new Error('no keys loaded');
-    const { payload } = await jwtVerify<AccessTokenClaims>(token, this.jwks, {
-      issuer: this.issuer,
-      algorithms: [SIGNING_ALG],
-      typ: 'at+jwt',
-    });
-    return payload;
+    if (!this.jwks) throw new FlotillaError('FLT_UNAVAILABLE', 'the signing keys are not loaded yet');
+    return verifyAccessToken(token, this.jwks, { issuer: this.issuer, audience: this.audiences });
   }
 }
 
@@ -95,12 +87,13 @@ export function structuredTokenMiddleware(verifier: AccessTokenVerifier, revocat
   };
 }
 
-function revocationKeys(c: AccessTokenClaims) {
+/** The claims a revocation can name: the contract guarantees `jti`, `sub`, `client_id` and `iat`. */
+export function revocationKeys(c: AccessTokenClaims) {
   return {
-    ...(c.jti ? { jti: c.jti } : {}),
-    ...(c.grant_id ? { grantId: c.grant_id } : {}),
-    ...(c.sub ? { sub: c.sub } : {}),
-    ...(c.client_id ? { clientId: c.client_id } : {}),
-    ...(c.iat ? { iat: c.iat } : {}),
+    jti: c.jti,
+    ...(typeof c.grant_id === 'string' ? { grantId: c.grant_id } : {}),
+    sub: c.sub,
+    clientId: c.client_id,
+    iat: c.iat,
   };
 }

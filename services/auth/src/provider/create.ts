@@ -1,6 +1,6 @@
 import Provider from 'oidc-provider';
 import type { AuditEvent } from '@flotilla/kit';
-import type { Revocations } from '../revocations.js';
+import type { Revocations } from '../revocations/store.js';
 import {
   TOKEN_EXCHANGE_GRANT,
   TOKEN_EXCHANGE_PARAMS,

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AuditEvent } from '@flotilla/kit';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import type { Revocations } from '../revocations.js';
+import type { Revocations } from '../revocations/store.js';
 
 type Audit = (event: AuditEvent) => Promise<unknown>;
 type OAuthError = Error & { error?: string; error_description?: string; statusCode?: number };
@@ -94,8 +94,14 @@ export function wireProviderEvents(provider: Provider, audit: Audit, revocations
     );
   });
 
-  // RFC 7009 revocation of an opaque token. Its id is its value, so neither the audit nor
-  // the event carries it: the grant revocation that follows is what gateways act on.
+  auditDestroyedTokens(provider, record);
+}
+
+/**
+ * RFC 7009 revocation of an opaque token. Its id is its value, so neither the audit nor
+ * the event carries it: the grant revocation that follows is what gateways act on.
+ */
+function auditDestroyedTokens(provider: Provider, record: (e: AuditEvent) => void): void {
   for (const kind of ['refresh_token', 'access_token', 'client_credentials'] as const) {
     (provider as unknown as NodeJS.EventEmitter).on(
       `${kind}.destroyed`,

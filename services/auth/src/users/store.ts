@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Db, FlotillaError } from '@flotilla/kit';
+import { MIN_PASSWORD_LENGTH } from '@flotilla/kit/contracts';
 import { type Argon2Params, hashSecret } from './password.js';
 
 export interface User {
@@ -31,7 +32,7 @@ interface UserRow {
 
 const USERNAME = /^[a-zA-Z0-9._@-]{1,64}$/;
 const ROLE = /^[a-z][a-z0-9_-]{0,31}$/;
-export const MIN_PASSWORD_LENGTH = 12;
+export { MIN_PASSWORD_LENGTH };
 
 function toUser(r: UserRow): User {
   return {

@@ -1,4 +1,4 @@
-import { FlotillaError } from '@flotilla/kit';
+import { type ErrorCode, FlotillaError } from '@flotilla/kit';
 
 const REALM = 'flotilla';
 
@@ -14,13 +14,24 @@ export function missingToken(): FlotillaError {
   });
 }
 
-/** RFC 6750 §3.1 `invalid_token`: expired, revoked, malformed, or failed verification. */
-export function invalidToken(description: string): FlotillaError {
-  return new FlotillaError('FLT_UNAUTHENTICATED', `invalid token: ${description}`, {
+/**
+ * RFC 6750 §3.1 `invalid_token`: malformed or failed verification (`FLT_TOKEN_INVALID`),
+ * expired (`FLT_TOKEN_EXPIRED`) or revoked (`FLT_TOKEN_REVOKED`); one challenge for all.
+ */
+export function invalidToken(
+  description: string,
+  code: Extract<ErrorCode, `FLT_TOKEN_${string}`> = 'FLT_TOKEN_INVALID',
+): FlotillaError {
+  return new FlotillaError(code, `invalid token: ${description}`, {
     headers: {
       'www-authenticate': `Bearer realm="${REALM}", error="invalid_token", error_description="${quoted(description)}"`,
     },
   });
+}
+
+/** The denylist refuses the token (its `jti`, grant, user or client was revoked). */
+export function revokedToken(description: string): FlotillaError {
+  return invalidToken(description, 'FLT_TOKEN_REVOKED');
 }
 
 /** RFC 6750 §3.1 `invalid_request`: e.g. a token in the query string or two schemes at once. */

@@ -40,7 +40,7 @@ export class Introspector {
     const answer = this.#cache.get(key) ?? (await this.#ask(key, token));
     if (!answer.active) throw invalidToken('token is not active');
     if (answer.principal.exp && answer.principal.exp * 1000 <= Date.now())
-      throw invalidToken('token expired');
+      throw invalidToken('token expired', 'FLT_TOKEN_EXPIRED');
     return answer.principal;
   }
 

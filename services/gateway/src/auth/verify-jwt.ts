@@ -1,5 +1,5 @@
-import type { FlotillaError } from '@flotilla/kit';
-import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { AccessTokenError, verifyAccessToken } from '@flotilla/kit/contracts';
+import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import { authUnavailable, invalidToken } from './auth-errors.js';
 import { type Principal, principalFromClaims } from './principal.js';
 import { TokenCache, tokenHash } from './token-cache.js';
@@ -22,13 +22,11 @@ export interface JwtVerifierOptions {
   getKey?: JWTVerifyGetKey;
 }
 
-// RFC 9068 §2.2: claims every JWT access token carries; the gateway also needs client_id and jti.
-const REQUIRED = ['iss', 'aud', 'exp', 'iat', 'sub', 'client_id', 'jti'];
-
 /**
- * Verifies JWT access tokens (RFC 9068) against the auth server's key set, and caches
- * the result per token (keyed by its SHA-256) until `exp` so a signature is verified
- * once per token, not once per request. Revocation is checked elsewhere on every request.
+ * Verifies JWT access tokens with the access-token contract (`verifyAccessToken`, RFC 9068)
+ * against the auth server's key set, and caches the result per token (keyed by its
+ * SHA-256) until `exp` so a signature is verified once per token, not once per request.
+ * Revocation is checked elsewhere on every request.
  */
 export class JwtVerifier {
   readonly #opts: JwtVerifierOptions;
@@ -62,58 +60,24 @@ export class JwtVerifier {
   }
 
   async #verify(token: string, key: string): Promise<Principal> {
-    let payload: Record<string, unknown>;
+    let claims;
     try {
-      ({ payload } = await jwtVerify(token, this.#getKey, {
-        // Allow-list, never the token's own choice: rules out `none` and HS256-with-the-public-key.
-        algorithms: ['ES256'],
-        // RFC 9068 §4: typ must be at+jwt; jose compares without the `application/` prefix.
-        typ: 'at+jwt',
+      claims = await verifyAccessToken(token, this.#getKey, {
         issuer: this.#opts.issuer,
         audience: this.#opts.audience,
-        clockTolerance: this.#opts.clockToleranceSec,
-        requiredClaims: REQUIRED,
-      }));
+        clockToleranceSeconds: this.#opts.clockToleranceSec,
+      });
     } catch (err) {
-      throw mapJoseError(err);
-    }
-    for (const claim of ['sub', 'client_id', 'jti'] as const) {
-      if (typeof payload[claim] !== 'string' || payload[claim] === '') {
-        throw invalidToken(`${claim} claim must be a non-empty string`);
+      if (!(err instanceof AccessTokenError) || err.code === 'FLT_UNAVAILABLE') {
+        throw authUnavailable('the key set cannot be fetched', err);
       }
+      throw invalidToken(
+        err.reason,
+        err.code === 'FLT_TOKEN_EXPIRED' ? 'FLT_TOKEN_EXPIRED' : 'FLT_TOKEN_INVALID',
+      );
     }
-    const principal = principalFromClaims(payload, 'jwt');
+    const principal = principalFromClaims(claims, 'jwt');
     this.#cache.set(key, principal, principal.exp * 1000);
     return principal;
-  }
-}
-
-function mapJoseError(err: unknown): FlotillaError {
-  if (!(err instanceof errors.JOSEError)) return authUnavailable('the key set cannot be fetched', err);
-  switch (err.code) {
-    case 'ERR_JWKS_TIMEOUT':
-    case 'ERR_JWKS_INVALID':
-    case 'ERR_JOSE_GENERIC':
-      return authUnavailable('the key set cannot be fetched', err);
-    case 'ERR_JWT_EXPIRED':
-      return invalidToken('token expired');
-    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
-      return invalidToken(`${(err as errors.JWTClaimValidationFailed).claim} claim check failed`);
-    case 'ERR_JOSE_ALG_NOT_ALLOWED':
-      return invalidToken('algorithm not allowed');
-    case 'ERR_JWKS_NO_MATCHING_KEY':
-      return invalidToken('unknown signing key');
-    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
-    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
-      return invalidToken('signature verification failed');
-    case 'ERR_JOSE_NOT_SUPPORTED':
-    case 'ERR_JWE_DECRYPTION_FAILED':
-    case 'ERR_JWE_INVALID':
-    case 'ERR_JWK_INVALID':
-    case 'ERR_JWS_INVALID':
-    case 'ERR_JWT_INVALID':
-      return invalidToken('malformed token');
-    default:
-      return invalidToken('malformed token');
   }
 }

@@ -1,4 +1,4 @@
-import { invalidToken } from '../auth/auth-errors.js';
+import { revokedToken } from '../auth/auth-errors.js';
 import type { Exchange } from './exchange.js';
 import { deny } from './refusals.js';
 import { checkScopes } from './scopes-step.js';
@@ -12,7 +12,7 @@ export function checkRevocation(x: Exchange): void {
   const principal = x.principal;
   if (principal) {
     const revoked = x.deps.denylist.check(principal);
-    if (revoked) return deny(x, 'revoked', invalidToken(revoked));
+    if (revoked) return deny(x, 'revoked', revokedToken(revoked));
   }
   checkScopes(x);
 }

@@ -17,8 +17,8 @@ describe('Denylist', () => {
 
   it('denies tokens of a disabled user or client issued up to the event, not after', () => {
     const d = new Denylist(60_000);
-    d.apply({ type: 'user', sub: 'u1', at: '1970-01-01T00:25:00Z' }); // 1500 s
-    d.apply({ type: 'client', clientId: 'app', at: 1_500 }); // epoch seconds
+    d.apply({ type: 'user', sub: 'u1', at: 1_500 }); // NumericDate: seconds
+    d.apply({ type: 'client', clientId: 'app', at: 1_500 });
     expect(d.check(p({ iat: 1_500 }))).toBe('user disabled');
     expect(d.check(p({ iat: 1_501 }))).toBeUndefined();
     expect(d.check(p({ sub: 'u2', client_id: 'app', iat: 1_400 }))).toBe('client disabled');

@@ -1,5 +1,5 @@
+import type { RevocationEvent } from '@flotilla/kit/contracts';
 import type { Principal } from '../auth/principal.js';
-import { atMs, type RevocationEvent } from './events.js';
 
 /**
  * The set of revoked tokens, grants, users and clients, consulted on every request
@@ -24,8 +24,10 @@ export class Denylist {
     return this.#jti.size + this.#grant.size + this.#sub.size + this.#client.size;
   }
 
+  /** Applies an event of the revocation contract (validated on receipt by its subscriber). */
   apply(event: RevocationEvent): void {
-    const at = atMs(event.at) ?? this.#now();
+    // The contract's `at` is a NumericDate (seconds).
+    const at = event.at * 1000;
     const until = this.#now() + this.#ttlMs;
     switch (event.type) {
       case 'token':

@@ -4,7 +4,7 @@ import type { CallerCredential } from '../forward/caller-credential.js';
 import type { Upstream } from '../forward/upstream.js';
 import type { RouteDecider } from '../policy/route-decider.js';
 import type { Denylist } from '../revocation/denylist.js';
-import type { RevocationSubscriber } from '../revocation/events.js';
+import type { RevocationSubscriber } from '@flotilla/kit/contracts';
 import type { GatewayRoutesConfig } from '../routes/route-schema.js';
 import type { SharedLimiters } from '../throttle/throttler.js';
 

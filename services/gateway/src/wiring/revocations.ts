@@ -1,8 +1,10 @@
+import {
+  RedisRevocationSubscriber,
+  type RevocationSubscriber,
+  SseRevocationSubscriber,
+} from '@flotilla/kit/contracts';
 import type { GatewayContext } from '../config.js';
 import { Denylist } from '../revocation/denylist.js';
-import type { RevocationSubscriber } from '../revocation/events.js';
-import { RedisRevocationSubscriber } from '../revocation/redis-subscriber.js';
-import { SseRevocationSubscriber } from '../revocation/sse-subscriber.js';
 import type { GatewayDeps } from './gateway-deps.js';
 
 /** How often expired denylist entries are dropped. */

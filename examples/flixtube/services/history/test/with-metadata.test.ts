@@ -1,5 +1,6 @@
 import { metadata } from '@flixtube/metadata';
-import { type RunningService, type ServiceContext, startTestIssuer, type TestIssuer } from '@flotilla/kit';
+import { type RunningService, type ServiceContext } from '@flotilla/kit';
+import { startTestIssuer, type TestIssuer } from '@flotilla/testing';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

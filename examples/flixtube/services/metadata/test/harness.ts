@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type RunningService, startTestIssuer, type TestIssuer } from '@flotilla/kit';
+import { type RunningService } from '@flotilla/kit';
+import { startTestIssuer, type TestIssuer } from '@flotilla/testing';
 import { metadata } from '../src/index.js';
 
 export const AUDIENCE = 'flixtube-api';

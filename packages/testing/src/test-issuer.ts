@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SIGNING_ALGORITHM } from '@flotilla/kit/contracts';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 
 export interface TestTokenOptions {
@@ -22,13 +23,13 @@ export interface TestIssuer {
   readonly jwksUrl: string;
   /** How many times the JWKS was fetched. */
   readonly jwksFetches: number;
-  /** Mints an ES256 access token (RFC 9068) for `sub`. */
+  /** Mints an access token (RFC 9068) for `sub`, signed as the auth service signs. */
   token(sub: string, options?: TestTokenOptions): Promise<string>;
   close(): Promise<void>;
 }
 
 /**
- * For tests only: an issuer with a fresh ES256 key (generated at run time, never stored)
+ * For tests only: an issuer with a fresh key (generated at run time, never stored)
  * that serves its JWKS and OpenID configuration on a local port and mints access tokens,
  * so a service's user authentication is tested against real signatures.
  *
@@ -38,9 +39,9 @@ export interface TestIssuer {
  */
 export async function startTestIssuer(opts: { audience: string; clientId?: string }): Promise<TestIssuer> {
   const kid = randomUUID();
-  const { privateKey, publicKey } = await generateKeyPair('ES256');
-  const rogue = await generateKeyPair('ES256');
-  const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
+  const { privateKey, publicKey } = await generateKeyPair(SIGNING_ALGORITHM);
+  const rogue = await generateKeyPair(SIGNING_ALGORITHM);
+  const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALGORITHM, use: 'sig' };
   let fetches = 0;
   let issuer = '';
   const server = createServer((req, res) => {
@@ -82,7 +83,7 @@ export async function startTestIssuer(opts: { audience: string; clientId?: strin
       };
       for (const name of options.omit ?? []) delete claims[name];
       return new SignJWT(claims)
-        .setProtectedHeader({ alg: 'ES256', typ: options.typ ?? 'at+jwt', kid })
+        .setProtectedHeader({ alg: SIGNING_ALGORITHM, typ: options.typ ?? 'at+jwt', kid })
         .sign(options.rogueKey ? rogue.privateKey : privateKey);
     },
     close: () =>

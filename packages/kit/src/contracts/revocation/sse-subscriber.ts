@@ -1,5 +1,10 @@
-import { type Dispatcher, fetch as undiciFetch } from 'undici';
-import { parseRevocationEvent, type RevocationEvent, type RevocationSubscriber } from './events.js';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { Agent, type Dispatcher, fetch as undiciFetch } from 'undici';
+import { parseRevocationEvent, type RevocationEvent } from './event.js';
+import type { RevocationSubscriber } from './transport.js';
+
+/** The longest event a stream may send; past it the connection is dropped and made again. */
+const MAX_EVENT_CHARS = 1024 * 1024;
 
 export interface SseSubscriberOptions {
   /** `<auth>/v1/revocations/events`. */
@@ -7,20 +12,24 @@ export interface SseSubscriberOptions {
   headers?: Record<string, string>;
   /**
    * How to connect, asked at each (re)connection: the kit's mTLS agent for `auth` (it
-   * presents the gateway's current workload certificate and checks the server's SPIFFE
-   * id; it is replaced on renewal), or the default agent without one.
+   * presents the current workload certificate and checks the server's SPIFFE id; it is
+   * replaced on renewal), or the default agent without one.
    */
   dispatcher?: () => Dispatcher;
-  /** Wait before reconnecting; the server's `retry:` field overrides it. */
+  /** Wait before reconnecting (default 1 s); the server's `retry:` field overrides it. */
   reconnectMs?: number;
-  /** How long `start()` waits for the first connection before returning (the gateway stays unready). */
+  /** How long `start()` waits for the first connection before returning (default 5 s). */
   startTimeoutMs?: number;
 }
 
 /**
- * Hears revocations from the auth server's Server-Sent Events stream (HTML Living
- * Standard §9.2 event stream format), reconnecting with `Last-Event-ID` so the server
- * can replay what was missed.
+ * Hears revocations from the auth service's Server-Sent Events stream, parsed by
+ * `eventsource-parser` (HTML Living Standard §9.2: multi-line `data:` joined with LF),
+ * reconnecting with `Last-Event-ID` so the server replays what was missed.
+ *
+ * @example
+ * const sub = new SseRevocationSubscriber({ url: `${authUrl}${REVOCATION_EVENTS_PATH}` });
+ * await sub.start((event) => denylist.apply(event));
  */
 export class SseRevocationSubscriber implements RevocationSubscriber {
   readonly #opts: SseSubscriberOptions;
@@ -29,10 +38,13 @@ export class SseRevocationSubscriber implements RevocationSubscriber {
   #lastEventId: string | undefined;
   #reconnectMs: number;
   #loop: Promise<void> | undefined;
+  /** Without a dispatcher of the caller's: our own, so closing leaves no pooled socket behind. */
+  readonly #agent: Agent | undefined;
 
   constructor(opts: SseSubscriberOptions) {
     this.#opts = opts;
     this.#reconnectMs = opts.reconnectMs ?? 1000;
+    this.#agent = opts.dispatcher ? undefined : new Agent();
   }
 
   get connected(): boolean {
@@ -54,6 +66,8 @@ export class SseRevocationSubscriber implements RevocationSubscriber {
   async close(): Promise<void> {
     this.#abort.abort();
     await this.#loop;
+    this.#connected = false;
+    await this.#agent?.destroy();
   }
 
   async #run(onEvent: (event: RevocationEvent) => void, onConnect: () => void): Promise<void> {
@@ -65,7 +79,7 @@ export class SseRevocationSubscriber implements RevocationSubscriber {
         const res = await undiciFetch(this.#opts.url, {
           headers,
           signal,
-          ...(this.#opts.dispatcher ? { dispatcher: this.#opts.dispatcher() } : {}),
+          dispatcher: this.#opts.dispatcher?.() ?? this.#agent,
         });
         if (!res.ok || !res.body) throw new Error(`revocation stream answered ${res.status}`);
         this.#connected = true;
@@ -80,40 +94,28 @@ export class SseRevocationSubscriber implements RevocationSubscriber {
   }
 
   async #read(body: ReadableStream<Uint8Array>, onEvent: (event: RevocationEvent) => void): Promise<void> {
-    let buffer = '';
-    let data: string[] = [];
-    let id: string | undefined;
+    let failure: Error | undefined;
+    const parser = createParser({
+      maxBufferSize: MAX_EVENT_CHARS,
+      onEvent: (message) => this.#deliver(message, onEvent),
+      onRetry: (ms) => (this.#reconnectMs = ms),
+      onError: (err) => {
+        // An over-long event: drop the connection rather than buffer without bound.
+        if (err.type === 'max-buffer-size-exceeded') failure = err;
+      },
+    });
     for await (const chunk of body.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
-      const lines = buffer.split(/\r\n|\r|\n/);
-      buffer = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line === '') {
-          if (id !== undefined) this.#lastEventId = id;
-          const event = data.length ? decode(data.join('\n')) : undefined;
-          if (event) onEvent(event);
-          data = [];
-          id = undefined;
-          continue;
-        }
-        if (line.startsWith(':')) continue;
-        const colon = line.indexOf(':');
-        const field = colon === -1 ? line : line.slice(0, colon);
-        const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
-        if (field === 'data') data.push(value);
-        else if (field === 'id' && !value.includes('\0')) id = value;
-        else if (field === 'retry' && /^\d+$/.test(value)) this.#reconnectMs = Number(value);
-      }
-      if (buffer.length > 1024 * 1024) throw new Error('revocation event too large');
+      parser.feed(chunk);
+      if (failure) throw failure;
     }
   }
-}
 
-function decode(text: string): RevocationEvent | undefined {
-  try {
-    return parseRevocationEvent(JSON.parse(text));
-  } catch {
-    return undefined;
+  #deliver(message: EventSourceMessage, onEvent: (event: RevocationEvent) => void): void {
+    // §9.2.6: the last event id persists until the server sets another.
+    if (message.id !== undefined) this.#lastEventId = message.id;
+    if (message.event !== undefined && message.event !== 'message') return;
+    const event = parseRevocationEvent(message.data);
+    if (event) onEvent(event);
   }
 }
 

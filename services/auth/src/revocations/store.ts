@@ -1,9 +1,15 @@
 import type { Queryable } from '@flotilla/kit';
-import type { RevocationBus, RevocationEvent } from './revocation-events/index.js';
+import {
+  nowSeconds,
+  type RevocationEvent,
+  type RevocationPublisher,
+  type RevocationRequest,
+  type RevocationType,
+} from '@flotilla/kit/contracts';
 
 interface RevocationRow {
   id: number;
-  type: RevocationEvent['type'];
+  type: RevocationType;
   jti: string | null;
   grant_id: string | null;
   sub: string | null;
@@ -11,8 +17,7 @@ interface RevocationRow {
   at: Date;
 }
 
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-
+/** The row as the contract's event: `at` as a NumericDate. */
 function toEvent(r: RevocationRow): RevocationEvent {
   const e: RevocationEvent = { type: r.type, at: Math.floor(r.at.getTime() / 1000) };
   if (r.jti) e.jti = r.jti;
@@ -29,7 +34,7 @@ function toEvent(r: RevocationRow): RevocationEvent {
  */
 export async function recordRevocation(
   db: Queryable,
-  event: Omit<RevocationEvent, 'at'>,
+  event: RevocationRequest,
   keepSeconds: number,
 ): Promise<{ id: number; event: RevocationEvent }> {
   const { rows } = await db.query<RevocationRow>(
@@ -48,6 +53,10 @@ export async function recordRevocation(
   return { id: row.id, event: toEvent(row) };
 }
 
+/**
+ * The auth service's revocations: recorded in its database (introspection and token
+ * exchange consult them) and published on the revocation contract's transports.
+ */
 export class Revocations {
   private cursor = 0;
   private readonly published = new Set<number>();
@@ -55,15 +64,15 @@ export class Revocations {
 
   constructor(
     private readonly db: Queryable,
-    private readonly bus: RevocationBus,
+    private readonly publisher: RevocationPublisher,
     /** How long a revocation must be remembered: the longest token lifetime plus skew. */
     private readonly keepSeconds: number,
   ) {}
 
-  async revoke(event: Omit<RevocationEvent, 'at'>, keepSeconds = this.keepSeconds): Promise<RevocationEvent> {
+  async revoke(event: RevocationRequest, keepSeconds = this.keepSeconds): Promise<RevocationEvent> {
     const { id, event: recorded } = await recordRevocation(this.db, event, keepSeconds);
     this.published.add(id);
-    await this.bus.publish(recorded);
+    await this.publisher.publish(recorded);
     return recorded;
   }
 
@@ -98,28 +107,11 @@ export class Revocations {
     for (const row of rows) {
       this.cursor = Math.max(this.cursor, row.id);
       if (this.published.delete(row.id)) continue;
-      await this.bus.publish(toEvent(row));
+      await this.publisher.publish(toEvent(row));
     }
   }
 
   stop(): void {
     clearInterval(this.timer);
-  }
-}
-
-/** Publishes to several buses (the local SSE stream and Redis when configured). */
-export class FanoutBus implements RevocationBus {
-  constructor(private readonly buses: RevocationBus[]) {}
-
-  async publish(event: RevocationEvent): Promise<void> {
-    await Promise.all(this.buses.map((b) => b.publish(event)));
-  }
-
-  async subscribe(onEvent: (event: RevocationEvent) => void) {
-    return this.buses[0]!.subscribe(onEvent);
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.buses.map((b) => b.close()));
   }
 }

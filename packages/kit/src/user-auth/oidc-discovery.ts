@@ -1,8 +1,12 @@
 import type { FetchImplementation } from 'jose';
+import { FlotillaError } from '../errors/index.js';
 
-/** The issuer's configuration could not be read or is not trustworthy. */
-export class DiscoveryError extends Error {
-  override readonly name = 'DiscoveryError';
+/** The issuer's OpenID configuration could not be read or is not trustworthy (`FLT_DISCOVERY_FAILED`). */
+export class DiscoveryError extends FlotillaError {
+  constructor(message: string, opts: { cause?: unknown } = {}) {
+    super('FLT_DISCOVERY_FAILED', message, opts);
+    this.name = 'DiscoveryError';
+  }
 }
 
 /**
