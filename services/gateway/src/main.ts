@@ -54,7 +54,7 @@ if (cluster.isWorker) {
     } catch (err) {
       // A worker that failed to start printed why; exit as it did (78 for a bad setting).
       process.stderr.write(`gateway: failed to start: ${(err as Error).message}\n`);
-      process.exit(err instanceof WorkerStartError ? err.code : 1);
+      process.exit(err instanceof WorkerStartError ? err.exitCode : 1);
     }
   }
 }

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { AuditLog, ConfigError, type ServiceContext } from '@flotilla/kit';
+import { AuditLog, ConfigError, FlotillaError, type ServiceContext } from '@flotilla/kit';
 import type { GatewayConfig } from '../config.js';
 import { LeaseAuthority } from '../throttle/lease-authority.js';
 import { isMessage, type ToPrimary, type ToWorker } from './messages.js';
@@ -49,8 +49,18 @@ export async function startCluster(
   count: number,
   log: ServiceContext['log'],
 ): Promise<ClusterHandle> {
-  // Workers listening on port 0 would each get the same "random" port per (host, port)
-  // pair, and the kit's and the edge's listeners would collide: fixed ports are chosen here.
+  const ports = await fixedPorts(config);
+  const audit = await AuditLog.open(join(config.FLOTILLA_HOME, 'audit', 'gateway.jsonl'), 'gateway');
+  const primary = new Primary(config, ports, audit, log);
+  await primary.start(count);
+  return primary;
+}
+
+/**
+ * Workers listening on port 0 would each get the same "random" port per (host, port)
+ * pair, and the kit's and the edge's listeners would collide: fixed ports are chosen here.
+ */
+async function fixedPorts(config: GatewayConfig): Promise<Record<string, string>> {
   const ports: Record<string, string> = {};
   for (const [setting, host] of [
     ['PORT', config.HOST],
@@ -59,100 +69,127 @@ export async function startCluster(
   ] as const) {
     if (config[setting] === 0) ports[setting] = String(await freePort(host));
   }
+  return ports;
+}
 
-  const audit = await AuditLog.open(join(config.FLOTILLA_HOME, 'audit', 'gateway.jsonl'), 'gateway');
-  let stopping = false;
-  const live = new Map<number, Worker>();
-  const givingBack = new Map<number, (returned: number) => void>();
-  let nextGiveBack = 0;
-  const authority = new LeaseAuthority(
-    () => live.size,
-    (workerId, limiter, key, resetAt) =>
-      new Promise<number>((resolve) => {
-        const worker = live.get(workerId);
-        if (!worker) return resolve(0);
-        const id = ++nextGiveBack;
-        const timer = setTimeout(() => (givingBack.delete(id), resolve(0)), GIVE_BACK_TIMEOUT_MS);
-        givingBack.set(id, (n) => (clearTimeout(timer), resolve(n)));
-        send(worker, { type: 'gw:give-back', id, limiter, key, resetAt });
-      }),
+/** The workers, the lease authority they share, and the audit trail they write through. */
+class Primary implements ClusterHandle {
+  listening = '';
+  readonly #config: GatewayConfig;
+  readonly #ports: Record<string, string>;
+  readonly #audit: AuditLog;
+  readonly #log: ServiceContext['log'];
+  readonly #live = new Map<number, Worker>();
+  readonly #givingBack = new Map<number, (returned: number) => void>();
+  readonly #authority = new LeaseAuthority(
+    () => this.#live.size,
+    (workerId, limiter, key, resetAt) => this.#askGiveBack(workerId, limiter, key, resetAt),
   );
-  const sweep = setInterval(() => authority.sweep(), 60_000);
-  sweep.unref();
+  readonly #sweep = setInterval(() => this.#authority.sweep(), 60_000);
+  #nextGiveBack = 0;
+  #stopping = false;
+  #lastRestart = 0;
+  #stopped: Promise<void> | undefined;
 
-  const onMessage = (worker: Worker, m: unknown) => {
+  constructor(
+    config: GatewayConfig,
+    ports: Record<string, string>,
+    audit: AuditLog,
+    log: ServiceContext['log'],
+  ) {
+    this.#config = config;
+    this.#ports = ports;
+    this.#audit = audit;
+    this.#log = log;
+    this.#sweep.unref();
+    cluster.on('message', this.#onMessage);
+  }
+
+  readonly workers = (): readonly Worker[] => [...this.#live.values()];
+
+  /** Every worker must report ready; one failing to start fails the whole start. */
+  async start(count: number): Promise<void> {
+    const starting = Array.from({ length: count }, () => this.#fork());
+    try {
+      const urls = await Promise.all(starting.map(ready));
+      this.listening = urls[0]!;
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.#log.info(
+      { workers: starting.map((w) => w.process.pid), listening: this.listening },
+      'gateway workers ready',
+    );
+    cluster.on('exit', this.#onExit);
+  }
+
+  /** Stops every worker gracefully (SIGTERM, each drains), then closes the audit trail. */
+  stop(): Promise<void> {
+    return (this.#stopped ??= (async () => {
+      this.#stopping = true;
+      await stopWorkers(this.workers(), this.#config.SHUTDOWN_TIMEOUT_MS);
+      cluster.off('message', this.#onMessage);
+      cluster.off('exit', this.#onExit);
+      clearInterval(this.#sweep);
+      await this.#audit.close();
+    })());
+  }
+
+  #fork(): Worker {
+    const worker = cluster.fork(this.#ports);
+    this.#live.set(worker.id, worker);
+    worker.once('exit', () => {
+      this.#live.delete(worker.id);
+      this.#authority.forget(worker.id);
+    });
+    return worker;
+  }
+
+  /** Asks a worker to give back a lease's unused points; 0 if it is gone or too slow. */
+  #askGiveBack(workerId: number, limiter: string, key: string, resetAt: number): Promise<number> {
+    return new Promise<number>((resolve) => {
+      const worker = this.#live.get(workerId);
+      if (!worker) return resolve(0);
+      const id = ++this.#nextGiveBack;
+      const timer = setTimeout(() => (this.#givingBack.delete(id), resolve(0)), GIVE_BACK_TIMEOUT_MS);
+      this.#givingBack.set(id, (n) => (clearTimeout(timer), resolve(n)));
+      send(worker, { type: 'gw:give-back', id, limiter, key, resetAt });
+    });
+  }
+
+  readonly #onMessage = (worker: Worker, m: unknown): void => {
     if (!isMessage<ToPrimary>(m)) return;
     switch (m.type) {
       case 'gw:lease':
-        void authority
+        void this.#authority
           .lease(worker.id, m.req)
           .then((grant) => send(worker, { type: 'gw:lease', id: m.id, grant }));
         break;
       case 'gw:given-back': {
-        const done = givingBack.get(m.id);
-        givingBack.delete(m.id);
+        const done = this.#givingBack.get(m.id);
+        this.#givingBack.delete(m.id);
         done?.(m.returned);
         break;
       }
       case 'gw:audit':
-        audit.append(m.event).catch((err: unknown) => log.error({ err }, 'audit append failed'));
+        this.#audit.append(m.event).catch((err: unknown) => this.#log.error({ err }, 'audit append failed'));
         break;
       case 'gw:ready':
         break;
     }
   };
-  cluster.on('message', onMessage);
 
-  const fork = (): Worker => {
-    const worker = cluster.fork(ports);
-    live.set(worker.id, worker);
-    worker.once('exit', () => {
-      live.delete(worker.id);
-      authority.forget(worker.id);
-    });
-    return worker;
-  };
-
-  // Start: every worker must report ready; one failing to start fails the whole start.
-  const starting = Array.from({ length: count }, fork);
-  let listening: string;
-  try {
-    const urls = await Promise.all(starting.map(ready));
-    listening = urls[0]!;
-  } catch (err) {
-    stopping = true;
-    await stopWorkers([...live.values()], config.SHUTDOWN_TIMEOUT_MS);
-    cluster.off('message', onMessage);
-    clearInterval(sweep);
-    await audit.close();
-    throw err;
-  }
-  log.info({ workers: starting.map((w) => w.process.pid), listening }, 'gateway workers ready');
-
-  // A worker that dies later is replaced; its unspent lease points stay spent until the window ends.
-  let lastRestart = 0;
-  cluster.on('exit', (worker, code, signal) => {
-    if (stopping) return;
-    log.error({ pid: worker.process.pid, code, signal }, 'gateway worker exited; starting another');
-    const wait = Math.max(0, lastRestart + RESTART_DELAY_MS - Date.now());
-    lastRestart = Date.now() + wait;
+  /** A worker that dies later is replaced; its unspent lease points stay spent until the window ends. */
+  readonly #onExit = (worker: Worker, code: number, signal: string): void => {
+    if (this.#stopping) return;
+    this.#log.error({ pid: worker.process.pid, code, signal }, 'gateway worker exited; starting another');
+    const wait = Math.max(0, this.#lastRestart + RESTART_DELAY_MS - Date.now());
+    this.#lastRestart = Date.now() + wait;
     setTimeout(() => {
-      if (!stopping) ready(fork()).catch((err: unknown) => log.error({ err }, 'replacement worker failed'));
+      if (this.#stopping) return;
+      ready(this.#fork()).catch((err: unknown) => this.#log.error({ err }, 'replacement worker failed'));
     }, wait);
-  });
-
-  let stopped: Promise<void> | undefined;
-  return {
-    listening,
-    workers: () => [...live.values()],
-    stop: () =>
-      (stopped ??= (async () => {
-        stopping = true;
-        await stopWorkers([...live.values()], config.SHUTDOWN_TIMEOUT_MS);
-        cluster.off('message', onMessage);
-        clearInterval(sweep);
-        await audit.close();
-      })()),
   };
 }
 
@@ -174,18 +211,21 @@ function ready(worker: Worker): Promise<string> {
   });
 }
 
-/** A worker exited before it was ready (its own stderr line says why); `code` is its exit code. */
-export class WorkerStartError extends Error {
-  readonly code: number;
-  constructor(code: number, signal: string | null) {
-    super(`a gateway worker exited before it was ready (${signal ?? `exit code ${code}`})`);
+/** A worker exited before it was ready (its own stderr line says why), with this exit code. */
+export class WorkerStartError extends FlotillaError {
+  readonly exitCode: number;
+  constructor(exitCode: number, signal: string | null) {
+    super(
+      'FLT_UNAVAILABLE',
+      `a gateway worker exited before it was ready (${signal ?? `exit code ${exitCode}`})`,
+    );
     this.name = 'WorkerStartError';
-    this.code = code;
+    this.exitCode = exitCode;
   }
 }
 
 /** SIGTERM to each (each drains in-flight requests, as one gateway does), SIGKILL past the deadline. */
-async function stopWorkers(workers: Worker[], drainMs: number): Promise<void> {
+async function stopWorkers(workers: readonly Worker[], drainMs: number): Promise<void> {
   await Promise.all(
     workers.map(async (worker) => {
       if (worker.isDead()) return;
