@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { createApi } from './api/client.js';
+import { type Api, createApi } from './api/client.js';
 import type { OidcClient } from './auth/oidc.js';
 import type { Session } from './auth/session.js';
 import type { AppConfig } from './config.js';
@@ -66,51 +66,74 @@ export function App({ config, oidc, initialSession, initialMessage }: Props) {
 
   return (
     <>
-      <header class="top">
-        <a href={hrefOf({ page: 'videos' })} class="brand">
-          FlixTube
-        </a>
-        {session && (
-          <nav aria-label="Main">
-            <a href={hrefOf({ page: 'videos' })} data-testid="nav-videos">
-              Videos
-            </a>
-            <a href={hrefOf({ page: 'history' })} data-testid="nav-history">
-              History
-            </a>
-            <span class="user" data-testid="user-name">
-              {session.user.name}
-            </span>
-            <button type="button" onClick={signOut} data-testid="sign-out">
-              Sign out
-            </button>
-          </nav>
-        )}
-      </header>
+      <TopBar session={session} onSignOut={signOut} />
       <main id="main">
         {!session ? (
           <SignInPage onSignIn={() => signIn(false)} message={message} />
-        ) : route.page === 'videos' ? (
-          <VideoListPage api={api} notice={notice} />
-        ) : route.page === 'video' ? (
-          <VideoPage
-            key={route.id}
+        ) : (
+          <Page
+            route={route}
             api={api}
-            id={route.id}
+            notice={notice}
             onDeleted={(title) => {
               setNotice(`“${title}” was deleted.`);
               window.location.hash = hrefOf({ page: 'videos' });
             }}
           />
-        ) : route.page === 'history' ? (
-          <HistoryPage api={api} />
-        ) : (
-          <section aria-labelledby="nf-heading">
-            <h1 id="nf-heading">Page not found</h1>
-            <a href={hrefOf({ page: 'videos' })}>Back to the videos</a>
-          </section>
         )}
       </main>
     </>
   );
+}
+
+function TopBar({ session, onSignOut }: { session: Session | undefined; onSignOut: () => void }) {
+  return (
+    <header class="top">
+      <a href={hrefOf({ page: 'videos' })} class="brand">
+        FlixTube
+      </a>
+      {session && (
+        <nav aria-label="Main">
+          <a href={hrefOf({ page: 'videos' })} data-testid="nav-videos">
+            Videos
+          </a>
+          <a href={hrefOf({ page: 'history' })} data-testid="nav-history">
+            History
+          </a>
+          <span class="user" data-testid="user-name">
+            {session.user.name}
+          </span>
+          <button type="button" onClick={onSignOut} data-testid="sign-out">
+            Sign out
+          </button>
+        </nav>
+      )}
+    </header>
+  );
+}
+
+interface PageProps {
+  route: Route;
+  api: Api;
+  notice: string | undefined;
+  onDeleted: (title: string) => void;
+}
+
+/** The signed-in page for the route. */
+function Page({ route, api, notice, onDeleted }: PageProps) {
+  switch (route.page) {
+    case 'videos':
+      return <VideoListPage api={api} notice={notice} />;
+    case 'video':
+      return <VideoPage key={route.id} api={api} id={route.id} onDeleted={onDeleted} />;
+    case 'history':
+      return <HistoryPage api={api} />;
+    case 'not-found':
+      return (
+        <section aria-labelledby="nf-heading">
+          <h1 id="nf-heading">Page not found</h1>
+          <a href={hrefOf({ page: 'videos' })}>Back to the videos</a>
+        </section>
+      );
+  }
 }
