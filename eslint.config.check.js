@@ -100,7 +100,7 @@ const samples = [
   {
     what: 'a third-party package the root does not declare, in a benchmark',
     path: 'bench/kit/sample.ts',
-    code: "import { Redis } from 'ioredis';\nvoid Redis;\n",
+    code: "import Provider from 'oidc-provider';\nvoid Provider;\n",
     fires: ['import-x/no-extraneous-dependencies'],
   },
 ];

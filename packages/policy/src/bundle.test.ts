@@ -50,10 +50,10 @@ describe('signed policy bundles', () => {
     payload.policies['evil.cedar'] = 'permit(principal, action, resource);';
     const tampered = `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${s}`;
     await expect(verifyBundle(tampered, [trusted.publicKey])).rejects.toMatchObject({
-      code: 'POLICY_BUNDLE_SIGNATURE',
+      code: 'FLT_POLICY_BUNDLE_SIGNATURE',
     });
     await expect(verifyBundle(jws, [stranger.publicKey])).rejects.toMatchObject({
-      code: 'POLICY_BUNDLE_SIGNATURE',
+      code: 'FLT_POLICY_BUNDLE_SIGNATURE',
     });
 
     const body = new TextEncoder().encode(JSON.stringify({ ...content(2) }));
@@ -61,7 +61,7 @@ describe('signed policy bundles', () => {
       .setProtectedHeader({ alg: 'ES256', typ: 'JWT' })
       .sign(trusted.privateKey);
     await expect(verifyBundle(foreign, [trusted.publicKey])).rejects.toMatchObject({
-      code: 'POLICY_BUNDLE_MALFORMED',
+      code: 'FLT_POLICY_BUNDLE_MALFORMED',
     });
 
     const secret = new Uint8Array(32).fill(7);
@@ -69,20 +69,22 @@ describe('signed policy bundles', () => {
       .setProtectedHeader({ alg: 'HS256', typ: BUNDLE_TYP })
       .sign(secret);
     await expect(verifyBundle(hmac, [trusted.publicKey])).rejects.toMatchObject({
-      code: 'POLICY_BUNDLE_SIGNATURE',
+      code: 'FLT_POLICY_BUNDLE_SIGNATURE',
     });
   });
 
   it('refuses to sign or accept policies that do not validate', async () => {
     const broken = { 'x.cedar': 'permit(principal, action == Action::"nope", resource);' };
     await expect(createBundle(content(1, broken), trusted.privateKey)).rejects.toMatchObject({
-      code: 'POLICY_INVALID',
+      code: 'FLT_POLICY_INVALID',
     });
     const body = new TextEncoder().encode(JSON.stringify(content(1, broken)));
     const signed = await new CompactSign(body)
       .setProtectedHeader({ alg: 'ES256', typ: BUNDLE_TYP })
       .sign(trusted.privateKey);
-    await expect(verifyBundle(signed, [trusted.publicKey])).rejects.toMatchObject({ code: 'POLICY_INVALID' });
+    await expect(verifyBundle(signed, [trusted.publicKey])).rejects.toMatchObject({
+      code: 'FLT_POLICY_INVALID',
+    });
   });
 
   it('applies only newer bundles; a bad or replayed one leaves the good set in force', async () => {
@@ -93,15 +95,15 @@ describe('signed policy bundles', () => {
 
     const denyAll = await createBundle(content(4, {}), trusted.privateKey);
     await expect(applyBundle(engine, denyAll, [trusted.publicKey])).rejects.toMatchObject({
-      code: 'POLICY_BUNDLE_REPLAY',
+      code: 'FLT_POLICY_BUNDLE_REPLAY',
     });
     const same = await createBundle(content(5, {}), trusted.privateKey);
     await expect(applyBundle(engine, same, [trusted.publicKey])).rejects.toMatchObject({
-      code: 'POLICY_BUNDLE_REPLAY',
+      code: 'FLT_POLICY_BUNDLE_REPLAY',
     });
     const forged = await createBundle(content(9, {}), stranger.privateKey);
     await expect(applyBundle(engine, forged, [trusted.publicKey])).rejects.toMatchObject({
-      code: 'POLICY_BUNDLE_SIGNATURE',
+      code: 'FLT_POLICY_BUNDLE_SIGNATURE',
     });
     expect(engine.bundleVersion).toBe(5);
     expect(canRead(engine)).toBe(true);

@@ -58,11 +58,11 @@ export async function verifyBundle(
   publicKeys: readonly BundleKey[],
 ): Promise<VerifiedBundle> {
   const jws = typeof bytes === 'string' ? bytes : new TextDecoder().decode(bytes);
-  if (jws.length > MAX_BUNDLE_BYTES) throw new PolicyError('POLICY_BUNDLE_MALFORMED', 'bundle too large');
+  if (jws.length > MAX_BUNDLE_BYTES) throw new PolicyError('FLT_POLICY_BUNDLE_MALFORMED', 'bundle too large');
   if (jws.split('.').length !== 3)
-    throw new PolicyError('POLICY_BUNDLE_MALFORMED', 'bundle is not a JWS compact serialisation');
+    throw new PolicyError('FLT_POLICY_BUNDLE_MALFORMED', 'bundle is not a JWS compact serialisation');
   if (publicKeys.length === 0)
-    throw new PolicyError('POLICY_BUNDLE_SIGNATURE', 'no trusted bundle keys configured');
+    throw new PolicyError('FLT_POLICY_BUNDLE_SIGNATURE', 'no trusted bundle keys configured');
 
   let verified: Awaited<ReturnType<typeof compactVerify>> | undefined;
   let lastError: unknown;
@@ -77,13 +77,13 @@ export async function verifyBundle(
   }
   if (!verified) {
     const why = lastError instanceof Error ? lastError.message : 'no key matched';
-    throw new PolicyError('POLICY_BUNDLE_SIGNATURE', `bundle signature does not verify: ${why}`, {
+    throw new PolicyError('FLT_POLICY_BUNDLE_SIGNATURE', `bundle signature does not verify: ${why}`, {
       cause: lastError,
     });
   }
   if (verified.protectedHeader.typ !== BUNDLE_TYP) {
     throw new PolicyError(
-      'POLICY_BUNDLE_MALFORMED',
+      'FLT_POLICY_BUNDLE_MALFORMED',
       `unexpected bundle typ "${String(verified.protectedHeader.typ)}"`,
     );
   }
@@ -105,7 +105,7 @@ export async function applyBundle(
   // Checked after the await, right before the swap, so two bundles racing cannot both win.
   if (bundle.version <= engine.bundleVersion) {
     throw new PolicyError(
-      'POLICY_BUNDLE_REPLAY',
+      'FLT_POLICY_BUNDLE_REPLAY',
       `bundle version ${bundle.version} is not newer than version ${engine.bundleVersion} in force`,
     );
   }
@@ -118,13 +118,13 @@ function parsePayload(payload: Uint8Array): BundleContent {
   try {
     data = JSON.parse(new TextDecoder().decode(payload));
   } catch (cause) {
-    throw new PolicyError('POLICY_BUNDLE_MALFORMED', 'bundle payload is not JSON', { cause });
+    throw new PolicyError('FLT_POLICY_BUNDLE_MALFORMED', 'bundle payload is not JSON', { cause });
   }
   const rec = data as Record<string, unknown>;
   const keys = data && typeof data === 'object' ? Object.keys(rec).sort().join(',') : '';
   if (keys !== 'policies,schema,version') {
     throw new PolicyError(
-      'POLICY_BUNDLE_MALFORMED',
+      'FLT_POLICY_BUNDLE_MALFORMED',
       'bundle payload must have exactly version, schema, policies',
     );
   }
@@ -137,13 +137,13 @@ function parsePayload(payload: Uint8Array): BundleContent {
     Array.isArray(policies)
   ) {
     throw new PolicyError(
-      'POLICY_BUNDLE_MALFORMED',
+      'FLT_POLICY_BUNDLE_MALFORMED',
       'bundle schema must be text and policies a map of files',
     );
   }
   for (const [name, text] of Object.entries(policies)) {
     if (typeof text !== 'string' || !name.endsWith('.cedar')) {
-      throw new PolicyError('POLICY_BUNDLE_MALFORMED', `bundle policy file "${name}" is malformed`);
+      throw new PolicyError('FLT_POLICY_BUNDLE_MALFORMED', `bundle policy file "${name}" is malformed`);
     }
   }
   return { version: rec.version, schema: rec.schema, policies: policies as Record<string, string> };
@@ -151,7 +151,7 @@ function parsePayload(payload: Uint8Array): BundleContent {
 
 function checkVersion(version: unknown): asserts version is number {
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
-    throw new PolicyError('POLICY_BUNDLE_MALFORMED', 'bundle version must be a positive integer');
+    throw new PolicyError('FLT_POLICY_BUNDLE_MALFORMED', 'bundle version must be a positive integer');
   }
 }
 

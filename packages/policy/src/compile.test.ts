@@ -42,7 +42,7 @@ describe('compilePolicies', () => {
         },
       }),
     );
-    expect(err.code).toBe('POLICY_INVALID');
+    expect(err.code).toBe('FLT_POLICY_INVALID');
     expect(err.issues).toHaveLength(1);
     expect(err.issues[0]).toMatchObject({ file: 'b.cedar', line: 5, column: 10, policyId: 'b.cedar#1' });
     expect(err.issues[0]?.message).toMatch(/attribute `nope` on entity type `User` not found/);
@@ -99,7 +99,7 @@ describe('compilePolicies', () => {
 
   it('reports a schema error at its line in the schema file', () => {
     const err = issuesOf(() => compilePolicies({ schema: 'entity User;\nentity Video {', files: {} }));
-    expect(err.code).toBe('POLICY_SCHEMA_INVALID');
+    expect(err.code).toBe('FLT_POLICY_SCHEMA_INVALID');
     expect(err.issues[0]).toMatchObject({ file: 'schema.cedarschema', line: 2 });
   });
 });
@@ -125,10 +125,10 @@ describe('loadPolicies', () => {
 
   it('fails clearly when the directory or schema is missing', async () => {
     await expect(loadPolicies({ dir: '/nonexistent/policies' })).rejects.toMatchObject({
-      code: 'POLICY_SOURCE_MISSING',
+      code: 'FLT_POLICY_SOURCE_MISSING',
     });
     await expect(loadPolicies({ dir: '.', schemaFile: 'nope.cedarschema' })).rejects.toMatchObject({
-      code: 'POLICY_SOURCE_MISSING',
+      code: 'FLT_POLICY_SOURCE_MISSING',
     });
   });
 });

@@ -64,7 +64,7 @@ function checkSchema(schema: string, schemaFile: string): void {
   if (schemaParse.type === 'failure') {
     const index = new LineIndex(schema);
     const issues = schemaParse.errors.map((e) => toIssue(e, schemaFile, index, 0));
-    throw new PolicyError('POLICY_SCHEMA_INVALID', undefined, { issues });
+    throw new PolicyError('FLT_POLICY_SCHEMA_INVALID', undefined, { issues });
   }
 }
 
@@ -152,7 +152,7 @@ function invalid(issues: PolicyIssue[]): PolicyError {
   const head = first
     ? `${first.line > 0 ? `${first.file}:${first.line}` : first.file}: ${first.message}`
     : '';
-  return new PolicyError('POLICY_INVALID', `${head}${more}`, { issues });
+  return new PolicyError('FLT_POLICY_INVALID', `${head}${more}`, { issues });
 }
 
 /** Locates a Cedar error: `base` is the byte offset of the text Cedar saw within `file`. */

@@ -29,17 +29,17 @@ export function toUid(ref: EntityRef | undefined, defaultType?: string): Uid {
     if (m?.[1] && m[2]) return { type: m[1], id: unquote(m[2], ref) };
     if (defaultType && ref.length > 0 && !ref.includes('::"')) return { type: defaultType, id: ref };
     throw new PolicyError(
-      'POLICY_ENTITY_INVALID',
+      'FLT_POLICY_ENTITY_INVALID',
       `malformed entity reference ${JSON.stringify(ref)} (want Type::"id")`,
     );
   }
   if (ref && typeof ref === 'object' && typeof ref.type === 'string' && typeof ref.id === 'string') {
     if (!TYPE_NAME.test(ref.type))
-      throw new PolicyError('POLICY_ENTITY_INVALID', `malformed entity type "${ref.type}"`);
+      throw new PolicyError('FLT_POLICY_ENTITY_INVALID', `malformed entity type "${ref.type}"`);
     return { type: ref.type, id: ref.id };
   }
   throw new PolicyError(
-    'POLICY_ENTITY_INVALID',
+    'FLT_POLICY_ENTITY_INVALID',
     `malformed entity reference ${JSON.stringify(ref) ?? 'undefined'}`,
   );
 }
@@ -49,7 +49,7 @@ function unquote(quoted: string, whole: string): string {
     // Cedar string escapes are a subset of JSON's for ids in practice (\" and \\).
     return JSON.parse(quoted) as string;
   } catch {
-    throw new PolicyError('POLICY_ENTITY_INVALID', `malformed entity reference ${JSON.stringify(whole)}`);
+    throw new PolicyError('FLT_POLICY_ENTITY_INVALID', `malformed entity reference ${JSON.stringify(whole)}`);
   }
 }
 
@@ -61,17 +61,17 @@ export function uidKey(uid: Uid): string {
 /** Normalises an entity to Cedar's JSON form and lists the entities it refers to. */
 export function toEntityJson(input: EntityInput): EntityJson {
   if (!input || typeof input !== 'object')
-    throw new PolicyError('POLICY_ENTITY_INVALID', 'an entity must be an object');
+    throw new PolicyError('FLT_POLICY_ENTITY_INVALID', 'an entity must be an object');
   const uid = toUid(input.uid);
   if (
     input.attrs !== undefined &&
     (typeof input.attrs !== 'object' || Array.isArray(input.attrs) || !input.attrs)
   ) {
-    throw new PolicyError('POLICY_ENTITY_INVALID', `attrs of ${uidKey(uid)} must be an object`);
+    throw new PolicyError('FLT_POLICY_ENTITY_INVALID', `attrs of ${uidKey(uid)} must be an object`);
   }
   const parents: unknown = input.parents ?? [];
   if (!Array.isArray(parents)) {
-    throw new PolicyError('POLICY_ENTITY_INVALID', `parents of ${uidKey(uid)} must be a list`);
+    throw new PolicyError('FLT_POLICY_ENTITY_INVALID', `parents of ${uidKey(uid)} must be a list`);
   }
   return {
     uid: { type: uid.type, id: uid.id },

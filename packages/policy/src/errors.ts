@@ -1,19 +1,18 @@
-/**
- * Every error code the policy package raises, in one registry. A code is never reused
- * for another meaning; the README lists each one (a test keeps the two in step).
- */
-export const policyErrorCodes = {
-  POLICY_INVALID: 'a policy does not parse or does not validate against the schema',
-  POLICY_SCHEMA_INVALID: 'the schema does not parse',
-  POLICY_SOURCE_MISSING: 'the policy directory, schema or a policy file cannot be read',
-  POLICY_ENTITY_INVALID: 'an entity or entity reference is malformed',
-  POLICY_BUNDLE_MALFORMED: 'a policy bundle is not a well-formed JWS with the expected payload',
-  POLICY_BUNDLE_SIGNATURE: 'a policy bundle signature does not verify with any trusted key',
-  POLICY_BUNDLE_REPLAY: 'a policy bundle is not newer than the bundle in force',
-  POLICY_TEST_MALFORMED: 'a policy test file does not match the test format',
-} as const;
+import { type ErrorCode, FlotillaError } from '@flotilla/errors';
 
-export type PolicyErrorCode = keyof typeof policyErrorCodes;
+/** The codes the policy package raises (all in Flotilla's one registry, docs/errors.md). */
+export const policyErrorCodes = [
+  'FLT_POLICY_INVALID',
+  'FLT_POLICY_SCHEMA_INVALID',
+  'FLT_POLICY_SOURCE_MISSING',
+  'FLT_POLICY_ENTITY_INVALID',
+  'FLT_POLICY_BUNDLE_MALFORMED',
+  'FLT_POLICY_BUNDLE_SIGNATURE',
+  'FLT_POLICY_BUNDLE_REPLAY',
+  'FLT_POLICY_TEST_MALFORMED',
+] as const satisfies readonly ErrorCode[];
+
+export type PolicyErrorCode = (typeof policyErrorCodes)[number];
 
 /** One problem found in a policy source, located as precisely as Cedar allows. */
 export interface PolicyIssue {
@@ -35,16 +34,17 @@ export function formatIssue(issue: PolicyIssue): string {
 }
 
 /**
- * The policy package's one error class. `code` is stable; `issues` carries every located
- * problem (a bad policy set reports all of them, not only the first).
+ * The policy package's one error class, a `FlotillaError` with a `FLT_POLICY_…` code;
+ * `issues` carries every located problem (a bad policy set reports all of them, not only
+ * the first).
  *
  * @example
  * try { compilePolicies(sources) } catch (e) {
- *   if (e instanceof PolicyError && e.code === 'POLICY_INVALID') e.issues.forEach(i => console.log(formatIssue(i)));
+ *   if (e instanceof PolicyError && e.code === 'FLT_POLICY_INVALID') e.issues.forEach(i => console.log(formatIssue(i)));
  * }
  */
-export class PolicyError extends Error {
-  readonly code: PolicyErrorCode;
+export class PolicyError extends FlotillaError {
+  declare readonly code: PolicyErrorCode;
   readonly issues: readonly PolicyIssue[];
 
   constructor(
@@ -54,11 +54,8 @@ export class PolicyError extends Error {
   ) {
     const issues = opts.issues ?? [];
     const first = issues[0];
-    super(message ?? (first ? formatIssue(first) : policyErrorCodes[code]), {
-      cause: opts.cause,
-    });
+    super(code, message ?? (first ? formatIssue(first) : undefined), { cause: opts.cause });
     this.name = 'PolicyError';
-    this.code = code;
     this.issues = Object.freeze([...issues]);
   }
 }

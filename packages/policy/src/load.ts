@@ -19,13 +19,13 @@ export async function readPolicySources({
   try {
     names = await readdir(dir);
   } catch (cause) {
-    throw new PolicyError('POLICY_SOURCE_MISSING', `cannot read policy directory ${dir}`, { cause });
+    throw new PolicyError('FLT_POLICY_SOURCE_MISSING', `cannot read policy directory ${dir}`, { cause });
   }
   const read = async (name: string): Promise<string> => {
     try {
       return await readFile(join(dir, name), 'utf8');
     } catch (cause) {
-      throw new PolicyError('POLICY_SOURCE_MISSING', `cannot read ${join(dir, name)}`, { cause });
+      throw new PolicyError('FLT_POLICY_SOURCE_MISSING', `cannot read ${join(dir, name)}`, { cause });
     }
   };
   const files: Record<string, string> = {};

@@ -61,9 +61,13 @@ export async function readTestFile(
   try {
     doc = parse(await readFile(file, 'utf8'));
   } catch (cause) {
-    throw new PolicyError('POLICY_TEST_MALFORMED', `${file}: ${(cause as Error).message.split('\n')[0]}`, {
-      cause,
-    });
+    throw new PolicyError(
+      'FLT_POLICY_TEST_MALFORMED',
+      `${file}: ${(cause as Error).message.split('\n')[0]}`,
+      {
+        cause,
+      },
+    );
   }
   const top = Array.isArray(doc)
     ? { cases: doc as unknown[] }
@@ -95,7 +99,7 @@ function checkCase(file: string, i: number, raw: unknown): PolicyTestCase {
 }
 
 function malformed(file: string, message: string): PolicyError {
-  return new PolicyError('POLICY_TEST_MALFORMED', `${file}: ${message}`);
+  return new PolicyError('FLT_POLICY_TEST_MALFORMED', `${file}: ${message}`);
 }
 
 /** Runs every case of a file against an engine (without touching its entity store). */

@@ -79,7 +79,7 @@ export function prepare(compiled: CompiledPolicies): PreparedSet {
   const schemaId = `flotilla-schema:${hash(schema)}`;
   check(cedar.preparseSchema(schemaId, schema), 'schema');
   const json = cedar.schemaToJson(schema);
-  if (json.type === 'failure') throw new PolicyError('POLICY_SCHEMA_INVALID', json.errors[0]?.message);
+  if (json.type === 'failure') throw new PolicyError('FLT_POLICY_SCHEMA_INVALID', json.errors[0]?.message);
   const ancestors = actionAncestors(json.json);
   const byAction = new Map<string, ActionPolicies>();
   for (const [action, ups] of ancestors) {
@@ -207,7 +207,7 @@ function typesWithRequiredAttributes(schema: SchemaJson<string>): Set<string> {
 function check(answer: ReturnType<typeof cedar.preparseSchema>, what: string): void {
   if (answer.type === 'failure') {
     throw new PolicyError(
-      'POLICY_INVALID',
+      'FLT_POLICY_INVALID',
       `cannot prepare ${what}: ${answer.errors[0]?.message ?? 'unknown error'}`,
     );
   }

@@ -55,7 +55,7 @@ describe('schemaActions', () => {
       caught = err;
     }
     expect(caught).toBeInstanceOf(PolicyError);
-    expect((caught as PolicyError).code).toBe('POLICY_SCHEMA_INVALID');
+    expect((caught as PolicyError).code).toBe('FLT_POLICY_SCHEMA_INVALID');
     expect((caught as PolicyError).message).toMatch(/^edge\.cedarschema:2:/);
   });
 });

@@ -31,7 +31,7 @@ export function schemaActions(schema: string, schemaFile = 'schema.cedarschema')
   const answer = cedar.schemaToJson(schema);
   if (answer.type === 'failure') {
     const index = new LineIndex(schema);
-    throw new PolicyError('POLICY_SCHEMA_INVALID', undefined, {
+    throw new PolicyError('FLT_POLICY_SCHEMA_INVALID', undefined, {
       issues: answer.errors.map((e) => toIssue(e, schemaFile, index, 0)),
     });
   }

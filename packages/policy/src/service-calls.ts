@@ -90,5 +90,5 @@ export function allowListToPolicies(allowList: AllowList): string {
 }
 
 function bad(message: string): PolicyError {
-  return new PolicyError('POLICY_ENTITY_INVALID', message);
+  return new PolicyError('FLT_POLICY_ENTITY_INVALID', message);
 }

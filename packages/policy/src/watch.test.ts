@@ -39,7 +39,7 @@ describe('watchPolicies', () => {
       const version = engine.version;
       await writeFile(join(dir, 'app.cedar'), 'permit(principal, action == Action::"nope", resource);');
       await until(() => errors.length > 0);
-      expect(errors[0]).toMatchObject({ code: 'POLICY_INVALID' });
+      expect(errors[0]).toMatchObject({ code: 'FLT_POLICY_INVALID' });
       expect(engine.version).toBe(version);
       expect(reloads.at(-1)).toBe(version);
       expect(canRead(engine)).toBe(true);

@@ -74,17 +74,17 @@ describe("the kit's bundle apply path", () => {
     const refusals: Array<[() => Promise<number>, string]> = [
       [
         async () => authz.applyBundle(await forbid(denyAll, 6, other.privateKey), [trustedJwk]),
-        'POLICY_BUNDLE_SIGNATURE',
+        'FLT_POLICY_BUNDLE_SIGNATURE',
       ],
-      [async () => authz.applyBundle(await forbid(denyAll, 4), [trustedJwk]), 'POLICY_BUNDLE_REPLAY'],
-      [async () => authz.applyBundle(await forbid(denyAll, 5), [trustedJwk]), 'POLICY_BUNDLE_REPLAY'],
+      [async () => authz.applyBundle(await forbid(denyAll, 4), [trustedJwk]), 'FLT_POLICY_BUNDLE_REPLAY'],
+      [async () => authz.applyBundle(await forbid(denyAll, 5), [trustedJwk]), 'FLT_POLICY_BUNDLE_REPLAY'],
       [
         async () => authz.applyBundle(tamper(await forbid(denyAll, 7)), [trustedJwk]),
-        'POLICY_BUNDLE_SIGNATURE',
+        'FLT_POLICY_BUNDLE_SIGNATURE',
       ],
-      [async () => authz.applyBundle('not.a-bundle', [trustedJwk]), 'POLICY_BUNDLE_MALFORMED'],
-      [async () => authz.applyBundle(await signedInvalid(10), [trustedJwk]), 'POLICY_INVALID'],
-      [async () => authz.applyBundle(await forbid(denyAll, 8), []), 'POLICY_BUNDLE_SIGNATURE'],
+      [async () => authz.applyBundle('not.a-bundle', [trustedJwk]), 'FLT_POLICY_BUNDLE_MALFORMED'],
+      [async () => authz.applyBundle(await signedInvalid(10), [trustedJwk]), 'FLT_POLICY_INVALID'],
+      [async () => authz.applyBundle(await forbid(denyAll, 8), []), 'FLT_POLICY_BUNDLE_SIGNATURE'],
     ];
     for (const [attempt, code] of refusals) {
       const err = await attempt().then(

@@ -191,7 +191,7 @@ export class ServiceAuthz {
     // Checked after the awaits, right before the swap, so two bundles racing cannot both win.
     if (version <= this.engine.bundleVersion) {
       throw new PolicyError(
-        'POLICY_BUNDLE_REPLAY',
+        'FLT_POLICY_BUNDLE_REPLAY',
         `bundle version ${version} is not newer than version ${this.engine.bundleVersion} in force`,
       );
     }

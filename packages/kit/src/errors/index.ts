@@ -1,3 +1,11 @@
-export { type ErrorCode, errorCodes, isErrorCode, problemType } from './codes.js';
-export { ConfigError, type FieldError, FlotillaError, type FlotillaErrorOptions } from './flotilla-error.js';
+export {
+  ConfigError,
+  type ErrorCode,
+  errorCodes,
+  type FieldError,
+  FlotillaError,
+  type FlotillaErrorOptions,
+  isErrorCode,
+  problemType,
+} from '@flotilla/errors';
 export { PROBLEM_CONTENT_TYPE, type Problem, sendProblem, toFlotillaError, toProblem } from './problem.js';

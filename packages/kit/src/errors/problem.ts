@@ -1,6 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { type ErrorCode, errorCodes, problemType } from './codes.js';
-import { type FieldError, FlotillaError } from './flotilla-error.js';
+import { type ErrorCode, errorCodes, type FieldError, FlotillaError, problemType } from '@flotilla/errors';
 import { currentTrace } from '../observability/trace.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
