@@ -80,6 +80,7 @@ export {
   type Balancer,
   type BalancerKind,
   CallAccounting,
+  callFailure,
   type CallRequest,
   Catalog,
   CircuitBreaker,

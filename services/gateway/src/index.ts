@@ -6,7 +6,7 @@ export type { CallerCredential } from './forward/caller-credential.js';
 export { forwardOriginalToken } from './forward/caller-credential.js';
 export {
   type Upstream,
-  UpstreamError,
+  type UpstreamReceiver,
   type UpstreamRequest,
   type UpstreamResponse,
 } from './forward/upstream.js';

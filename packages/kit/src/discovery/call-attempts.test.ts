@@ -77,10 +77,13 @@ function setup(s: Setup) {
 }
 
 function play(script: Script, handler: Dispatcher.DispatchHandler): void {
+  const state = { aborted: false };
   const controller = {
-    aborted: false,
+    get aborted() {
+      return state.aborted;
+    },
     abort(reason: Error) {
-      this.aborted = true;
+      state.aborted = true;
       setImmediate(() => handler.onResponseError?.(controller, reason));
     },
     pause() {},

@@ -57,7 +57,14 @@ export function endedByCaller(err: Error, body: DispatchCall['body']): boolean {
   );
 }
 
-/** The failure of a call after its last attempt, as the one error type callers see. */
+/**
+ * The failure of a call after its last attempt, as the one error type callers see: no
+ * error is no instance to try; undici's timeouts are `FLT_UPSTREAM_TIMEOUT`; any other
+ * failure (connection, TLS, a broken answer) is `FLT_UPSTREAM_FAILED`.
+ *
+ * @example
+ * handler.onResponseError(controller, callFailure('metadata', err));
+ */
 export function callFailure(service: string, err: Error | undefined): FlotillaError {
   if (err === undefined) {
     return new FlotillaError('FLT_NO_INSTANCE', `no instance of ${service} is available`, {

@@ -7,6 +7,7 @@ export {
 } from './balancer.js';
 export { CallAccounting } from './call-accounting.js';
 export type { CallRequest, DispatchCall } from './call-request.js';
+export { callFailure } from './call-rules.js';
 export { Catalog } from './catalog.js';
 export { CircuitBreaker, type CircuitOptions, type CircuitState } from './circuit-breaker.js';
 export { type Instance, originOf } from './instance.js';

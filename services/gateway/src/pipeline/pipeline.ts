@@ -22,10 +22,11 @@ import {
   upstreamRequestHeaders,
 } from '../forward/forward-headers.js';
 import {
+  asUpstreamFailure,
   Cancellation,
   dispatchTo,
+  failureKind,
   type Upstream,
-  UpstreamError,
   type UpstreamReceiver,
   type UpstreamRequest,
   type UpstreamResponse,
@@ -331,7 +332,7 @@ export class Pipeline {
     x.reply.headers(rateLimitHeaders(states));
 
     const declared = Number(x.request.headers['content-length'] ?? 0);
-    if (declared > this.#d.bodyLimit) {
+    if (declared > (x.route.config.bodyLimit ?? this.#d.bodyLimit)) {
       return this.#refuse(
         x.outcome,
         'body-too-large',
@@ -369,7 +370,7 @@ export class Pipeline {
       !BODYLESS.has(request.method) ||
       raw.headers['content-length'] !== undefined ||
       raw.headers['transfer-encoding'] !== undefined;
-    const limiter = hasBody ? limitBody(d.bodyLimit) : undefined;
+    const limiter = hasBody ? limitBody(x.route.config.bodyLimit ?? d.bodyLimit) : undefined;
     if (limiter) {
       limiter.on('error', (err) => void (x.tooLarge = err instanceof BodyTooLargeError));
       raw.pipe(limiter);
@@ -534,15 +535,10 @@ class Exchange extends Cancellation implements UpstreamReceiver {
       outcome.decision = 'client-closed';
       return;
     }
-    const kind = err instanceof UpstreamError ? err.kind : 'bad-response';
+    const failure = asUpstreamFailure(err);
+    const kind = failureKind(failure);
     this.deps.metrics.upstream(route.config.service, kind, outcome.upstreamMs / 1000);
     outcome.decision = `upstream-${kind}`;
-    const code =
-      kind === 'unavailable'
-        ? 'FLT_UNAVAILABLE'
-        : kind === 'timeout'
-          ? 'FLT_UPSTREAM_TIMEOUT'
-          : 'FLT_UPSTREAM_FAILED';
-    this.fail(new FlotillaError(code, `${route.config.service}: ${err.message}`, { cause: err }));
+    this.fail(failure);
   }
 }
