@@ -28,6 +28,7 @@ export function gatewayRoutes(fleet: Fleet, webOrigin: string) {
       auth: r.auth ?? 'required',
       ...(r.scopes ? { scopes: r.scopes } : {}),
       ...(r.throttle ? { throttle: r.throttle } : {}),
+      ...(r.bodyLimit === undefined ? {} : { bodyLimit: r.bodyLimit }),
       cors: { origins: [webOrigin], credentials: false },
     })),
   };
