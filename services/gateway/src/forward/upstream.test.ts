@@ -63,7 +63,10 @@ describe('dispatchTo', () => {
 
   it('gives the response to the receiver', () => {
     const res = { status: 204, headers: {}, body: Buffer.alloc(0) };
-    const upstream: Upstream = { dispatch: (_r, _q, rec) => rec.upstreamResponse(res), close: async () => {} };
+    const upstream: Upstream = {
+      dispatch: (_r, _q, rec) => rec.upstreamResponse(res),
+      close: async () => {},
+    };
     const r = receiver();
     dispatchTo(upstream, route, request, r);
     expect(r.upstreamResponse).toHaveBeenCalledExactlyOnceWith(res);
