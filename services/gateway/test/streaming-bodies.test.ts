@@ -12,7 +12,7 @@ import { defineService, type RunningService } from '@flotilla/kit';
 import { type RunningControl, startControl } from '@flotilla/control';
 import { joinToken, type ServiceProcess, spawnService } from '@flotilla/testing';
 import { Agent, request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
 const POLICY_DIR = new URL('../../../policies', import.meta.url).pathname;
@@ -24,8 +24,8 @@ const RSS_GROWTH_MAX = 64 * 1000 * 1000;
 /** One random MiB; each chunk sent is a copy with its index in front (order and loss show in the hash). */
 const BLOCK = randomBytes(MiB);
 
-/** `total` bytes of the pattern, made as they are read and hashed on the way; `done` when all went out. */
-function pattern(total: number) {
+/** `total` bytes of the pattern, made as they are read and hashed on the way; `sent` once all went out. */
+function pattern(total: number, onChunk?: (made: number) => void) {
   const hash = createHash('sha256');
   let made = 0;
   let index = 0;
@@ -42,6 +42,7 @@ function pattern(total: number) {
       made += chunk.length;
       hash.update(chunk);
       this.push(chunk);
+      onChunk?.(made);
     },
   });
   return { stream, sent };
@@ -66,7 +67,10 @@ const sink = defineService({
     app.addContentTypeParser('application/octet-stream', (_request, payload, done) => {
       digest(payload as AsyncIterable<Buffer>).then(
         (d) => done(null, d),
-        (err: Error) => done(err, undefined),
+        (err: Error) => {
+          uploadsCut++;
+          done(err, undefined);
+        },
       );
     });
     app.post('/upload', async (req) => req.body);
@@ -82,6 +86,8 @@ const sink = defineService({
   },
 });
 let lastDownload: { sha256: string; bytes: number } | undefined;
+/** Uploads whose body stopped before its end (the gateway cancelled the call). */
+let uploadsCut = 0;
 
 /** The gateway's resident set size, from /proc (kB there). */
 async function rssOf(pid: number): Promise<number> {
@@ -228,6 +234,23 @@ describe('bodies stream through the gateway and the kit with bounded memory', ()
     expect(result.received).toEqual({ bytes: TOTAL, sha256: lastDownload!.sha256 });
     expect(growth).toBeLessThan(RSS_GROWTH_MAX);
   }, 300_000);
+
+  it('stops the upload to the service when the client goes away in the middle', async () => {
+    const before = uploadsCut;
+    const leave = new AbortController();
+    // The client leaves once 16 MiB are on their way.
+    const { stream } = pattern(TOTAL, (made) => made >= 16 * MiB && leave.abort());
+    await expect(
+      request(`${gateway.url}/upload`, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(TOTAL) },
+        body: stream,
+        signal: leave.signal,
+      }),
+    ).rejects.toThrow();
+    await vi.waitFor(() => expect(uploadsCut).toBe(before + 1), { timeout: 10_000, interval: 20 });
+  });
 
   it('still refuses a body over the limit on a route without its own', async () => {
     const res = await request(`${gateway.url}/download`, {
