@@ -5,12 +5,11 @@
  *
  * For N = 10, 100 and 1,000 instances of one service, in a tight loop on one core:
  *
- *   choose (p2c) / choose (round-robin)
- *       `ServiceClient.choose` itself — the real code path of every attempt. It is private;
- *       the bench reaches it through a cast (TypeScript privacy only) so that what is timed is
- *       exactly what `call()` runs: catalog lookup + copy, the not-yet-tried filter, the
- *       outlier filter and the balancer's pick. The client's in-flight map holds every
- *       instance (at 0), as it does once each has been called.
+ *   pick (p2c) / pick (round-robin)
+ *       `InstancePicker.pick` itself (it was `ServiceClient.choose`) — the real code path of
+ *       every attempt: catalog lookup + copy, the not-yet-tried filter, the outlier filter
+ *       and the balancer's pick. The accounting's in-flight map holds every instance (at 0),
+ *       as it does once each has been called.
  *   and the public pieces it composes, each alone:
  *       Catalog.instances(service)           copy of the service's instances into an array
  *       filter not tried (empty set)         `all.filter((i) => !tried.has(i.id))`
@@ -26,14 +25,16 @@
  * asserts nothing about timings.
  */
 import {
+  CallAccounting,
   Catalog,
+  createBalancer,
   type Instance,
   ManualIdentity,
   MtlsClient,
   OutlierDetector,
   PowerOfTwoChoices,
+  InstancePicker,
   RoundRobin,
-  ServiceClient,
   type TlsMaterial,
 } from '@flotilla/kit';
 import { pino } from 'pino';
@@ -42,7 +43,7 @@ const MS = Number(process.env.BENCH_MS ?? 600);
 const SIZES = [10, 100, 1_000];
 const SERVICE = 'metadata';
 
-// No network is used: the identity and client exist only because Catalog and ServiceClient take them.
+// No network is used: the identity and client exist only because Catalog takes them.
 const material = {
   key: '',
   cert: '',
@@ -78,11 +79,6 @@ function time(fn: () => Instance | readonly Instance[] | undefined): { us: numbe
   return run(MS);
 }
 
-interface ChooseAccess {
-  choose(service: string, tried: Set<string>): Instance | undefined;
-  inFlight: Map<string, number>;
-}
-
 const rows: Array<{ what: string; cells: Array<{ us: number; n: number }> }> = [];
 const row = (what: string) => {
   let r = rows.find((x) => x.what === what);
@@ -114,10 +110,13 @@ for (const n of SIZES) {
 
   const tried = new Set<string>();
   for (const kind of ['p2c', 'round-robin'] as const) {
-    const client = new ServiceClient(catalog, mtls, { balancer: kind });
-    const access = client as unknown as ChooseAccess;
-    for (const i of instances) access.inFlight.set(i.id, 0);
-    row(`ServiceClient.choose (${kind})`).cells.push(time(() => access.choose(SERVICE, tried)));
+    const accounting = new CallAccounting(catalog);
+    for (const i of instances) {
+      accounting.attemptStarted(i);
+      accounting.attemptEnded(i);
+    }
+    const picker = new InstancePicker(catalog, createBalancer(kind), accounting);
+    row(`InstancePicker.pick (${kind})`).cells.push(time(() => picker.pick(SERVICE, tried)));
   }
 
   const list = catalog.instances(SERVICE);

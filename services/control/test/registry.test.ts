@@ -153,7 +153,7 @@ describe('discovery that cannot be poisoned, and client-side load balancing', ()
     expect(pids.size).toBe(echoes.length);
     const unknown = await dispatched('nobody', '/whoami').catch((err: unknown) => err);
     expect(unknown).toMatchObject({
-      code: 'FLT_UNAVAILABLE',
+      code: 'FLT_NO_INSTANCE',
       message: 'no instance of nobody is available',
     });
   });

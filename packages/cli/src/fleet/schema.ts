@@ -46,6 +46,12 @@ export const GatewayRoute = Type.Object(
     action: Type.Optional(Type.String({ minLength: 1, description: 'policy action, e.g. video:Read' })),
     throttle: Type.Optional(Type.String({ minLength: 1, description: 'name of a throttling policy' })),
     cors: Type.Optional(Type.String({ minLength: 1, description: 'name of a CORS policy' })),
+    bodyLimit: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: 'largest request body in bytes (uploads); default BODY_LIMIT',
+      }),
+    ),
   },
   strict,
 );

@@ -29,6 +29,7 @@ export function gatewayRoutes(fleet: Fleet, webOrigin: string) {
       ...(r.scopes ? { scopes: r.scopes } : {}),
       ...(r.action ? { action: r.action } : {}),
       ...(r.throttle ? { throttle: r.throttle } : {}),
+      ...(r.bodyLimit === undefined ? {} : { bodyLimit: r.bodyLimit }),
       cors: { origins: [webOrigin], credentials: false },
     })),
   };

@@ -43,6 +43,14 @@ export class CircuitBreaker {
     return false;
   }
 
+  /**
+   * A call let through ended without an outcome (its caller cancelled it): in half-open
+   * state the probe is free again, or the circuit would wait forever for its answer.
+   */
+  abandon(): void {
+    if (this.state === 'half-open') this.probing = false;
+  }
+
   record(ok: boolean): void {
     if (this.state === 'half-open') {
       this.probing = false;

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { PeerCertificate } from 'node:tls';
 import { Agent, type Dispatcher, request } from 'undici';
 import { traceHeaders } from '../observability/trace.js';
@@ -9,7 +10,8 @@ export interface MtlsRequest {
   method?: Dispatcher.HttpMethod;
   path: string;
   headers?: Record<string, string>;
-  body?: string | Buffer;
+  /** Sent whole (string, Buffer) or streamed with back-pressure (`Readable`). */
+  body?: string | Buffer | Readable;
   /** Time to wait for headers, and between body chunks (default 10 s). */
   timeoutMs?: number;
   signal?: AbortSignal;

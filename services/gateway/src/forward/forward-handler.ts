@@ -1,17 +1,12 @@
 import { Readable } from 'node:stream';
-import { FlotillaError } from '@flotilla/kit';
+import { callFailure, FlotillaError } from '@flotilla/kit';
 import { type Dispatcher, errors } from 'undici';
-import {
-  type Cancellation,
-  UpstreamError,
-  type UpstreamReceiver,
-  type UpstreamResponse,
-} from './upstream.js';
+import type { Cancellation, UpstreamReceiver, UpstreamResponse } from './upstream.js';
 
 /** Bodies up to this size (by Content-Length) are read whole and written to the client in one go. */
 const WHOLE_BODY_MAX = 64 * 1024;
 
-// Connection could not be made: nobody is there to answer (503).
+// Connection could not be made to a plain upstream's one URL: nobody is there to answer (503).
 const UNAVAILABLE = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',
@@ -21,34 +16,19 @@ const UNAVAILABLE = new Set([
   'UND_ERR_CLOSED',
   'UND_ERR_DESTROYED',
 ]);
-const TIMEOUT = new Set([
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'ETIMEDOUT',
-]);
 
-/** The kit's call failures (after its retries), as the gateway answers them. */
-export function fromKitError(err: FlotillaError): UpstreamError {
-  const kind =
-    err.code === 'FLT_UPSTREAM_TIMEOUT'
-      ? 'timeout'
-      : err.code === 'FLT_UNAVAILABLE'
-        ? 'unavailable'
-        : 'bad-response';
-  return new UpstreamError(kind, err.message, err);
-}
-
-function classify(err: unknown): Error {
-  if (err instanceof FlotillaError) return fromKitError(err);
-  const code = (err as { code?: string } | null)?.code;
-  if (code && UNAVAILABLE.has(code))
-    return new UpstreamError('unavailable', `upstream unavailable (${code})`, err);
-  if (code && TIMEOUT.has(code)) return new UpstreamError('timeout', `upstream timed out (${code})`, err);
-  // Aborts (client gone, body over the limit) keep their own error for the caller to judge.
-  if (err instanceof Error && (err.name === 'AbortError' || code === 'UND_ERR_ABORTED')) return err;
-  if (err instanceof UpstreamError) return err;
-  return new UpstreamError('bad-response', `upstream failed (${code ?? (err as Error).message})`, err);
+/**
+ * A failed exchange as the one error type. The kit's client already gives a `FlotillaError`
+ * (after its retries); a plain upstream's undici error is classified as the kit classifies
+ * its attempts (timeouts 504, the rest 502), except a connection nobody accepted (503).
+ */
+function classify(service: string, err: Error): FlotillaError {
+  if (err instanceof FlotillaError) return err;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && UNAVAILABLE.has(code))
+    return new FlotillaError('FLT_UNAVAILABLE', `${service} is unavailable (${code})`, { cause: err });
+  // Aborts (client gone, body over the limit) too: the pipeline judges them by their cause.
+  return callFailure(service, err);
 }
 
 /**
@@ -59,15 +39,17 @@ function classify(err: unknown): Error {
 export class ForwardHandler implements Dispatcher.DispatchHandler {
   readonly #cancel: Cancellation;
   readonly #receiver: UpstreamReceiver;
+  readonly #service: string;
   #controller: Dispatcher.DispatchController | undefined;
   #status = 0;
   #headers: UpstreamResponse['headers'] | undefined;
   #chunks: Buffer[] | undefined;
   #stream: Readable | undefined;
 
-  constructor(cancel: Cancellation, receiver: UpstreamReceiver) {
+  constructor(cancel: Cancellation, receiver: UpstreamReceiver, service: string) {
     this.#cancel = cancel;
     this.#receiver = receiver;
+    this.#service = service;
     cancel.onCancel(this);
   }
 
@@ -119,6 +101,6 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     if (this.#stream) this.#stream.destroy(err);
-    else this.#receiver.upstreamError(classify(err));
+    else this.#receiver.upstreamError(classify(this.#service, err));
   }
 }

@@ -1,20 +1,16 @@
-import type { Readable } from 'node:stream';
-import { type CallRequest, type DispatchCall, FlotillaError } from '@flotilla/kit';
+import type { DispatchCall } from '@flotilla/kit';
 import type { Dispatcher } from 'undici';
 import type { CompiledRoute } from '../routes/route-table.js';
-import { ForwardHandler, fromKitError } from './forward-handler.js';
+import { ForwardHandler } from './forward-handler.js';
 import {
+  asUpstreamFailure,
   dispatchTo,
   type Upstream,
-  UpstreamError,
   type UpstreamReceiver,
   type UpstreamRequest,
-  type UpstreamResponse,
 } from './upstream.js';
 
-/** The kit's `ctx.call`: discovery, balancing, mTLS with the SPIFFE peer check. */
-export type ServiceCall = (service: string, request: CallRequest) => Promise<Dispatcher.ResponseData>;
-/** The kit's `ctx.dispatch`: the same for a bodiless request, without promises. */
+/** The kit's `ctx.dispatch`: discovery, balancing, retries, mTLS with the SPIFFE peer check. */
 export type ServiceDispatch = (
   service: string,
   request: DispatchCall,
@@ -22,70 +18,41 @@ export type ServiceDispatch = (
 ) => void;
 
 /**
- * Upstream through the kit's service client. A request without a body goes through the
- * kit's dispatch (no promise, no stream; a small answer arrives whole, as from the plain
- * upstream). The kit's call takes a whole body, so a request body is read first (it is
- * already bounded by BODY_LIMIT); responses stream.
+ * Upstream through the kit's service client, on its dispatch API: no promise per request,
+ * a small answer arrives whole (as from the plain upstream), and the request body streams
+ * through to the service with back-pressure (never read into memory here). The kit retries
+ * a streamed body only when none of it was sent.
+ *
+ * @example
+ * const upstream = new KitUpstream((service, req, handler) => ctx.dispatch(service, req, handler), 15_000);
  */
 export class KitUpstream implements Upstream {
-  readonly #call: ServiceCall;
-  readonly #dispatch: ServiceDispatch | undefined;
+  readonly #dispatch: ServiceDispatch;
   readonly #timeoutMs: number;
 
-  constructor(call: ServiceCall, timeoutMs: number, dispatch?: ServiceDispatch) {
-    this.#call = call;
-    this.#timeoutMs = timeoutMs;
+  constructor(dispatch: ServiceDispatch, timeoutMs: number) {
     this.#dispatch = dispatch;
+    this.#timeoutMs = timeoutMs;
   }
 
   dispatch(route: CompiledRoute, request: UpstreamRequest, receiver: UpstreamReceiver): void {
-    if (request.body || !this.#dispatch) {
-      this.forward(route, request).then(
-        (res) => receiver.upstreamResponse(res),
-        (err: unknown) => receiver.upstreamError(err instanceof Error ? err : new Error(String(err))),
-      );
-      return;
-    }
-    const handler = new ForwardHandler(request.cancel, receiver);
+    const service = route.config.service;
+    const handler = new ForwardHandler(request.cancel, receiver, service);
     try {
       this.#dispatch(
-        route.config.service,
+        service,
         {
           method: request.method,
           path: request.path,
           headers: flatten(request.headers),
+          body: request.body,
           timeoutMs: this.#timeoutMs,
         },
         handler,
       );
     } catch (err) {
-      // Thrown, not reported (e.g. no control plane): the call's failure all the same.
-      receiver.upstreamError(
-        err instanceof FlotillaError ? fromKitError(err) : new UpstreamError('unavailable', String(err), err),
-      );
-    }
-  }
-
-  async forward(route: CompiledRoute, request: UpstreamRequest): Promise<UpstreamResponse> {
-    const headers = flatten(request.headers);
-    const body = request.body ? await readAll(request.body) : undefined;
-    if (body) headers['content-length'] = String(body.length);
-    try {
-      const res = await this.#call(route.config.service, {
-        method: request.method,
-        path: request.path,
-        headers,
-        ...(body ? { body } : {}),
-        timeoutMs: this.#timeoutMs,
-        signal: request.cancel.signal,
-      });
-      return { status: res.statusCode, headers: res.headers, body: res.body };
-    } catch (err) {
-      if (err instanceof FlotillaError) throw fromKitError(err);
-      const code = (err as { code?: string } | null)?.code;
-      if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
-        throw new UpstreamError('timeout', code, err);
-      throw err;
+      // Thrown, not reported (e.g. no control plane): nothing was sent, nobody can answer.
+      receiver.upstreamError(asUpstreamFailure(err, 'FLT_UNAVAILABLE'));
     }
   }
 
@@ -102,10 +69,6 @@ export class RoutedUpstream implements Upstream {
     this.#plain = plain;
     this.#plainServices = new Set(plainServices);
     this.#kit = kit;
-  }
-
-  forward(route: CompiledRoute, request: UpstreamRequest): Promise<UpstreamResponse> {
-    return this.#for(route).forward(route, request);
   }
 
   dispatch(route: CompiledRoute, request: UpstreamRequest, receiver: UpstreamReceiver): void {
@@ -129,10 +92,4 @@ function flatten(headers: UpstreamRequest['headers']): Record<string, string> {
     out[k] = typeof v === 'string' ? v : v.join(k === 'cookie' ? '; ' : ', ');
   }
   return out;
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }

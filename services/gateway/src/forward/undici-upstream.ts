@@ -1,13 +1,8 @@
+import { FlotillaError } from '@flotilla/kit';
 import { Pool } from 'undici';
 import type { CompiledRoute } from '../routes/route-table.js';
 import { ForwardHandler } from './forward-handler.js';
-import {
-  type Upstream,
-  UpstreamError,
-  type UpstreamReceiver,
-  type UpstreamRequest,
-  type UpstreamResponse,
-} from './upstream.js';
+import type { Upstream, UpstreamReceiver, UpstreamRequest } from './upstream.js';
 
 export interface UndiciUpstreamOptions {
   /** Service name → base URL (`http://127.0.0.1:4001`, optionally with a path prefix). */
@@ -20,7 +15,7 @@ export interface UndiciUpstreamOptions {
   ca?: string | Buffer;
 }
 
-/** A plain HTTP(S) upstream per service, with a keep-alive pool each. */
+/** A plain HTTP(S) upstream per service, with a keep-alive pool each; bodies stream both ways. */
 export class UndiciUpstream implements Upstream {
   readonly #pools = new Map<string, { pool: Pool; prefix: string }>();
 
@@ -38,19 +33,12 @@ export class UndiciUpstream implements Upstream {
     }
   }
 
-  forward(route: CompiledRoute, request: UpstreamRequest): Promise<UpstreamResponse> {
-    return new Promise<UpstreamResponse>((resolve, reject) =>
-      this.dispatch(route, request, { upstreamResponse: resolve, upstreamError: reject }),
-    );
-  }
-
   dispatch(route: CompiledRoute, request: UpstreamRequest, receiver: UpstreamReceiver): void {
     const target = this.#pools.get(route.config.service);
     if (!target) {
-      receiver.upstreamError(
-        new UpstreamError('unavailable', `no upstream configured for service ${route.config.service}`),
+      return receiver.upstreamError(
+        new FlotillaError('FLT_UNAVAILABLE', `no upstream configured for service ${route.config.service}`),
       );
-      return;
     }
     target.pool.dispatch(
       {
@@ -59,7 +47,7 @@ export class UndiciUpstream implements Upstream {
         headers: request.headers,
         body: request.body ?? null,
       },
-      new ForwardHandler(request.cancel, receiver),
+      new ForwardHandler(request.cancel, receiver, route.config.service),
     );
   }
 

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { type ErrorCode, FlotillaError } from '@flotilla/kit';
 import type { CompiledRoute } from '../routes/route-table.js';
 
 /**
@@ -69,64 +70,62 @@ export interface UpstreamResponse {
   body: Readable | Buffer;
 }
 
-/** Why an upstream call failed; the gateway turns it into 503, 504 or 502. */
-export type UpstreamFailure = 'unavailable' | 'timeout' | 'bad-response';
-
-export class UpstreamError extends Error {
-  readonly kind: UpstreamFailure;
-  constructor(kind: UpstreamFailure, message: string, cause?: unknown) {
-    super(message, { cause });
-    this.name = 'UpstreamError';
-    this.kind = kind;
-  }
-}
-
 /**
  * The receiving end of `Upstream.dispatch`: told once, of the response (its body whole or
- * streaming) or of the failure before one. Called from the upstream connection's own
- * callbacks, i.e. outside the request's async context.
+ * streaming) or of the failure before one, a `FlotillaError` whose code the gateway answers
+ * with. Called from the upstream connection's own callbacks, i.e. outside the request's
+ * async context.
  */
 export interface UpstreamReceiver {
   upstreamResponse(res: UpstreamResponse): void;
-  upstreamError(err: Error): void;
+  upstreamError(err: FlotillaError): void;
 }
 
 /**
- * How the gateway reaches a service. Today: `UndiciUpstream` to a base URL per service.
- * Next: the kit's discovery-aware mTLS client (`call(service, request)`, SPIFFE peer check)
- * behind this same interface. Implementations throw `UpstreamError` for failures.
+ * How the gateway reaches a service: `UndiciUpstream` to a base URL per service, or
+ * `KitUpstream` through the kit's client (discovery, balancing, mTLS with the SPIFFE peer
+ * check). Request and response bodies stream both ways with back-pressure, and
+ * `request.cancel` stops the call when the client goes away.
+ *
+ * @example
+ * upstream.dispatch(route, { method: 'GET', path: '/videos/1', headers, body: undefined, cancel }, {
+ *   upstreamResponse: (res) => reply.code(res.status).send(res.body),
+ *   upstreamError: (err) => reply.send(err),
+ * });
  */
 export interface Upstream {
-  forward(route: CompiledRoute, request: UpstreamRequest): Promise<UpstreamResponse>;
-  /**
-   * The same call without a promise (the request path uses it when present): `receiver`
-   * gets the response or an error (as `forward` would reject with it), exactly once.
-   */
-  dispatch?(route: CompiledRoute, request: UpstreamRequest, receiver: UpstreamReceiver): void;
+  /** Sends `request` to the route's service; `receiver` gets the response or the failure, exactly once. */
+  dispatch(route: CompiledRoute, request: UpstreamRequest, receiver: UpstreamReceiver): void;
   close(): Promise<void>;
 }
 
-/** Calls `upstream` through `dispatch` when it has one, else through its promise. */
+/**
+ * Calls `upstream.dispatch`, and gives what it throws instead of reporting (an injected
+ * upstream may) to `receiver` as the call's failure, as it would have reported it.
+ */
 export function dispatchTo(
   upstream: Upstream,
   route: CompiledRoute,
   request: UpstreamRequest,
   receiver: UpstreamReceiver,
 ): void {
-  if (upstream.dispatch) return upstream.dispatch(route, request, receiver);
-  let pending: Promise<UpstreamResponse>;
   try {
-    pending = upstream.forward(route, request);
+    upstream.dispatch(route, request, receiver);
   } catch (err) {
-    // Thrown rather than rejected: the call's failure all the same (as awaiting it gave).
-    return receiver.upstreamError(asError(err));
+    receiver.upstreamError(asUpstreamFailure(err));
   }
-  pending.then(
-    (res) => receiver.upstreamResponse(res),
-    (err: unknown) => receiver.upstreamError(asError(err)),
-  );
 }
 
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
+/** A failure of the upstream call as the one error type: a `FlotillaError` as it is, anything else as `code`. */
+export function asUpstreamFailure(err: unknown, code: ErrorCode = 'FLT_UPSTREAM_FAILED'): FlotillaError {
+  if (err instanceof FlotillaError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new FlotillaError(code, `upstream call failed: ${message}`, { cause: err });
+}
+
+/** How an upstream failure is labelled in metrics and the access log (the answer is its status). */
+export type UpstreamFailure = 'unavailable' | 'timeout' | 'bad-response';
+
+export function failureKind(err: FlotillaError): UpstreamFailure {
+  return err.status === 503 ? 'unavailable' : err.status === 504 ? 'timeout' : 'bad-response';
 }

@@ -7,8 +7,9 @@ import {
   upstreamRequestHeaders,
 } from '../forward/forward-headers.js';
 import {
+  asUpstreamFailure,
   dispatchTo,
-  UpstreamError,
+  failureKind,
   type UpstreamRequest,
   type UpstreamResponse,
 } from '../forward/upstream.js';
@@ -26,7 +27,7 @@ const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
  */
 export function forward(x: Exchange): void {
   const declared = Number(x.request.headers['content-length'] ?? 0);
-  if (declared > x.deps.bodyLimit) {
+  if (declared > (x.route.config.bodyLimit ?? x.deps.bodyLimit)) {
     return refuse(
       x.outcome,
       'body-too-large',
@@ -58,7 +59,7 @@ function dispatch(x: Exchange, headers: Record<string, string | string[]>): void
     !BODYLESS.has(request.method) ||
     raw.headers['content-length'] !== undefined ||
     raw.headers['transfer-encoding'] !== undefined;
-  const limiter = hasBody ? limitBody(x.deps.bodyLimit) : undefined;
+  const limiter = hasBody ? limitBody(x.route.config.bodyLimit ?? x.deps.bodyLimit) : undefined;
   if (limiter) {
     limiter.on('error', (err) => void (x.tooLarge = err instanceof BodyTooLargeError));
     raw.pipe(limiter);
@@ -130,14 +131,9 @@ function failed(x: Exchange, err: Error): void {
     outcome.decision = 'client-closed';
     return;
   }
-  const kind = err instanceof UpstreamError ? err.kind : 'bad-response';
+  const failure = asUpstreamFailure(err);
+  const kind = failureKind(failure);
   x.deps.metrics.upstream(route.config.service, kind, outcome.upstreamMs / 1000);
   outcome.decision = `upstream-${kind}`;
-  const code =
-    kind === 'unavailable'
-      ? 'FLT_UNAVAILABLE'
-      : kind === 'timeout'
-        ? 'FLT_UPSTREAM_TIMEOUT'
-        : 'FLT_UPSTREAM_FAILED';
-  x.fail(new FlotillaError(code, `${route.config.service}: ${err.message}`, { cause: err }));
+  x.fail(failure);
 }

@@ -51,6 +51,8 @@ export const RouteSchema = Type.Object(
     /** Name of a throttle policy; `auth-endpoint` limits by source IP (login and token endpoints). */
     throttle: Type.Optional(Type.String({ minLength: 1 })),
     cors: Type.Optional(CorsSchema),
+    /** Largest request body in bytes, instead of the gateway's `BODY_LIMIT` (uploads); it streams, never buffered. */
+    bodyLimit: Type.Optional(Type.Integer({ minimum: 0 })),
   },
   { additionalProperties: false },
 );

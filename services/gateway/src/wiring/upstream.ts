@@ -13,9 +13,8 @@ export function buildUpstream(ctx: GatewayContext, routes: GatewayRoutesConfig):
   const plain = new UndiciUpstream({ services: urls, timeoutMs: ctx.config.UPSTREAM_TIMEOUT_MS });
   if (!ctx.identity || !ctx.config.FLOTILLA_CONTROL_URL) return plain;
   const kit = new KitUpstream(
-    (service, request) => ctx.call(service, request),
-    ctx.config.UPSTREAM_TIMEOUT_MS,
     (service, request, handler) => ctx.dispatch(service, request, handler),
+    ctx.config.UPSTREAM_TIMEOUT_MS,
   );
   return new RoutedUpstream(plain, Object.keys(urls), kit);
 }
