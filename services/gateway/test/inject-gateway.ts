@@ -108,14 +108,14 @@ export async function injectGateway(opts: InjectGatewayOptions): Promise<InjectG
 
 function answeringUpstream(forwarded: UpstreamRequest[]): Upstream {
   return {
-    forward: async (_route, request) => {
+    dispatch: (_route, request, receiver) => {
       forwarded.push(request);
       const body = Buffer.from(JSON.stringify({ method: request.method, path: request.path }));
-      return {
+      receiver.upstreamResponse({
         status: 200,
         headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
         body,
-      };
+      });
     },
     close: async () => undefined,
   };

@@ -1,7 +1,7 @@
 import { Dispatcher } from 'undici';
 import { FlotillaError } from '../errors/index.js';
 import type { MtlsClient } from '../identity/mtls-client.js';
-import { traceHeaders } from '../trace.js';
+import { traceHeaders } from '../observability/trace.js';
 import { type BalancerKind, createBalancer } from './balancer.js';
 import { CallAccounting } from './call-accounting.js';
 import { CallAttempts, type CallPath, failBeforeAnswer } from './call-attempts.js';
