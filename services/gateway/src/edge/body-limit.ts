@@ -1,8 +1,10 @@
 import { Transform, type TransformCallback } from 'node:stream';
+import { FlotillaError } from '@flotilla/kit';
 
-export class BodyTooLargeError extends Error {
+/** A streamed body went past its limit (`FLT_BODY_TOO_LARGE`, 413). */
+export class BodyTooLargeError extends FlotillaError {
   constructor(limit: number) {
-    super(`request body is larger than ${limit} bytes`);
+    super('FLT_BODY_TOO_LARGE', `request body is larger than ${limit} bytes`);
     this.name = 'BodyTooLargeError';
   }
 }
