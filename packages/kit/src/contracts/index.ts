@@ -4,4 +4,4 @@
  * contract: its types and schemas, its constants (paths, channels, algorithms), and the
  * client or the checks both sides share.
  */
-export {};
+export * from './control-api/index.js';
