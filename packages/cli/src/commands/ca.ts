@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
-import { adminTokenPath } from '@flotilla/control';
+import { adminTokenPath } from '@flotilla/kit/contracts';
 import { serviceSpiffeId, spiffeIdOfCertificate } from '@flotilla/kit';
 import { printError } from '../output.js';
 

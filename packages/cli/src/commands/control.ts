@@ -1,6 +1,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { adminTokenPath, startControl } from '@flotilla/control';
+import { adminTokenPath } from '@flotilla/kit/contracts';
+import { startControl } from '@flotilla/control';
 import { printError } from '../output.js';
 
 const USAGE = `usage: flotilla control

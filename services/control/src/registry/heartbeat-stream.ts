@@ -1,10 +1,9 @@
 import type { Readable } from 'node:stream';
-import { FlotillaError, type Peer, type ServiceApp, Type } from '@flotilla/kit';
+import { FlotillaError, type Peer, type ServiceApp } from '@flotilla/kit';
+import { CONTROL_ROUTES, HEARTBEATS_MEDIA_TYPE, InstanceParams } from '@flotilla/kit/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RegisteredInstance, Registry } from './registry.js';
 
-/** The body of a heartbeat stream: one `\n` per heartbeat, sent as the request body streams. */
-export const HEARTBEATS_MEDIA_TYPE = 'application/vnd.flotilla.heartbeats';
 const BEAT = 0x0a;
 
 export interface HeartbeatStreamDeps {
@@ -15,8 +14,6 @@ export interface HeartbeatStreamDeps {
   /** Refuses a caller whose certificate was revoked while its stream was open. */
   isRevoked: (serial: string) => boolean;
 }
-
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 interface OpenStream {
   end: (err?: FlotillaError) => void;
@@ -59,8 +56,8 @@ export function heartbeatStreamRoute(
     // The body is read as it arrives, not buffered: hand the handler the raw stream.
     scope.addContentTypeParser(HEARTBEATS_MEDIA_TYPE, (_req, payload, done) => done(null, payload));
     scope.put<{ Params: { id: string } }>(
-      '/v1/registry/instances/:id/heartbeats',
-      { schema: { params: IdParams } },
+      CONTROL_ROUTES.heartbeats.path,
+      { schema: { params: InstanceParams } },
       async (req, reply) => {
         const peer = requirePeer(req);
         const instance = await owned(req, req.params.id, 'registry.heartbeat');

@@ -1,4 +1,5 @@
-import { FlotillaError, type Peer, peerOf, type ServiceApp, type ServiceContext, Type } from '@flotilla/kit';
+import { FlotillaError, type Peer, peerOf, type ServiceApp, type ServiceContext } from '@flotilla/kit';
+import { CONTROL_ROUTES, InstanceParams, RegisterRequest } from '@flotilla/kit/contracts';
 import type { FastifyRequest } from 'fastify';
 import { heartbeatStreamRoute } from './heartbeat-stream.js';
 import { publicView, type Registry, type RegistryEvent } from './registry.js';
@@ -14,23 +15,6 @@ export interface RegistryRouteDeps {
   /** True when the request carries the operator's admin token (read-only listing for the CLI). */
   isAdmin: (request: FastifyRequest) => boolean;
 }
-
-const InstanceBody = Type.Object(
-  {
-    address: Type.String({ minLength: 1, maxLength: 64 }),
-    port: Type.Integer({ minimum: 1, maximum: 65535 }),
-    version: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    metadata: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[a-zA-Z0-9._-]{1,64}$' }), Type.String({ maxLength: 256 }), {
-        maxProperties: 32,
-      }),
-    ),
-    /** Optional: if given it must be the caller's own service. */
-    service: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
-  },
-  { additionalProperties: false },
-);
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 const KEEPALIVE_MS = 5_000;
 
@@ -52,7 +36,7 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
     throw new FlotillaError('FLT_FORBIDDEN', reason);
   };
 
-  app.post('/v1/registry/instances', { schema: { body: InstanceBody } }, async (req, reply) => {
+  app.post(CONTROL_ROUTES.register.path, { schema: { body: RegisterRequest } }, async (req, reply) => {
     const peer = requirePeer(req);
     const { service, address, port, version, metadata } = req.body;
     if (service !== undefined && service !== peer.service) {
@@ -111,7 +95,7 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
   };
 
   // One request per heartbeat: kits that were not offered a stream, and older kits.
-  app.put('/v1/registry/instances/:id/heartbeat', { schema: { params: IdParams } }, async (req, reply) => {
+  app.put(CONTROL_ROUTES.heartbeat.path, { schema: { params: InstanceParams } }, async (req, reply) => {
     const instance = await owned(req, req.params.id, 'registry.heartbeat');
     registry.beat(instance);
     return reply.code(204).send();
@@ -131,7 +115,7 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
     );
   }
 
-  app.delete('/v1/registry/instances/:id', { schema: { params: IdParams } }, async (req, reply) => {
+  app.delete(CONTROL_ROUTES.deregister.path, { schema: { params: InstanceParams } }, async (req, reply) => {
     const instance = await owned(req, req.params.id, 'registry.deregister');
     registry.remove(instance.id, 'deregistered');
     await ctx.audit({
@@ -143,7 +127,7 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
     return reply.code(204).send();
   });
 
-  app.get('/v1/registry/instances', async (req) => {
+  app.get(CONTROL_ROUTES.listInstances.path, async (req) => {
     if (!deps.isAdmin(req)) requirePeer(req);
     const now = Date.now();
     return {
@@ -164,7 +148,7 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
   });
 
   // Server-Sent Events: a snapshot, then every change as it happens.
-  app.get('/v1/registry/watch', async (req, reply) => {
+  app.get(CONTROL_ROUTES.watch.path, async (req, reply) => {
     requirePeer(req);
     reply.hijack();
     const res = reply.raw;
