@@ -2,7 +2,7 @@ import { FlotillaError, type Peer, peerOf, type ServiceApp, type ServiceContext 
 import { CONTROL_ROUTES, InstanceParams, RegisterRequest } from '@flotilla/kit/contracts';
 import type { FastifyRequest } from 'fastify';
 import { heartbeatStreamRoute } from './heartbeat-stream.js';
-import { publicView, type Registry, type RegistryEvent } from './registry.js';
+import { publicView, type RegisteredInstance, type Registry, type RegistryEvent } from './registry.js';
 
 export interface RegistryRouteDeps {
   registry: Registry;
@@ -18,24 +18,56 @@ export interface RegistryRouteDeps {
 
 const KEEPALIVE_MS = 5_000;
 
+/** What the registry's routes share: the checks of who calls, and the audit of refusals. */
+interface RegistryRoutes {
+  app: ServiceApp;
+  ctx: ServiceContext;
+  deps: RegistryRouteDeps;
+  requirePeer: (request: FastifyRequest) => Peer;
+  refuse: (peer: Peer, action: string, target: string, reason: string) => Promise<never>;
+  /** The instance `id`, if it belongs to the caller's service (else refused and audited). */
+  owned: (request: FastifyRequest, id: string, action: string) => Promise<RegisteredInstance>;
+}
+
 /**
  * The registry's API. Every write is made as the identity in the caller's
  * certificate: a service registers, heartbeats and removes only its own instances.
  */
 export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: RegistryRouteDeps): void {
   const { registry } = deps;
-
   const requirePeer = (request: FastifyRequest): Peer => {
     const peer = peerOf(request);
     if (!peer) throw new FlotillaError('FLT_UNAUTHENTICATED', 'a client certificate is required');
     return peer;
   };
-
   const refuse = async (peer: Peer, action: string, target: string, reason: string): Promise<never> => {
     await ctx.audit({ actor: peer.id, action, target, outcome: 'denied', reason });
     throw new FlotillaError('FLT_FORBIDDEN', reason);
   };
+  const owned = async (req: FastifyRequest, id: string, action: string) => {
+    const peer = requirePeer(req);
+    const instance = registry.get(id);
+    if (!instance) throw new FlotillaError('FLT_NOT_FOUND', `instance ${id} is not registered`);
+    if (instance.service !== peer.service) {
+      await refuse(
+        peer,
+        action,
+        `instance/${instance.id}`,
+        `instance ${instance.id} belongs to ${instance.service}`,
+      );
+    }
+    return instance;
+  };
+  const routes: RegistryRoutes = { app, ctx, deps, requirePeer, refuse, owned };
+  registerRoute(routes);
+  heartbeatRoutes(routes);
+  deregisterRoute(routes);
+  listRoute(routes);
+  watchRoute(routes);
+}
 
+function registerRoute({ app, ctx, deps, requirePeer, refuse }: RegistryRoutes): void {
+  const { registry } = deps;
   app.post(CONTROL_ROUTES.register.path, { schema: { body: RegisterRequest } }, async (req, reply) => {
     const peer = requirePeer(req);
     const { service, address, port, version, metadata } = req.body;
@@ -78,22 +110,10 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
       ...(deps.heartbeatStreamSeconds ? { heartbeatStreamSeconds: deps.heartbeatStreamSeconds } : {}),
     });
   });
+}
 
-  const owned = async (req: FastifyRequest, id: string, action: string) => {
-    const peer = requirePeer(req);
-    const instance = registry.get(id);
-    if (!instance) throw new FlotillaError('FLT_NOT_FOUND', `instance ${id} is not registered`);
-    if (instance.service !== peer.service) {
-      await refuse(
-        peer,
-        action,
-        `instance/${instance.id}`,
-        `instance ${instance.id} belongs to ${instance.service}`,
-      );
-    }
-    return instance;
-  };
-
+function heartbeatRoutes({ app, deps, owned, requirePeer }: RegistryRoutes): void {
+  const { registry } = deps;
   // One request per heartbeat: kits that were not offered a stream, and older kits.
   app.put(CONTROL_ROUTES.heartbeat.path, { schema: { params: InstanceParams } }, async (req, reply) => {
     const instance = await owned(req, req.params.id, 'registry.heartbeat');
@@ -114,7 +134,10 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
       requirePeer,
     );
   }
+}
 
+function deregisterRoute({ app, ctx, deps, owned, requirePeer }: RegistryRoutes): void {
+  const { registry } = deps;
   app.delete(CONTROL_ROUTES.deregister.path, { schema: { params: InstanceParams } }, async (req, reply) => {
     const instance = await owned(req, req.params.id, 'registry.deregister');
     registry.remove(instance.id, 'deregistered');
@@ -126,7 +149,10 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
     });
     return reply.code(204).send();
   });
+}
 
+function listRoute({ app, deps, requirePeer }: RegistryRoutes): void {
+  const { registry } = deps;
   app.get(CONTROL_ROUTES.listInstances.path, async (req) => {
     if (!deps.isAdmin(req)) requirePeer(req);
     const now = Date.now();
@@ -140,7 +166,10 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
       })),
     };
   });
+}
 
+function watchRoute({ app, deps, requirePeer }: RegistryRoutes): void {
+  const { registry } = deps;
   // Watch streams never end on their own: close them before the server drains, or it never would.
   const streams = new Set<{ destroy: () => void }>();
   app.addHook('preClose', async () => {
