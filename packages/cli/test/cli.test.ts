@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { commandReference } from '../src/cli/reference.js';
 import type { CommandSpec } from '../src/cli/spec.js';
 import { UsageError } from '../src/cli/usage-error.js';
 import { COMMANDS } from '../src/commands/table.js';
@@ -200,5 +201,33 @@ t flotilla st; t flotilla ca ''; t flotilla logs --se; t flotilla status -o ''`;
     expect(out).toMatch(/^#compdef flotilla\n/);
     for (const c of COMMANDS) expect(out).toContain(`'${c.name}:${c.summary.replaceAll("'", `'\\''`)}'`);
     expect(out).toContain("'ca rotate') printf '%s\\n' '--intermediate:");
+  });
+});
+
+describe('the README', () => {
+  /** Markdown as the reader sees it: table cells trimmed, however Prettier aligned them. */
+  const normalise = (text: string) =>
+    text
+      .split('\n')
+      .map((line) =>
+        line.startsWith('|')
+          ? line
+              .split(/(?<!\\)\|/)
+              .map((cell) => cell.trim().replace(/^-+$/, '---'))
+              .join('|')
+          : line.trimEnd(),
+      )
+      .filter((line) => line !== '')
+      .join('\n');
+
+  it('documents every command, its arguments, flags and examples, as the table declares them', async () => {
+    const readme = await readFile(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const begin = '<!-- commands: generated from src/commands/table.ts -->';
+    const section = readme.slice(
+      readme.indexOf(begin) + begin.length,
+      readme.indexOf('<!-- end of commands -->'),
+    );
+    // Out of step: npx tsx packages/cli/scripts/write-readme.ts && npx prettier --write packages/cli/README.md
+    expect(normalise(section)).toBe(normalise(commandReference(COMMANDS)));
   });
 });
