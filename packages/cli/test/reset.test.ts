@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { run } from '../src/commands/reset.js';
+import { parseCommandArgs } from '../src/cli/parse.js';
+import { reset as resetCommand } from '../src/commands/reset.js';
+import { COMMANDS } from '../src/commands/table.js';
 import { dropSchemas, fleetSchemas } from '../src/up/reset.js';
 
 const fleetYaml = `version: 1
@@ -15,6 +17,16 @@ services:
   - { name: metadata, entry: m.ts, database: true }
   - { name: history, entry: h.ts }
 `;
+
+/** `flotilla reset …` through the CLI's own parser, its errors thrown (as main would print them). */
+const run = (argv: string[]) =>
+  resetCommand(
+    parseCommandArgs(
+      COMMANDS.find((c) => c.name === 'reset')!,
+      'flotilla reset',
+      argv,
+    ),
+  );
 
 describe('flotilla reset', () => {
   let dir: string;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { TestCa } from '@flotilla/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualIdentity, MtlsClient } from '../src/identity/index.js';
-import { ControlClient } from '../src/identity/control-client.js';
+import { ControlClient } from '../src/contracts/control-api/workload-client.js';
 
 describe('ControlClient', () => {
   let ca: TestCa;
@@ -21,7 +21,9 @@ describe('ControlClient', () => {
       (req, res) => {
         callers.push(req.socket.remoteAddress ?? '');
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ roots: [ca.bundle], crls: [] }));
+        // What the control plane answers, as the contract shapes it.
+        const crls = req.url === '/v1/crls';
+        res.end(JSON.stringify(crls ? { crls: [] } : { version: 1, roots: [ca.bundle], intermediates: [] }));
       },
     );
     server.on('secureConnection', () => (handshakes += 1));

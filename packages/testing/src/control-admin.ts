@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { ControlAdminClient } from '@flotilla/kit/contracts';
 
 /** What a test needs to act as the operator of a running control plane. */
 export interface ControlAdmin {
@@ -6,23 +6,22 @@ export interface ControlAdmin {
   adminToken: string;
   /** PEM of the roots that vouch for the control plane. */
   roots: string;
+  /** The control plane's trust domain (default `flotilla.local`). */
+  trustDomain?: string;
 }
 
-/** Asks the control plane for a one-time join token for `service` (as `flotilla ca token` does). */
+/**
+ * Asks the control plane for a one-time join token for `service` (as `flotilla ca token`
+ * does), through the control plane's contract client.
+ *
+ * @example
+ * const env = { FLOTILLA_JOIN_TOKEN: await joinToken(admin, 'metadata') };
+ */
 export async function joinToken(admin: ControlAdmin, service: string): Promise<string> {
-  const agent = new Agent({ connect: { ca: admin.roots, servername: 'localhost' } });
+  const client = new ControlAdminClient(admin);
   try {
-    const res = await request(new URL('/v1/join-tokens', admin.url), {
-      method: 'POST',
-      dispatcher: agent,
-      headers: { authorization: `Bearer ${admin.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ service }),
-    });
-    const body = (await res.body.json()) as { token?: string; detail?: string };
-    if (res.statusCode !== 201 || !body.token)
-      throw new Error(`join token refused: ${res.statusCode} ${body.detail ?? ''}`);
-    return body.token;
+    return (await client.createJoinToken(service)).token;
   } finally {
-    await agent.close();
+    await client.close();
   }
 }

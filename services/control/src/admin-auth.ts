@@ -1,12 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { join } from 'node:path';
 import { type ServiceContext, FlotillaError } from '@flotilla/kit';
+import { adminTokenPath } from '@flotilla/kit/contracts';
 import type { FastifyRequest } from 'fastify';
-import { randomSecret, readOrCreateSecret, secretsDir } from './secrets.js';
-
-export function adminTokenPath(home: string): string {
-  return join(secretsDir(home), 'admin-token');
-}
+import { randomSecret, readOrCreateSecret } from './secrets.js';
 
 /** The admin token: `FLOTILLA_ADMIN_TOKEN`, or one generated once into `<home>/secrets/admin-token` (0600). */
 export async function loadAdminToken(home: string, fromEnv: string | undefined): Promise<string> {

@@ -60,3 +60,6 @@ export const controlConfig = Type.Object({
     description: 'quiet time after a change to FLOTILLA_POLICY_DIR before the policy bundle is re-signed',
   }),
 });
+
+/** The control plane's settings, as its service context holds them. */
+export type ControlConfig = typeof controlConfig.properties;

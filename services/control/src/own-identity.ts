@@ -1,4 +1,4 @@
-import { ManualIdentity, type TlsMaterial } from '@flotilla/kit';
+import { ManualIdentity, type ServiceContext, type TlsMaterial } from '@flotilla/kit';
 import type { CertificateAuthority } from './ca/certificate-authority.js';
 import { EC_P256, SIGNING, subtle, x509 } from './x509.js';
 
@@ -50,4 +50,55 @@ export async function placeholderIdentity(trustDomain: string): Promise<ManualId
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
   });
+}
+
+/**
+ * Keeps the control plane's own server identity current: a certificate from its own CA,
+ * renewed at half-life; the roots it verifies callers against, after every bundle change
+ * (`refreshRoots`); and the serials it refuses, at once for a revocation made here (before
+ * the revoking request is answered) and within a second for one made by another control
+ * plane on the same database. Without a `ManualIdentity` (started with another identity)
+ * there is nothing to keep.
+ */
+export async function keepOwnIdentity(
+  ctx: Pick<ServiceContext, 'log' | 'onClose'>,
+  identity: ManualIdentity | undefined,
+  ca: CertificateAuthority,
+): Promise<{ refreshRoots: () => Promise<void> }> {
+  if (!identity) return { refreshRoots: async () => undefined };
+  let renewTimer: NodeJS.Timeout | undefined;
+  const renew = async () => {
+    const material = await controlTlsMaterial(ca);
+    identity.update(material);
+    const halfLife = (material.notAfter.getTime() - material.notBefore.getTime()) / 2;
+    clearTimeout(renewTimer);
+    renewTimer = setTimeout(
+      () => {
+        renew().catch((err: unknown) =>
+          ctx.log.error({ err }, 'control plane could not renew its own certificate'),
+        );
+      },
+      Math.max(1000, material.notBefore.getTime() + halfLife - Date.now()),
+    );
+    renewTimer.unref();
+  };
+  await renew();
+
+  const refreshRevoked = () =>
+    ca.revokedSerials().then(
+      (serials) => identity.setRevoked(serials),
+      (err: unknown) => ctx.log.error({ err }, 'could not refresh revoked serials'),
+    );
+  identity.setRevoked(await ca.revokedSerials()); // no start without it
+  const revokedTimer = setInterval(() => void refreshRevoked(), 1_000);
+  revokedTimer.unref();
+  const stopHearing = ca.onRevoke(refreshRevoked);
+  ctx.onClose(() => {
+    clearTimeout(renewTimer);
+    clearInterval(revokedTimer);
+    stopHearing();
+  });
+  return {
+    refreshRoots: async () => identity.update({ ...identity.current(), ca: pem(ca.bundle().roots) }),
+  };
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { FlotillaError } from '@flotilla/kit';
 
 /** Where the control plane keeps secrets: beside, never inside, the data directory. */
 export function secretsDir(home: string): string {
@@ -15,7 +16,8 @@ export async function readOrCreateSecret(path: string, make: () => string): Prom
   try {
     const info = await stat(path);
     if ((info.mode & 0o077) !== 0) {
-      throw new Error(
+      throw new FlotillaError(
+        'FLT_CONFIG_INVALID',
         `${path} is readable by others (mode ${(info.mode & 0o777).toString(8)}); chmod 600 it`,
       );
     }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GroupCommit } from '../src/ca/group-commit.js';
 import { IssuanceStore } from '../src/ca/issuance-store.js';
 import type { IssuedLeaf } from '../src/ca/issue.js';
-import { createJoinToken, hashToken } from '../src/join-tokens.js';
+import { createJoinToken, hashToken } from '../src/ca/join-tokens.js';
 import { migrations } from '../src/migrations.js';
 
 describe('GroupCommit', () => {

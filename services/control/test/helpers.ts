@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { promisify } from 'node:util';
 import { x509 } from '@flotilla/kit';
+import { ControlAdminClient } from '@flotilla/kit/contracts';
 import { type RunningControl, startControl } from '../src/index.js';
 
 const run = promisify(execFile);
@@ -138,22 +139,22 @@ export function serviceCsr(service: string): Promise<KeyAndCsr> {
   return makeCsr({ name: `CN=${service}`, sans: [{ type: 'url', value: spiffe(service) }] });
 }
 
+/** A join token for `service`, asked for as the operator does (through the contract's client). */
 export async function joinToken(
   control: RunningControl,
   service: string,
   ttlSeconds?: number,
 ): Promise<string> {
-  const res = await call(
-    control,
-    'POST',
-    '/v1/join-tokens',
-    { service, ...(ttlSeconds ? { ttlSeconds } : {}) },
-    {
-      admin: control.adminToken,
-    },
-  );
-  if (res.status !== 201) throw new Error(`join token: ${res.status} ${JSON.stringify(res.body)}`);
-  return (res.body as { token: string }).token;
+  const admin = new ControlAdminClient({
+    url: control.url,
+    roots: control.bundle().roots.join(''),
+    adminToken: control.adminToken,
+  });
+  try {
+    return (await admin.createJoinToken(service, ttlSeconds)).token;
+  } finally {
+    await admin.close();
+  }
 }
 
 /** Joins as `service`: returns the issue response and the key. */

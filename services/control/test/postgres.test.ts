@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaStore } from '../src/ca/ca-store.js';
 import { CertificateAuthority } from '../src/ca/certificate-authority.js';
 import { CrlCache } from '../src/ca/crl.js';
-import { createJoinToken } from '../src/join-tokens.js';
+import { createJoinToken } from '../src/ca/join-tokens.js';
 import { createCaMetrics } from '../src/metrics.js';
 import { migrations } from '../src/migrations.js';
 import { x509 } from '../src/x509.js';

@@ -1,17 +1,13 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verifyAuditFile } from '@flotilla/kit';
+import type { Handler } from '../cli/spec.js';
+import { fleetHome } from '../home.js';
 import { printError } from '../output.js';
 
-const USAGE = 'usage: flotilla audit verify [FILE|DIR]   (default: .flotilla/audit)';
-
-/** `flotilla audit verify`: checks the hash chain of every audit trail. */
-export async function run(argv: string[]): Promise<number> {
-  const [sub, target = join('.flotilla', 'audit')] = argv;
-  if (sub !== 'verify') {
-    console.log(USAGE);
-    return sub === '--help' ? 0 : 2;
-  }
+/** `flotilla audit verify [FILE|DIR]`: checks the hash chain of every audit trail (default `<home>/audit`). */
+export const verify: Handler = async (args) => {
+  const target = args.positionals[0] ?? join(fleetHome(args), 'audit');
   const files = await auditFiles(target);
   if (files.length === 0) {
     printError(`no audit trail found at ${target}`);
@@ -27,7 +23,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   return failed ? 1 : 0;
-}
+};
 
 async function auditFiles(target: string): Promise<string[]> {
   const info = await stat(target).catch(() => undefined);

@@ -1,219 +1,101 @@
+import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { request } from 'node:https';
-import { join } from 'node:path';
-import type { PeerCertificate } from 'node:tls';
-import { adminTokenPath } from '@flotilla/control';
-import { serviceSpiffeId, spiffeIdOfCertificate } from '@flotilla/kit';
-import { printError } from '../output.js';
+import type { ControlAdminClient, RevocationReason, TrustBundle } from '@flotilla/kit/contracts';
+import { type Args, bool, type Handler, output, str } from '../cli/spec.js';
+import { UsageError } from '../cli/usage-error.js';
+import { connectControl } from '../control-plane/connect.js';
+import { printJson, printTable } from '../listing.js';
 
-const USAGE = `usage: flotilla ca <command> [--url URL]
-
-  token <service> [--ttl SECONDS]     print a one-time join token for a service
-  sign --csr FILE --token TOKEN       sign a CSR with a join token; prints the chain PEM
-  revoke <serial> | --service NAME    revoke a certificate, or every one of a service
-  bundle [--json]                     print the trust bundle (roots, then intermediates)
-  rotate [--intermediate|--root]      rotate a CA (default: the intermediate)
-
-The control plane is found by --url, FLOTILLA_CONTROL_URL or <FLOTILLA_HOME>/control.json;
-its roots in FLOTILLA_CA_BUNDLE_FILE or <FLOTILLA_HOME>/ca.pem; the admin token in
-FLOTILLA_ADMIN_TOKEN or <FLOTILLA_HOME>/secrets/admin-token.`;
-
-class UsageError extends Error {}
-
-/** `flotilla ca …`: talks to a running control plane over TLS. */
-export async function run(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (!sub || sub === '--help' || sub === '-h') {
-    console.log(USAGE);
-    return sub ? 0 : 2;
-  }
+/** Runs `use` with the operator's client of the control plane, closed after. */
+async function withControl<T>(args: Args, use: (admin: ControlAdminClient) => Promise<T>): Promise<T> {
+  const admin = await connectControl(args);
   try {
-    const args = parseArgs(rest);
-    const client = await connect(args.flags.url);
-    switch (sub) {
-      case 'token': {
-        const service = one(args.positional, 'token <service>');
-        const ttl = args.flags.ttl ? Number(args.flags.ttl) : undefined;
-        const body = await client.call(
-          'POST',
-          '/v1/join-tokens',
-          { service, ...(ttl ? { ttlSeconds: ttl } : {}) },
-          true,
-        );
-        console.log(body.token);
-        return 0;
-      }
-      case 'sign': {
-        if (!args.flags.csr || !args.flags.token)
-          throw new UsageError('sign needs --csr FILE and --token TOKEN');
-        const csr = await readFile(args.flags.csr, 'utf8');
-        const body = await client.call('POST', '/v1/certificates', { csr, token: args.flags.token }, false);
-        process.stdout.write(pem([body.certificate as string, ...(body.chain as string[])]));
-        return 0;
-      }
-      case 'revoke': {
-        const target = args.flags.service
-          ? { service: args.flags.service }
-          : { serial: one(args.positional, 'revoke <serial>') };
-        const body = await client.call('POST', '/v1/revocations', target, true);
-        const revoked = body.revoked as string[];
-        console.log(revoked.length ? revoked.map((s) => `revoked ${s}`).join('\n') : 'nothing to revoke');
-        return 0;
-      }
-      case 'bundle': {
-        const body = await client.call('GET', '/v1/bundle', undefined, false);
-        if (args.flags.json) console.log(JSON.stringify(body, null, 2));
-        else process.stdout.write(pem([...(body.roots as string[]), ...(body.intermediates as string[])]));
-        return 0;
-      }
-      case 'rotate': {
-        const which = args.flags.root ? 'root' : 'intermediate';
-        const body = await client.call('POST', '/v1/ca/rotate', { which }, true);
-        const bundle = body.bundle as { version: number };
-        console.log(
-          `rotated the ${which}: created ${(body.created as string[]).join(', ')}; bundle version ${bundle.version}`,
-        );
-        return 0;
-      }
-      default:
-        throw new UsageError(`unknown ca command "${sub}" (run "flotilla ca --help")`);
-    }
-  } catch (err) {
-    printError(err instanceof Error ? err.message : String(err));
-    return err instanceof UsageError ? 2 : 1;
+    return await use(admin);
+  } finally {
+    await admin.close();
   }
 }
 
-interface Args {
-  positional: string[];
-  flags: Record<string, string | undefined>;
-}
+/** `flotilla ca token <service> [--ttl SECONDS]`: a one-time join token, printed alone. */
+export const caToken: Handler = async (args) => {
+  const [service = ''] = args.positionals;
+  const ttl = str(args, 'ttl');
+  const ttlSeconds = ttl === undefined ? undefined : Number(ttl);
+  if (ttlSeconds !== undefined && !(Number.isInteger(ttlSeconds) && ttlSeconds > 0))
+    throw new UsageError(`--ttl must be a whole number of seconds (got "${ttl}")`);
+  const { token } = await withControl(args, (admin) => admin.createJoinToken(service, ttlSeconds));
+  console.log(token);
+  return 0;
+};
 
-const BOOLEAN_FLAGS = new Set(['json', 'root', 'intermediate']);
+/** `flotilla ca sign --csr FILE --token TOKEN`: the certificate and its chain, PEM. */
+export const caSign: Handler = async (args) => {
+  const csrFile = str(args, 'csr');
+  const token = str(args, 'token');
+  if (!csrFile || !token)
+    throw new UsageError(
+      `${args.command} needs --csr FILE and --token TOKEN`,
+      `Run "${args.command} --help"`,
+    );
+  const csr = await readFile(csrFile, 'utf8');
+  const issued = await withControl(args, (admin) => admin.signCertificate(csr, token));
+  process.stdout.write(pem([issued.certificate, ...issued.chain]));
+  return 0;
+};
 
-function parseArgs(argv: string[]): Args {
-  const positional: string[] = [];
-  const flags: Record<string, string | undefined> = {};
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] ?? '';
-    if (!arg.startsWith('--')) {
-      positional.push(arg);
-      continue;
-    }
-    const [name = '', inline] = arg.slice(2).split('=', 2);
-    if (BOOLEAN_FLAGS.has(name)) flags[name] = 'true';
-    else {
-      const value = inline ?? argv[++i];
-      if (value === undefined) throw new UsageError(`--${name} needs a value`);
-      flags[name] = value;
-    }
-  }
-  return { positional, flags };
-}
+/** `flotilla ca revoke <serial> | --service NAME [--reason R]`. */
+export const caRevoke: Handler = async (args) => {
+  const service = str(args, 'service');
+  const [serial] = args.positionals;
+  if ((service === undefined) === (serial === undefined))
+    throw new UsageError(`${args.command} needs a serial or --service NAME (one of them)`);
+  const reason = str(args, 'reason') as RevocationReason | undefined;
+  const target = service !== undefined ? { service } : { serial: serial ?? '' };
+  const revoked = await withControl(args, (admin) =>
+    admin.revoke({ ...target, ...(reason ? { reason } : {}) }),
+  );
+  console.log(revoked.length ? revoked.map((s) => `revoked ${s}`).join('\n') : 'nothing to revoke');
+  return 0;
+};
 
-function one(values: string[], usage: string): string {
-  if (values.length !== 1 || !values[0]) throw new UsageError(`usage: flotilla ca ${usage}`);
-  return values[0];
+/** `flotilla ca bundle [-o pem|json|table]`: roots, then intermediates. */
+export const caBundle: Handler = async (args) => {
+  const bundle = await withControl(args, (admin) => admin.bundle());
+  const format = output(args, 'pem');
+  if (format === 'json') printJson(bundle);
+  else if (format === 'table') printBundleTable(bundle);
+  else process.stdout.write(pem([...bundle.roots, ...bundle.intermediates]));
+  return 0;
+};
+
+/** `flotilla ca rotate [--intermediate|--root]`. */
+export const caRotate: Handler = async (args) => {
+  if (bool(args, 'root') && bool(args, 'intermediate'))
+    throw new UsageError(`${args.command} takes --root or --intermediate, not both`);
+  const which = bool(args, 'root') ? 'root' : 'intermediate';
+  const { created, bundle } = await withControl(args, (admin) => admin.rotateCa(which));
+  console.log(`rotated the ${which}: created ${created.join(', ')}; bundle version ${bundle.version}`);
+  return 0;
+};
+
+function printBundleTable(bundle: TrustBundle): void {
+  const row = (kind: string, text: string) => {
+    const cert = new X509Certificate(text);
+    const sha256 = cert.fingerprint256.replaceAll(':', '').toLowerCase();
+    return [
+      kind,
+      cert.subject.replaceAll('\n', ', '),
+      new Date(cert.validTo).toISOString(),
+      `${sha256.slice(0, 16)}…`,
+    ];
+  };
+  printTable(
+    ['KIND', 'SUBJECT', 'NOT AFTER', 'SHA-256'],
+    [...bundle.roots.map((r) => row('root', r)), ...bundle.intermediates.map((i) => row('intermediate', i))],
+  );
+  console.log(`\nbundle version ${bundle.version}`);
 }
 
 function pem(items: string[]): string {
   return items.map((p) => `${p.trim()}\n`).join('');
-}
-
-export interface ControlConnection {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers of the control plane
-  call(method: string, path: string, body: unknown, admin: boolean): Promise<Record<string, any>>;
-}
-
-/**
- * A TLS connection to the control plane that checks its SPIFFE id, with the admin token
- * when a call needs it (found as the usage text above says).
- */
-export async function connect(urlFlag: string | undefined): Promise<ControlConnection> {
-  const home = process.env.FLOTILLA_HOME ?? '.flotilla';
-  const url = urlFlag ?? process.env.FLOTILLA_CONTROL_URL ?? (await controlJsonUrl(home));
-  const caFile = process.env.FLOTILLA_CA_BUNDLE_FILE ?? join(home, 'ca.pem');
-  const ca = await readFile(caFile, 'utf8').catch(() => {
-    throw new Error(`cannot read the control plane's roots at ${caFile} (set FLOTILLA_CA_BUNDLE_FILE)`);
-  });
-  const trustDomain = process.env.FLOTILLA_TRUST_DOMAIN ?? 'flotilla.local';
-  const expected = serviceSpiffeId(trustDomain, 'control');
-  let adminToken: string | undefined;
-  const admin = async () => {
-    adminToken ??=
-      process.env.FLOTILLA_ADMIN_TOKEN ??
-      (await readFile(adminTokenPath(home), 'utf8').then(
-        (t) => t.trim(),
-        () => {
-          throw new Error(`no admin token: set FLOTILLA_ADMIN_TOKEN or create ${adminTokenPath(home)}`);
-        },
-      ));
-    return adminToken;
-  };
-  return {
-    async call(method, path, body, needsAdmin) {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const headers: Record<string, string> = {};
-      if (payload !== undefined) headers['content-type'] = 'application/json';
-      if (needsAdmin) headers.authorization = `Bearer ${await admin()}`;
-      const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-        const req = request(
-          new URL(path, url),
-          {
-            method,
-            ca,
-            headers,
-            // Not just "signed by our CA": it must be the control plane's SPIFFE id.
-            checkServerIdentity: (_host: string, cert: PeerCertificate) => {
-              const id = cert.raw ? spiffeIdOfCertificate(new Uint8Array(cert.raw))?.id : undefined;
-              return id === expected
-                ? undefined
-                : new Error(`server is ${id ?? 'no SPIFFE id'}, expected ${expected}`);
-            },
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () =>
-              resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-            );
-          },
-        );
-        req.on('error', reject);
-        req.end(payload);
-      });
-      const parsed = safeJson(text);
-      if (status >= 300) {
-        const detail = typeof parsed?.detail === 'string' ? parsed.detail : text.slice(0, 200);
-        throw new Error(`control plane refused ${method} ${path}: ${status} ${detail}`);
-      }
-      if (!parsed)
-        throw new Error(`control plane answered ${method} ${path} with something that is not JSON`);
-      return parsed;
-    },
-  };
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers of the control plane
-function safeJson(text: string): Record<string, any> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
-    return value && typeof value === 'object' ? (value as Record<string, any>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function controlJsonUrl(home: string): Promise<string> {
-  const file = join(home, 'control.json');
-  try {
-    const { url } = JSON.parse(await readFile(file, 'utf8')) as { url?: unknown };
-    if (typeof url === 'string') return url;
-  } catch {
-    // fall through
-  }
-  throw new Error(
-    `no control plane: pass --url, set FLOTILLA_CONTROL_URL, or run "flotilla control" (${file})`,
-  );
 }

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   Authorizer,
   type DecisionRequest,
@@ -10,86 +9,55 @@ import {
   PolicyError,
   runTestFile,
 } from '@flotilla/policy';
+import { bool, type Handler, str } from '../cli/spec.js';
+import { connectControl } from '../control-plane/connect.js';
 import { printError } from '../output.js';
-import { connect } from './ca.js';
 
-const USAGE = `usage: flotilla policy <validate|test|lint|why|rotate-key> [options]
-
-  validate [--dir policies]               parse and validate every policy against the schema
-  test [--dir policies] [FILES...]        run YAML cases (default: <dir>/tests/*.yaml)
-  lint [--dir policies] [--strict]        warn about over-broad permits (--strict: exit 1 on warnings)
-  why <request.json> [--dir policies]     decide one request and show the deciding policies
-  rotate-key [--url URL]                  new bundle-signing key at the running control plane; the
-                                          previous key stays published until the next rotation`;
-
-/** `flotilla policy`: policy as code from the command line. */
-export async function run(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  let args: { dir: string; url?: string; strict: boolean; help: boolean; positionals: string[] };
-  try {
-    const parsed = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      options: {
-        dir: { type: 'string', default: 'policies' },
-        url: { type: 'string' },
-        strict: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    });
-    args = { ...parsed.values, positionals: parsed.positionals };
-  } catch (err) {
-    printError((err as Error).message);
-    return 2;
-  }
-  if (!sub || sub === '--help' || args.help) {
-    console.log(USAGE);
-    return sub ? 0 : 2;
-  }
-  try {
-    switch (sub) {
-      case 'validate':
-        return await validate(args.dir);
-      case 'test':
-        return await test(args.dir, args.positionals);
-      case 'lint':
-        return await lint(args.dir, args.strict);
-      case 'why':
-        return await why(args.dir, args.positionals[0]);
-      case 'rotate-key':
-        return await rotateKey(args.url);
-      default:
-        printError(`unknown policy command "${sub}" (validate, test, lint, why, rotate-key)`);
-        return 2;
+/** A policy command, with a policy file problem printed as file:line lines (exit 1). */
+const withPolicies =
+  (run: (dir: string, positionals: string[], strict: boolean) => Promise<number>): Handler =>
+  async (args) => {
+    const dir = str(args, 'dir') ?? 'policies';
+    try {
+      return await run(dir, args.positionals, bool(args, 'strict'));
+    } catch (err) {
+      return reportLoadError(err, dir);
     }
-  } catch (err) {
-    return reportLoadError(err, args.dir);
-  }
-}
+  };
 
-async function rotateKey(url: string | undefined): Promise<number> {
-  let body: Record<string, unknown>;
+/** `flotilla policy validate [--dir policies]`. */
+export const validate = withPolicies((dir) => validateDir(dir));
+/** `flotilla policy test [--dir policies] [FILES...]`. */
+export const test = withPolicies((dir, files) => testFiles(dir, files));
+/** `flotilla policy lint [--dir policies] [--strict]`. */
+export const lint = withPolicies((dir, _files, strict) => lintDir(dir, strict));
+/** `flotilla policy why <request.json> [--dir policies]`. */
+export const why = withPolicies((dir, [request]) => whyRequest(dir, request));
+
+/** `flotilla policy rotate-key [--url URL]`: a new bundle-signing key at the running control plane. */
+export const rotateKey: Handler = async (args) => {
+  const admin = await connectControl(args);
+  let body: Awaited<ReturnType<typeof admin.rotatePolicyKey>>;
   try {
-    body = await (await connect(url)).call('POST', '/v1/policy/keys/rotate', undefined, true);
-  } catch (err) {
-    printError(err instanceof Error ? err.message : String(err));
-    return 1;
+    body = await admin.rotatePolicyKey();
+  } finally {
+    await admin.close();
   }
-  const list = (v: unknown) => (Array.isArray(v) && v.length ? v.join(', ') : 'none');
+  const list = (v: string[]) => (v.length ? v.join(', ') : 'none');
   console.log(
-    `rotated the policy signing key: ${String(body.kid)} signs bundle version ${String(body.version)}; published: ${list(body.published)}; retired: ${list(body.retired)}`,
+    `rotated the policy signing key: ${body.kid} signs bundle version ${body.version}; published: ${list(body.published)}; retired: ${list(body.retired)}`,
   );
   return 0;
-}
+};
 
-async function validate(dir: string): Promise<number> {
+async function validateDir(dir: string): Promise<number> {
   const compiled = await loadPolicies({ dir });
   const files = new Set(compiled.policies.map((p) => p.file)).size;
   console.log(`ok: ${compiled.policies.length} policies in ${files} files valid against the schema`);
   return 0;
 }
 
-async function test(dir: string, files: string[]): Promise<number> {
+async function testFiles(dir: string, files: string[]): Promise<number> {
   const engine = new Authorizer(await loadPolicies({ dir }), { cache: false });
   const targets = files.length > 0 ? files : await findTestFiles(dir);
   if (targets.length === 0) {
@@ -109,7 +77,7 @@ async function test(dir: string, files: string[]): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
-async function lint(dir: string, strict: boolean): Promise<number> {
+async function lintDir(dir: string, strict: boolean): Promise<number> {
   const warnings = lintPolicies(await loadPolicies({ dir }));
   for (const w of warnings) {
     console.log(`${join(dir, w.file)}:${w.line}: warning [${w.rule}] ${w.policyId}: ${w.message}`);
@@ -118,7 +86,7 @@ async function lint(dir: string, strict: boolean): Promise<number> {
   return strict && warnings.length > 0 ? 1 : 0;
 }
 
-async function why(dir: string, requestFile: string | undefined): Promise<number> {
+async function whyRequest(dir: string, requestFile: string | undefined): Promise<number> {
   if (!requestFile) {
     printError('usage: flotilla policy why <request.json> [--dir policies]');
     return 2;

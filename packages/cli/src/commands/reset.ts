@@ -1,31 +1,21 @@
 import { join, relative, resolve } from 'node:path';
 import pg from 'pg';
 import { loadFleet } from '../fleet/load-fleet.js';
+import { bool, type Handler, str } from '../cli/spec.js';
+import { fleetHome } from '../home.js';
 import { printError } from '../output.js';
 import { checkResettableHome, dropSchemas, exists, fleetSchemas, removeHome } from '../up/reset.js';
 
-const USAGE = `usage: flotilla reset --yes [--file flotilla.yaml] [--home .flotilla]
-
-Deletes the local state of a stopped fleet for a fresh start: every service's embedded
-database (data/), the secrets and demo passwords (secrets/), the certificate authority
-and its keys, logs and compiled services. With DATABASE_URL set, also drops the fleet's
-schemas there (one per service: control, auth and each service in the fleet file).
-Without --yes it only lists what it would delete.`;
-
-/** `flotilla reset --yes`: forget everything `flotilla up` created. */
-export async function run(argv: string[]): Promise<number> {
-  if (argv.includes('--help')) {
-    console.log(USAGE);
-    return 0;
-  }
-  const home = resolve(flag(argv, '--home') ?? process.env.FLOTILLA_HOME ?? '.flotilla');
-  const file = resolve(flag(argv, '--file') ?? 'flotilla.yaml');
+/** `flotilla reset [--yes]`: forget everything `flotilla up` created (without --yes: list it, exit 2). */
+export const reset: Handler = async (args) => {
+  const home = fleetHome(args);
+  const file = resolve(str(args, 'file') ?? 'flotilla.yaml');
   const url = process.env.DATABASE_URL;
   const schemas = url ? fleetSchemas(await loadFleet(file)) : [];
   const present = (await checkResettableHome(home)) === 'present';
   const shown = relative(process.cwd(), home) || home;
 
-  if (!argv.includes('--yes')) {
+  if (!bool(args, 'yes')) {
     console.log('flotilla reset would delete:');
     if (present)
       for (const part of ['data', 'secrets', 'ca.pem', 'logs'])
@@ -52,9 +42,4 @@ export async function run(argv: string[]): Promise<number> {
   console.log(present ? `deleted ${shown}/` : `${shown}/ did not exist`);
   console.log('next "flotilla up" starts fresh: new CA, secrets and demo passwords, empty databases');
   return 0;
-}
-
-function flag(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
+};

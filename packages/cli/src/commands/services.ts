@@ -1,16 +1,22 @@
-import { resolve } from 'node:path';
-import { adminFromHome } from '../up/admin-from-home.js';
-import { listInstances } from '../up/control-admin.js';
+import type { RegisteredInstance } from '@flotilla/kit/contracts';
+import { type Handler, output } from '../cli/spec.js';
+import { connectControl } from '../control-plane/connect.js';
+import { printJson } from '../listing.js';
 
-/** `flotilla services`: what the registry knows, grouped by service. */
-export async function run(argv: string[]): Promise<number> {
-  const home = resolve(process.env.FLOTILLA_HOME ?? '.flotilla');
-  const instances = await listInstances(await adminFromHome(home));
-  if (argv.includes('--json')) {
-    console.log(JSON.stringify({ instances }, null, 2));
+/** `flotilla services [-o json]`: what the registry knows, grouped by service. */
+export const services: Handler = async (args) => {
+  const admin = await connectControl(args);
+  let instances: RegisteredInstance[];
+  try {
+    instances = await admin.instances();
+  } finally {
+    await admin.close();
+  }
+  if (output(args) === 'json') {
+    printJson({ instances });
     return 0;
   }
-  const byService = new Map<string, typeof instances>();
+  const byService = new Map<string, RegisteredInstance[]>();
   for (const i of instances) byService.set(i.service, [...(byService.get(i.service) ?? []), i]);
   for (const [service, list] of [...byService].sort(([a], [b]) => a.localeCompare(b))) {
     console.log(`${service}  (${list.length} instance${list.length === 1 ? '' : 's'})`);
@@ -22,4 +28,4 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (instances.length === 0) console.log('no instances registered');
   return 0;
-}
+};

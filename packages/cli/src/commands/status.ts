@@ -1,9 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { adminFromHome } from '../up/admin-from-home.js';
-import { listInstances } from '../up/control-admin.js';
-import { readState } from '../up/fleet-state.js';
+import type { RegisteredInstance } from '@flotilla/kit/contracts';
+import { type Args, type Handler, output } from '../cli/spec.js';
+import { connectControl, readRoots } from '../control-plane/connect.js';
+import { fleetHome } from '../home.js';
+import { printJson } from '../listing.js';
+import { type FleetState, readState } from '../up/fleet-state.js';
 
 interface ServiceStatus {
   name: string;
@@ -21,24 +24,24 @@ interface ServiceStatus {
 }
 
 /**
- * `flotilla status [--json]`: each service's identity, certificate expiry, readiness and
+ * `flotilla status [-o json]`: each service's identity, certificate expiry, readiness and
  * memory, and the memory of the `flotilla up` process that hosts the control plane and the
  * embedded databases. Memory is read from /proc three ways: resident (RSS), proportional
  * (PSS: the ~35–45 MB of Node's own code every process maps counted once across them)
- * and private.
+ * and private. Exits 1 when a service is not ready.
  */
-export async function run(argv: string[]): Promise<number> {
-  const home = resolve(process.env.FLOTILLA_HOME ?? '.flotilla');
+export const status: Handler = async (args) => {
+  const home = fleetHome(args);
   const state = await readState(home);
-  const admin = await adminFromHome(home);
-  const registered = await listInstances(admin).catch(() => []);
+  const roots = await readRoots(home);
+  const registered = await registryInstances(args);
   const services: ServiceStatus[] = await Promise.all(
     state.processes.map(async (p) => {
-      const cert = await peekCertificate(p.url, admin.roots);
+      const cert = await peekCertificate(p.url, roots);
       const url = new URL(p.url);
       const instance = registered.find((i) => i.service === p.service && String(i.port) === url.port);
       // Auth and the gateway answer browsers; the registry vouches for the others.
-      const ready = instance ? instance.healthy : await reachable(p.url, admin.roots);
+      const ready = instance ? instance.healthy : await reachable(p.url, roots);
       return {
         name: p.name,
         url: p.url,
@@ -52,16 +55,27 @@ export async function run(argv: string[]): Promise<number> {
   );
   // The control plane runs inside the `flotilla up` process: its memory is that process's.
   const supervisor = { pid: state.supervisorPid, ...(await memory(state.supervisorPid)) };
-  if (argv.includes('--json')) {
-    console.log(
-      JSON.stringify(
-        { gateway: state.gateway, issuer: state.issuer, control: state.control, supervisor, services },
-        null,
-        2,
-      ),
-    );
-    return services.every((s) => s.ready) ? 0 : 1;
+  const { gateway, issuer, control } = state;
+  if (output(args) === 'json') printJson({ gateway, issuer, control, supervisor, services });
+  else printStatus(state, services, supervisor);
+  return services.every((s) => s.ready) ? 0 : 1;
+};
+
+/** What the registry says (empty if the control plane does not answer: status still shows the rest). */
+async function registryInstances(args: Args): Promise<RegisteredInstance[]> {
+  const admin = await connectControl(args);
+  try {
+    return await admin.instances().catch(() => []);
+  } finally {
+    await admin.close();
   }
+}
+
+function printStatus(
+  state: FleetState,
+  services: ServiceStatus[],
+  supervisor: Memory & { pid: number },
+): void {
   console.log(
     `fleet ${state.name}: gateway ${state.gateway}  issuer ${state.issuer}  control ${state.control}\n`,
   );
@@ -75,7 +89,6 @@ export async function run(argv: string[]): Promise<number> {
     `\n  control plane, embedded databases and supervisor (flotilla up, pid ${supervisor.pid})  ${memoryText(supervisor)}` +
       `\n  memory: RSS resident / PSS proportional (shared pages split among the processes sharing them) / private`,
   );
-  return services.every((s) => s.ready) ? 0 : 1;
 }
 
 /** Reads the server certificate a service presents (the handshake may then fail for want of ours). */

@@ -1,19 +1,18 @@
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { readState } from '../up/fleet-state.js';
+import { type Handler, str } from '../cli/spec.js';
+import { UsageError } from '../cli/usage-error.js';
+import { fleetHome } from '../home.js';
 import { printError } from '../output.js';
+import { readState } from '../up/fleet-state.js';
 
-/** `flotilla token --client ID`: a client-credentials access token, printed alone for scripts. */
-export async function run(argv: string[]): Promise<number> {
-  const i = argv.indexOf('--client');
-  const clientId = i >= 0 ? argv[i + 1] : undefined;
-  if (!clientId) {
-    console.log('usage: flotilla token --client ID [--scope "a b"]');
-    return 2;
-  }
-  const scopeAt = argv.indexOf('--scope');
-  const home = resolve(process.env.FLOTILLA_HOME ?? '.flotilla');
+/** `flotilla token --client ID [--scope "a b"]`: a client-credentials access token, printed alone for scripts. */
+export const token: Handler = async (args) => {
+  const clientId = str(args, 'client');
+  if (!clientId) throw new UsageError(`${args.command} needs --client ID`, `Run "${args.command} --help"`);
+  const scope = str(args, 'scope');
+  const home = fleetHome(args);
   const state = await readState(home);
   const { clients } = JSON.parse(await readFile(join(home, 'secrets', 'clients.json'), 'utf8')) as {
     clients: Record<string, string>;
@@ -33,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     const resource = resources[0]?.indicator;
     if (resource) form.set('resource', resource);
-    if (scopeAt >= 0 && argv[scopeAt + 1]) form.set('scope', argv[scopeAt + 1]!);
+    if (scope) form.set('scope', scope);
     const res = await request(`${state.issuer}/token`, {
       method: 'POST',
       dispatcher: agent,
@@ -57,4 +56,4 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     await agent.close();
   }
-}
+};

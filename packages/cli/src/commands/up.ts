@@ -1,47 +1,38 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { type Args, type Handler, str } from '../cli/spec.js';
+import { fleetHome } from '../home.js';
 import { printError } from '../output.js';
 import { type RunningFleet, runFleet } from '../up/fleet-runner.js';
 
-const USAGE = `usage: flotilla up [--file flotilla.yaml] [--home .flotilla]
-       flotilla dev [same options]   (restarts a service when its folder changes)
-
-Runs the fleet on this machine: the control plane, then every service as its own
-process with its own identity, port and data. Ctrl-C stops everything.`;
-
 /** `flotilla up`: what `npm start` runs. */
-export async function run(argv: string[], opts: { dev?: boolean } = {}): Promise<number> {
-  if (argv.includes('--help')) {
-    console.log(USAGE);
-    return 0;
-  }
-  const file = resolve(flag(argv, '--file') ?? 'flotilla.yaml');
-  const home = resolve(flag(argv, '--home') ?? process.env.FLOTILLA_HOME ?? '.flotilla');
+export const up: Handler = (args) => runUp(args, false);
+
+/** `flotilla dev`: `flotilla up`, and a change under a service's folder restarts that service alone. */
+export const dev: Handler = (args) => runUp(args, true);
+
+async function runUp(args: Args, live: boolean): Promise<number> {
+  const file = resolve(str(args, 'file') ?? 'flotilla.yaml');
+  const home = fleetHome(args);
   const started = Date.now();
-  let fleet: RunningFleet;
-  try {
-    fleet = await runFleet({
-      file,
-      home,
-      onEvent: (e) => {
-        if (e.type === 'control') progress('control', `ready at ${e.url}`, e.ms);
-        else if (e.type === 'started') progress(e.name, `ready at ${e.url}`, e.ms);
-        else if (e.type === 'restarted') progress(e.name, `restarted at ${e.url}`);
-        else {
-          printError(
-            `${e.name} crashed (${e.signal ?? `exit ${e.code}`}); restarting in ${e.restartInMs / 1000} s${
-              e.lastLines.length ? `: ${e.lastLines.at(-1)}` : ''
-            }`,
-          );
-        }
-      },
-    });
-  } catch (err) {
-    printError(err instanceof Error ? err.message : String(err));
-    return 1;
-  }
+  const fleet = await runFleet({
+    file,
+    home,
+    onEvent: (e) => {
+      if (e.type === 'control') progress('control', `ready at ${e.url}`, e.ms);
+      else if (e.type === 'started') progress(e.name, `ready at ${e.url}`, e.ms);
+      else if (e.type === 'restarted') progress(e.name, `restarted at ${e.url}`);
+      else {
+        printError(
+          `${e.name} crashed (${e.signal ?? `exit ${e.code}`}); restarting in ${e.restartInMs / 1000} s${
+            e.lastLines.length ? `: ${e.lastLines.at(-1)}` : ''
+          }`,
+        );
+      }
+    },
+  });
   printReady(fleet, home, Date.now() - started);
-  const watchers = opts.dev ? watchServices(fleet, dirname(file)) : [];
+  const watchers = live ? watchServices(fleet, dirname(file)) : [];
 
   await new Promise<void>((resolveStop) => {
     const onSignal = () => {
@@ -66,7 +57,7 @@ function printReady(fleet: RunningFleet, home: string, ms: number): void {
   const users = join(home, 'secrets', 'users.json');
   const lines = [
     '',
-    `  FlixTube is up in ${(ms / 1000).toFixed(1)} s — open ${fleet.state.gateway}/`,
+    `  ${fleet.fleet.name} is up in ${(ms / 1000).toFixed(1)} s — open ${fleet.state.gateway}/`,
     '',
     `  demo users   ${fleet.secrets.users.map((u) => `${u.username} (${u.roles.join(', ')})`).join(', ')}`,
     `               passwords in ${relative(process.cwd(), users) || users}`,
@@ -108,9 +99,4 @@ function watchServices(fleet: RunningFleet, root: string): FSWatcher[] {
 function serviceFolder(entry: string): string {
   const src = entry.lastIndexOf('/src/');
   return src > 0 ? entry.slice(0, src) : dirname(entry);
-}
-
-function flag(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
 }

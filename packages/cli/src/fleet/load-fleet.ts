@@ -4,16 +4,17 @@ import { schemaActions } from '@flotilla/policy';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { Fleet } from './schema.js';
+import { FlotillaError } from '@flotilla/errors';
 
-/** A fleet file problem, named by its path in the file and its line. */
-export class FleetError extends Error {
+/** A fleet file problem (`FLT_FLEET_INVALID`), named by its path in the file and its line. */
+export class FleetError extends FlotillaError {
   constructor(
     readonly file: string,
     readonly path: string,
     readonly line: number | undefined,
     message: string,
   ) {
-    super(`${file}${line ? `:${line}` : ''}: ${path ? `${path}: ` : ''}${message}`);
+    super('FLT_FLEET_INVALID', `${file}${line ? `:${line}` : ''}: ${path ? `${path}: ` : ''}${message}`);
     this.name = 'FleetError';
   }
 }

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FlotillaError } from '@flotilla/errors';
 import { writeSecret } from './secrets.js';
 
-/** What `flotilla up` writes for `status`, `logs`, `token` and `services` to read. */
+/** What `flotilla up` writes for `status`, `logs`, `token`, `services` and `ca` to read. */
 export interface FleetState {
   name: string;
   startedAt: string;
@@ -10,6 +11,8 @@ export interface FleetState {
   gateway: string;
   issuer: string;
   control: string;
+  /** The fleet's trust domain: the control plane is `spiffe://<trustDomain>/svc/control`. */
+  trustDomain?: string;
   processes: Array<{ name: string; service: string; url: string; pid: number }>;
 }
 
@@ -24,6 +27,9 @@ export async function readState(home: string): Promise<FleetState> {
   try {
     return JSON.parse(await readFile(statePath(home), 'utf8')) as FleetState;
   } catch {
-    throw new Error(`no running fleet found (${statePath(home)} is missing): start one with "flotilla up"`);
+    throw new FlotillaError(
+      'FLT_UNAVAILABLE',
+      `no running fleet found (${statePath(home)} is missing): start one with "flotilla up"`,
+    );
   }
 }

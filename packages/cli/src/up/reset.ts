@@ -1,6 +1,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, parse, resolve } from 'node:path';
+import { FlotillaError } from '@flotilla/errors';
 import type { Fleet } from '../fleet/schema.js';
 import { readState } from './fleet-state.js';
 
@@ -30,14 +31,22 @@ export async function checkResettableHome(home: string): Promise<'absent' | 'pre
   });
   if (!entries) return 'absent';
   if (dir === parse(dir).root || dir === homedir() || dir === dirname(homedir()))
-    throw new Error(`${dir} is not a Flotilla home; refusing to delete it`);
+    throw new FlotillaError('FLT_FORBIDDEN', `${dir} is not a Flotilla home; refusing to delete it`);
   const project = entries.find((e) => PROJECT_MARKERS.includes(e));
-  if (project) throw new Error(`${dir} holds ${project}: it is a project, not a Flotilla home; refusing`);
+  if (project)
+    throw new FlotillaError(
+      'FLT_FORBIDDEN',
+      `${dir} holds ${project}: it is a project, not a Flotilla home; refusing`,
+    );
   if (entries.length > 0 && !entries.some((e) => HOME_MARKERS.includes(e)))
-    throw new Error(`${dir} does not look like a Flotilla home (no ${HOME_MARKERS.join(', ')}); refusing`);
+    throw new FlotillaError(
+      'FLT_FORBIDDEN',
+      `${dir} does not look like a Flotilla home (no ${HOME_MARKERS.join(', ')}); refusing`,
+    );
   const state = await readState(dir).catch(() => undefined);
   if (state && isAlive(state.supervisorPid))
-    throw new Error(
+    throw new FlotillaError(
+      'FLT_CONFLICT',
       `the fleet "${state.name}" is running from ${dir} (pid ${state.supervisorPid}): stop it first`,
     );
   return 'present';

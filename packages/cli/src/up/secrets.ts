@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { FlotillaError } from '@flotilla/errors';
 import type { Fleet } from '../fleet/schema.js';
 
 export interface DemoUser {
@@ -60,6 +61,9 @@ async function readJson<T>(file: string): Promise<T | undefined> {
     return JSON.parse(await readFile(file, 'utf8')) as T;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`${file} is not valid JSON; delete it to generate new secrets`);
+    throw new FlotillaError(
+      'FLT_CONFIG_INVALID',
+      `${file} is not valid JSON; delete it to generate new secrets`,
+    );
   }
 }

@@ -4,6 +4,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { FlotillaError } from '@flotilla/errors';
 
 export interface ProcessSpec {
   /** Name shown in progress lines and log prefixes, e.g. `metadata` or `metadata#2`. */
@@ -145,7 +146,8 @@ export class Supervisor {
     const env = { ...inheritedEnv(), ...(await spec.env()) };
     // Checked after the last await: from here to `children.add` nothing yields, so stopAll
     // either sees this child or this start sees it stopping.
-    if (this.stopping) throw new Error(`${spec.name}: not started, the fleet is stopping`);
+    if (this.stopping)
+      throw new FlotillaError('FLT_UNAVAILABLE', `${spec.name}: not started, the fleet is stopping`);
     const log = createWriteStream(join(this.logDir, `${spec.name.replace('#', '-')}.log`), {
       flags: 'a',
       mode: 0o600,
@@ -232,7 +234,12 @@ async function waitForListening(
     const timer = setTimeout(() => {
       done = true;
       child.kill('SIGKILL');
-      reject(new Error(`${spec.name} did not start within ${START_TIMEOUT_MS / 1000} s${lastWords(tail)}`));
+      reject(
+        new FlotillaError(
+          'FLT_UNAVAILABLE',
+          `${spec.name} did not start within ${START_TIMEOUT_MS / 1000} s${lastWords(tail)}`,
+        ),
+      );
     }, START_TIMEOUT_MS);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       keep(line);
@@ -248,7 +255,10 @@ async function waitForListening(
       done = true;
       clearTimeout(timer);
       reject(
-        new Error(`${spec.name} exited (${signal ?? `code ${code}`}) before it was ready${lastWords(tail)}`),
+        new FlotillaError(
+          'FLT_UNAVAILABLE',
+          `${spec.name} exited (${signal ?? `code ${code}`}) before it was ready${lastWords(tail)}`,
+        ),
       );
     });
   });

@@ -2,7 +2,7 @@ import type { AllowList } from '@flotilla/policy';
 import type { FastifyInstance } from 'fastify';
 import type { BaseConfig } from '../config/index.js';
 import { ConfigError, FlotillaError } from '../errors/index.js';
-import { ControlClient } from '../identity/control-client.js';
+import { ControlClient } from '../contracts/control-api/workload-client.js';
 import { peerOfSocket } from '../identity/peer.js';
 import type { ServiceContext } from '../service/index.js';
 import { ServiceAuthz } from './service-authz.js';

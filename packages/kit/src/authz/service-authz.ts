@@ -15,7 +15,7 @@ import {
   serviceCallRequest,
   verifyBundle,
 } from '@flotilla/policy';
-import type { PolicyBundleResponse } from '../identity/control-client.js';
+import type { PolicyBundleResponse } from '../contracts/control-api/workload-client.js';
 
 /** Where a service with a control plane gets its policies: the signed bundle. */
 export interface PolicyBundleSource {

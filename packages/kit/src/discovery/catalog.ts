@@ -1,5 +1,6 @@
 import { createParser } from 'eventsource-parser';
 import type { Logger } from 'pino';
+import { CONTROL_ROUTES } from '../contracts/control-api/routes.js';
 import type { MtlsClient } from '../identity/mtls-client.js';
 import type { IdentitySource } from '../identity/tls-material.js';
 import type { Instance } from './instance.js';
@@ -90,7 +91,7 @@ export class Catalog {
   private async watchOnce(): Promise<void> {
     this.abort = new AbortController();
     const res = await this.client.request('control', this.controlUrl, {
-      path: '/v1/registry/watch',
+      path: CONTROL_ROUTES.watch.path,
       headers: { accept: 'text/event-stream' },
       timeoutMs: 20_000, // the registry sends a keep-alive comment every few seconds
       signal: this.abort.signal,

@@ -1,10 +1,9 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
+import { CONTROL_ROUTES, HEARTBEATS_MEDIA_TYPE, instancePath } from '../contracts/control-api/routes.js';
 import type { MtlsClient } from '../identity/mtls-client.js';
 
-/** The registry's heartbeat stream body: one `\n` per heartbeat. */
-export const HEARTBEATS_MEDIA_TYPE = 'application/vnd.flotilla.heartbeats';
 const BEAT = Buffer.from('\n');
 
 export interface HeartbeatStreamOptions {
@@ -43,7 +42,7 @@ export async function streamHeartbeats(
     }
   }
   try {
-    const res = await request(new URL(`/v1/registry/instances/${id}/heartbeats`, controlUrl), {
+    const res = await request(new URL(instancePath(CONTROL_ROUTES.heartbeats, id), controlUrl), {
       method: 'PUT',
       headers: { 'content-type': HEARTBEATS_MEDIA_TYPE },
       body: Readable.from(body(), { objectMode: false }),

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { CONTROL_ROUTES, instancePath } from '../contracts/control-api/routes.js';
 import type { MtlsClient } from '../identity/mtls-client.js';
 import { streamHeartbeats } from './heartbeat-stream.js';
 
@@ -52,7 +53,7 @@ export class Registration {
     const id = this.id;
     this.id = undefined;
     try {
-      const res = await this.call('DELETE', `/v1/registry/instances/${id}`);
+      const res = await this.call('DELETE', instancePath(CONTROL_ROUTES.deregister, id));
       await res.body.dump();
     } catch (err) {
       this.log.warn(
@@ -83,7 +84,7 @@ export class Registration {
     const { address, port, version, metadata } = this.opts;
     const res = await this.call(
       'POST',
-      '/v1/registry/instances',
+      CONTROL_ROUTES.register.path,
       JSON.stringify({ address, port, version, metadata }),
     );
     const body = (await res.body.json()) as {
@@ -102,7 +103,7 @@ export class Registration {
   }
 
   private async heartbeat(): Promise<void> {
-    const res = await this.call('PUT', `/v1/registry/instances/${this.id}/heartbeat`);
+    const res = await this.call('PUT', instancePath(CONTROL_ROUTES.heartbeat, String(this.id)));
     await res.body.dump();
     if (res.statusCode === 404) {
       this.log.info('registry forgot this instance; registering again');

@@ -1,4 +1,5 @@
-export { ControlClient, type TrustBundle } from './control-client.js';
+export { ControlClient } from '../contracts/control-api/workload-client.js';
+export type { TrustBundle } from '../contracts/control-api/schemas.js';
 export { revokedSerials } from './crl-set.js';
 export { generateKeyAndCsr, type KeyAndCsr } from './keys.js';
 export { ManualIdentity } from './manual-identity.js';

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { PeerCertificate } from 'node:tls';
 import { Agent, type Dispatcher, request } from 'undici';
 import { traceHeaders } from '../observability/trace.js';
-import { checkPeer } from './control-client.js';
+import { checkPeer } from './check-peer.js';
 import { serviceSpiffeId } from './spiffe.js';
 import type { IdentitySource } from './tls-material.js';
 

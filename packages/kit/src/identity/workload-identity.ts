@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ControlClient, toMaterial } from './control-client.js';
+import { ControlClient, toMaterial } from '../contracts/control-api/workload-client.js';
 import { revokedSerials } from './crl-set.js';
 import { generateKeyAndCsr } from './keys.js';
 import { ManualIdentity } from './manual-identity.js';

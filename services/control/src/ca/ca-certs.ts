@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+// The errors entry alone: this file runs in the signing workers too, which must not load the whole kit.
+import { FlotillaError } from '@flotilla/errors';
 import { type CryptoKey, type CryptoKeyPair, EC_P256, SIGNING, subtle, x509 } from '../x509.js';
 import type { AuthorityKind } from './authority.js';
 import { randomSerial } from './serial.js';
@@ -98,6 +100,7 @@ function caName(what: string, id: string, trustDomain: string): string {
 
 export function keyIdOf(cert: x509.X509Certificate): string {
   const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
-  if (!ski) throw new Error(`CA certificate ${cert.subject} has no subjectKeyIdentifier`);
+  if (!ski)
+    throw new FlotillaError('FLT_INTERNAL', `CA certificate ${cert.subject} has no subjectKeyIdentifier`);
   return ski.keyId;
 }

@@ -1,4 +1,4 @@
-import type { Db, Queryable } from '@flotilla/kit';
+import { type Db, FlotillaError, type Queryable } from '@flotilla/kit';
 import { EC_P256, pemOf, subtle, x509 } from '../x509.js';
 import type { Authority, AuthorityKind } from './authority.js';
 import { createIntermediate, createRoot, keyIdOf, type NewCa } from './ca-certs.js';
@@ -85,7 +85,7 @@ export class CaStore {
           b.activatesAt.getTime() - a.activatesAt.getTime() || b.createdAt.getTime() - a.createdAt.getTime(),
       );
     const issuer = active[0];
-    if (!issuer) throw new Error('no active intermediate CA');
+    if (!issuer) throw new FlotillaError('FLT_INTERNAL', 'no active intermediate CA');
     return issuer;
   }
 
@@ -171,7 +171,7 @@ export class CaStore {
       .filter((a) => a.kind === 'root')
       .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
     const root = roots[0];
-    if (!root) throw new Error('no root CA');
+    if (!root) throw new FlotillaError('FLT_INTERNAL', 'no root CA');
     return root;
   }
 

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
-import type { Db } from '@flotilla/kit';
-import { hashToken, voidJoinTokens } from '../join-tokens.js';
+import { type Db, normaliseSerial } from '@flotilla/kit';
+import type { IssuedCertificate } from '@flotilla/kit/contracts';
+import { hashToken, voidJoinTokens } from './join-tokens.js';
 import type { CaMetrics } from '../metrics.js';
 import { type CryptoKey, x509 } from '../x509.js';
 import type { Authority, AuthorityKind } from './authority.js';
@@ -13,7 +14,6 @@ import { serviceOfSpiffeId } from './names.js';
 import { SigningPool } from './signing-pool.js';
 import type { CertState } from './ocsp.js';
 import { Refusal } from './refusal.js';
-import { normaliseSerial } from './serial.js';
 
 export interface CaSettings {
   trustDomain: string;
@@ -24,16 +24,6 @@ export interface CaSettings {
    * than the CPUs, at most 2, so the event loop keeps a core for TLS, database and audit.
    */
   signingWorkers?: number;
-}
-
-/** What `POST /v1/certificates` and `/renew` answer. */
-export interface IssueResponse {
-  certificate: string;
-  chain: string[];
-  bundle: string[];
-  serial: string;
-  spiffeId: string;
-  notAfter: string;
 }
 
 interface CertRow {
@@ -93,11 +83,11 @@ export class CertificateAuthority {
   }
 
   /** Bootstrap: a CSR plus a join token for the same service name. */
-  async issueWithToken(csrPem: string, token: string): Promise<IssueResponse> {
+  async issueWithToken(csrPem: string, token: string): Promise<IssuedCertificate> {
     const now = new Date();
     const peek = await this.#issuance.peek(token, now);
     if ('problem' in peek)
-      throw new Refusal('FLT_UNAUTHENTICATED', peek.problem, tokenMessage(peek.problem), peek.service);
+      throw new Refusal('FLT_JOIN_TOKEN_INVALID', peek.problem, tokenMessage(peek.problem), peek.service);
     const leaf = await this.signChecked(csrPem, peek.service, now);
     // The token is used up atomically with storing the certificate: of concurrent requests
     // with one token, one wins.
@@ -107,7 +97,7 @@ export class CertificateAuthority {
   }
 
   /** Renewal: authenticated by the caller's current certificate, for the same identity only. */
-  async renew(csrPem: string, peer: x509.X509Certificate | undefined): Promise<IssueResponse> {
+  async renew(csrPem: string, peer: x509.X509Certificate | undefined): Promise<IssuedCertificate> {
     const now = new Date();
     const current = await this.currentCertificate(peer, now);
     const leaf = await this.signChecked(csrPem, current.service, now);
@@ -120,7 +110,7 @@ export class CertificateAuthority {
    * Signs for a service without a token: the control plane's own identity, and the
    * benchmark. Not reachable over HTTP.
    */
-  async issueDirect(service: string, publicKey: CryptoKey | x509.PublicKey): Promise<IssueResponse> {
+  async issueDirect(service: string, publicKey: CryptoKey | x509.PublicKey): Promise<IssuedCertificate> {
     const leaf = await this.sign(publicKey, service, new Date());
     await this.record(leaf, service);
     return this.response(leaf);
@@ -264,12 +254,7 @@ export class CertificateAuthority {
       return signLeafSync(this.leafRequest(checked.spki, service, now), checked.spki);
     } catch (err) {
       if (err instanceof CsrError) {
-        throw new Refusal(
-          err.reason === 'name_mismatch' ? 'FLT_FORBIDDEN' : 'FLT_BAD_REQUEST',
-          `csr_${err.reason}`,
-          err.message,
-          service,
-        );
+        throw new Refusal(err.code, `csr_${err.reason}`, err.message, service);
       }
       throw err;
     }
@@ -298,13 +283,13 @@ export class CertificateAuthority {
     token?: { hash: string; now: Date },
   ): Promise<void> {
     if (!(await this.#issuance.record({ leaf, service, ...(token ? { token } : {}) }))) {
-      throw new Refusal('FLT_UNAUTHENTICATED', 'token_used', tokenMessage('token_used'), service);
+      throw new Refusal('FLT_JOIN_TOKEN_INVALID', 'token_used', tokenMessage('token_used'), service);
     }
     const newest = this.metrics.newestExpiry.get(service);
     if (!newest || newest < leaf.notAfter) this.metrics.newestExpiry.set(service, leaf.notAfter);
   }
 
-  private response(leaf: IssuedLeaf): IssueResponse {
+  private response(leaf: IssuedLeaf): IssuedCertificate {
     const issuer = this.store.get(leaf.issuerId);
     const bundle = this.store.bundle();
     return {

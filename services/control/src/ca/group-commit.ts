@@ -1,3 +1,5 @@
+import { FlotillaError } from '@flotilla/kit';
+
 /**
  * Group commit: work submitted in the same turn of the event loop, or while a flush is
  * running, goes into one flush together, so N concurrent requests cost one transaction
@@ -45,7 +47,10 @@ export class GroupCommit<I, O> {
         try {
           const results = await this.flush(batch.map((b) => b.item));
           if (results.length !== batch.length) {
-            throw new Error(`group commit: ${results.length} results for ${batch.length} items`);
+            throw new FlotillaError(
+              'FLT_INTERNAL',
+              `group commit: ${results.length} results for ${batch.length} items`,
+            );
           }
           batch.forEach((b, i) => b.resolve(results[i] as O));
         } catch (err) {

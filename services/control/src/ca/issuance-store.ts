@@ -1,5 +1,5 @@
 import type { Db, Queryable } from '@flotilla/kit';
-import { hashToken, judgeToken, type TokenPeek, type TokenRow, wellFormedToken } from '../join-tokens.js';
+import { hashToken, judgeToken, type TokenPeek, type TokenRow, wellFormedToken } from './join-tokens.js';
 import { GroupCommit } from './group-commit.js';
 import type { IssuedLeaf } from './issue.js';
 

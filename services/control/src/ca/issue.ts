@@ -18,7 +18,7 @@ import type { Authority } from './authority.js';
 import { BACKDATE_MS } from './ca-certs.js';
 import { spiffeIdFor } from './names.js';
 import { EncodedExtension, EncodedName, frozenBlock } from './pre-encoded.js';
-import { normaliseSerial, randomSerial } from './serial.js';
+import { newSerial } from './serial.js';
 
 export interface LeafRequest {
   /** The key to certify: a parsed SPKI (from a checked CSR), SPKI DER, a parsed public key, or a WebCrypto key. */
@@ -157,10 +157,10 @@ export function signLeafSync(req: LeafRequest, spki: SubjectPublicKeyInfo): Issu
   const notBefore = new Date(now.getTime() - BACKDATE_MS);
   // A leaf never outlives its issuer (RFC 5280 §6.1.3 would reject the chain after that).
   const notAfter = new Date(Math.min(now.getTime() + req.ttlSeconds * 1000, req.issuer.notAfter.getTime()));
-  const serial = randomSerial();
+  const serial = newSerial();
   const tbs = new TBSCertificate({
     version: Version.v3,
-    serialNumber: new Uint8Array(Buffer.from(serial, 'hex')).buffer,
+    serialNumber: new Uint8Array(Buffer.from(serial.der, 'hex')).buffer,
     signature: ALGORITHM,
     issuer: template.name,
     validity: new Validity({ notBefore, notAfter }),
@@ -183,7 +183,7 @@ export function signLeafSync(req: LeafRequest, spki: SubjectPublicKeyInfo): Issu
   return {
     der,
     pem: `${x509.PemConverter.encode(der, 'CERTIFICATE').trim()}\n`,
-    serial: normaliseSerial(serial),
+    serial: serial.id,
     issuerId: req.issuer.id,
     spiffeId: spiffeIdFor(req.trustDomain, req.service),
     notBefore,

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { FlotillaError } from '@flotilla/kit';
 import { readOrCreateSecret, secretsDir } from '../secrets.js';
 
 /** A CA private key as stored: AES-256-GCM ciphertext of its PKCS#8 DER. */
@@ -9,9 +10,10 @@ export interface SealedKey {
   ct: string;
 }
 
-export class KekError extends Error {
+/** The CA's keys cannot be opened: a malformed or wrong key-encryption key, or tampered data. */
+export class KekError extends FlotillaError {
   constructor(message: string) {
-    super(message);
+    super('FLT_KEY_SEALED', message);
     this.name = 'KekError';
   }
 }

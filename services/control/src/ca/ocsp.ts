@@ -1,4 +1,5 @@
 import { createHash, KeyObject, sign } from 'node:crypto';
+import { FlotillaError, normaliseSerial } from '@flotilla/kit';
 import type { CertID } from '@peculiar/asn1-ocsp';
 import {
   BasicOCSPResponse,
@@ -18,7 +19,6 @@ import {
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Certificate, CRLReason, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import type { Authority } from './authority.js';
-import { normaliseSerial } from './serial.js';
 
 const HASHES: Record<string, 'sha1' | 'sha256' | 'sha384' | 'sha512'> = {
   '1.3.14.3.2.26': 'sha1',
@@ -58,7 +58,8 @@ export class OcspResponder {
     let request: OCSPRequest;
     try {
       request = AsnConvert.parse(der, OCSPRequest);
-      if (request.tbsRequest.requestList.length === 0) throw new Error('empty request list');
+      if (request.tbsRequest.requestList.length === 0)
+        throw new FlotillaError('FLT_BAD_REQUEST', 'empty request list');
     } catch {
       return statusOnly(OCSPResponseStatus.malformedRequest); // RFC 6960 §2.3
     }

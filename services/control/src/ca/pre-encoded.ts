@@ -1,6 +1,8 @@
 import { type AsnType, Primitive } from 'asn1js';
 import { AsnSerializer, type IAsnConvertible } from '@peculiar/asn1-schema';
 import { Extension, Name } from '@peculiar/asn1-x509';
+// The errors entry alone: this file runs in the signing workers too, which must not load the whole kit.
+import { FlotillaError } from '@flotilla/errors';
 
 // Parts of a leaf that are the same for every certificate of an issuer (its name, the
 // CRL/OCSP extensions) or of a service (subject, SAN) are encoded once. asn1-schema asks a
@@ -35,11 +37,11 @@ export class EncodedExtension extends Extension implements IAsnConvertible {
   }
 
   fromASN(): this {
-    throw new Error('EncodedExtension is encode-only');
+    throw new FlotillaError('FLT_INTERNAL', 'EncodedExtension is encode-only');
   }
 
   toSchema(): never {
-    throw new Error('EncodedExtension is encode-only');
+    throw new FlotillaError('FLT_INTERNAL', 'EncodedExtension is encode-only');
   }
 }
 
@@ -59,10 +61,10 @@ export class EncodedName extends Name implements IAsnConvertible {
   }
 
   fromASN(): this {
-    throw new Error('EncodedName is encode-only');
+    throw new FlotillaError('FLT_INTERNAL', 'EncodedName is encode-only');
   }
 
   toSchema(): never {
-    throw new Error('EncodedName is encode-only');
+    throw new FlotillaError('FLT_INTERNAL', 'EncodedName is encode-only');
   }
 }

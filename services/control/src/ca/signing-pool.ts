@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { FlotillaError } from '@flotilla/kit';
 import type { Authority } from './authority.js';
 import { CsrError } from './csr-check.js';
 import type { IssuedLeaf } from './issue.js';
@@ -58,7 +59,7 @@ export class SigningPool {
 
   /** Checks and signs in a worker; a refused CSR rejects with the same CsrError as inline. */
   sign(req: SignRequest): Promise<IssuedLeaf> {
-    if (this.#closed) return Promise.reject(new Error('signing pool is closed'));
+    if (this.#closed) return Promise.reject(new FlotillaError('FLT_UNAVAILABLE', 'signing pool is closed'));
     const slot = this.#pick();
     const { issuer } = req;
     if (!slot.issuers.has(issuer.id)) {
@@ -96,7 +97,8 @@ export class SigningPool {
     this.#closed = true;
     const slots = this.#slots;
     this.#slots = [];
-    for (const slot of slots) this.#fail(slot, new Error('signing pool is closed'));
+    for (const slot of slots)
+      this.#fail(slot, new FlotillaError('FLT_UNAVAILABLE', 'signing pool is closed'));
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
@@ -119,10 +121,12 @@ export class SigningPool {
       slot.jobs.delete(reply.id);
       if ('leaf' in reply) job.resolve({ ...reply.leaf, der: Buffer.from(reply.leaf.der) });
       else if ('refused' in reply) job.reject(new CsrError(reply.refused.reason, reply.refused.message));
-      else job.reject(new Error(`signing failed: ${reply.failed}`));
+      else job.reject(new FlotillaError('FLT_INTERNAL', `signing failed: ${reply.failed}`));
     });
     worker.on('error', (err) => this.#fail(slot, err));
-    worker.on('exit', (code) => this.#fail(slot, new Error(`signing worker exited with code ${code}`)));
+    worker.on('exit', (code) =>
+      this.#fail(slot, new FlotillaError('FLT_INTERNAL', `signing worker exited with code ${code}`)),
+    );
     this.#slots.push(slot);
     return slot;
   }
@@ -135,7 +139,8 @@ export class SigningPool {
       void slot.worker.terminate();
     }
     const cause = err instanceof Error ? err.message : String(err);
-    for (const job of slot.jobs.values()) job.reject(new Error(`signing worker failed: ${cause}`));
+    for (const job of slot.jobs.values())
+      job.reject(new FlotillaError('FLT_INTERNAL', `signing worker failed: ${cause}`, { cause: err }));
     slot.jobs.clear();
   }
 }

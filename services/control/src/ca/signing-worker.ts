@@ -2,6 +2,8 @@
 // thread, with exactly the code the main thread would run. It holds the issuers' keys it
 // was sent (in memory only, as the main thread does).
 import { parentPort } from 'node:worker_threads';
+// The errors entry alone: this file runs in the signing workers too, which must not load the whole kit.
+import { FlotillaError } from '@flotilla/errors';
 import { type CryptoKey, x509 } from '../x509.js';
 import type { Authority } from './authority.js';
 import { checkCsr, CsrError, parseCsr } from './csr-check.js';
@@ -13,7 +15,7 @@ const issuers = new Map<string, Authority>();
 function sign(job: SignJob): WorkerReply {
   try {
     const issuer = issuers.get(job.issuerId);
-    if (!issuer) throw new Error(`signing worker has no issuer ${job.issuerId}`);
+    if (!issuer) throw new FlotillaError('FLT_INTERNAL', `signing worker has no issuer ${job.issuerId}`);
     const checked = checkCsr(parseCsr(job.csrPem), job.service, job.trustDomain);
     const leaf = signLeafSync(
       {

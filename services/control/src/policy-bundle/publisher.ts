@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
-import type { Db, ServiceContext } from '@flotilla/kit';
+import { type Db, FlotillaError, type ServiceContext } from '@flotilla/kit';
 import {
   compilePolicies,
   createBundle,
@@ -70,7 +70,7 @@ export class PolicyBundlePublisher {
   async resign(): Promise<SignedPolicyBundle> {
     await this.enqueue(true);
     const bundle = this.bundle;
-    if (!bundle) throw new Error('no policy bundle could be signed');
+    if (!bundle) throw new FlotillaError('FLT_POLICY_INVALID', 'no policy bundle could be signed');
     return bundle;
   }
 

@@ -1,4 +1,5 @@
 import { FlotillaError, peerOf, type ServiceApp, type ServiceContext } from '@flotilla/kit';
+import { CONTROL_ROUTES, type PolicyKeyRotation } from '@flotilla/kit/contracts';
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { PolicyBundlePublisher, SignedPolicyBundle } from './publisher.js';
 import type { PolicyKeyring } from './signing-key.js';
@@ -26,7 +27,7 @@ export const MAX_WAIT_SECONDS = 25;
  * every mTLS call); the operator with the admin token.
  */
 export function policyBundleRoutes(app: ServiceApp, deps: PolicyBundleRouteDeps): void {
-  app.get('/v1/policy/bundle', async (request, reply) => {
+  app.get(CONTROL_ROUTES.policyBundle.path, async (request, reply) => {
     if (!peerOf(request) && !deps.isAdmin(request)) {
       throw new FlotillaError('FLT_UNAUTHENTICATED', 'a client certificate or the admin token is required');
     }
@@ -79,22 +80,27 @@ export function policyKeyRoutes(
     requireAdmin: preHandlerAsyncHookHandler;
   },
 ): void {
-  app.post('/v1/policy/keys/rotate', { preHandler: deps.requireAdmin }, async (_request, reply) => {
-    const { kid, retired } = await deps.keyring.rotate();
-    const bundle = await deps.publisher.resign();
-    await ctx.audit({
-      actor: 'admin',
-      action: 'policy.key.rotate',
-      target: kid,
-      outcome: 'success',
-      details: { retired, version: bundle.version },
-    });
-    ctx.log.info({ kid, retired, version: bundle.version }, 'policy signing key rotated');
-    return reply.code(201).send({
-      kid,
-      version: bundle.version,
-      published: deps.keyring.publicKeys().map((k) => k.kid),
-      retired,
-    });
-  });
+  app.post(
+    CONTROL_ROUTES.rotatePolicyKey.path,
+    { preHandler: deps.requireAdmin },
+    async (_request, reply) => {
+      const { kid, retired } = await deps.keyring.rotate();
+      const bundle = await deps.publisher.resign();
+      await ctx.audit({
+        actor: 'admin',
+        action: 'policy.key.rotate',
+        target: kid,
+        outcome: 'success',
+        details: { retired, version: bundle.version },
+      });
+      ctx.log.info({ kid, retired, version: bundle.version }, 'policy signing key rotated');
+      const answer: PolicyKeyRotation = {
+        kid,
+        version: bundle.version,
+        published: deps.keyring.publicKeys().map((k) => String(k.kid)),
+        retired,
+      };
+      return reply.code(201).send(answer);
+    },
+  );
 }

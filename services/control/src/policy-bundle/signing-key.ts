@@ -5,7 +5,7 @@ import {
   type JsonWebKey,
   type KeyObject,
 } from 'node:crypto';
-import type { Db } from '@flotilla/kit';
+import { type Db, FlotillaError } from '@flotilla/kit';
 import { openKey, sealKey } from '../ca/key-encryption.js';
 
 /** The control plane's policy-bundle signing key (ES256): private part sealed, public part published. */
@@ -58,7 +58,7 @@ export class PolicyKeyring {
   /** The key that signs new bundles. */
   get active(): PolicySigningKey {
     const key = this.keys[0];
-    if (!key) throw new Error('no policy signing key');
+    if (!key) throw new FlotillaError('FLT_INTERNAL', 'no policy signing key');
     return key;
   }
 

@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { ConfigError } from '@flotilla/kit';
 
 /**
  * The networks an instance may register an address in (CIDRs, e.g. `127.0.0.0/8,::1/128`).
@@ -13,7 +14,10 @@ export function allowedNetworks(spec: string): (address: string) => boolean {
     const [net, bits] = cidr.split('/');
     const family = isIP(net ?? '');
     if (!net || family === 0 || bits === undefined || !/^\d+$/.test(bits)) {
-      throw new Error(`REGISTRY_ALLOWED_NETWORKS: "${cidr}" is not a CIDR such as 127.0.0.0/8`);
+      throw new ConfigError(
+        'REGISTRY_ALLOWED_NETWORKS',
+        `REGISTRY_ALLOWED_NETWORKS: "${cidr}" is not a CIDR such as 127.0.0.0/8`,
+      );
     }
     list.addSubnet(net, Number(bits), family === 6 ? 'ipv6' : 'ipv4');
   }

@@ -1,10 +1,9 @@
 import type { Readable } from 'node:stream';
-import { FlotillaError, type Peer, type ServiceApp, Type } from '@flotilla/kit';
+import { FlotillaError, type Peer, type ServiceApp } from '@flotilla/kit';
+import { CONTROL_ROUTES, HEARTBEATS_MEDIA_TYPE, InstanceParams } from '@flotilla/kit/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RegisteredInstance, Registry } from './registry.js';
 
-/** The body of a heartbeat stream: one `\n` per heartbeat, sent as the request body streams. */
-export const HEARTBEATS_MEDIA_TYPE = 'application/vnd.flotilla.heartbeats';
 const BEAT = 0x0a;
 
 export interface HeartbeatStreamDeps {
@@ -15,8 +14,6 @@ export interface HeartbeatStreamDeps {
   /** Refuses a caller whose certificate was revoked while its stream was open. */
   isRevoked: (serial: string) => boolean;
 }
-
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 interface OpenStream {
   end: (err?: FlotillaError) => void;
@@ -43,15 +40,18 @@ export function heartbeatStreamRoute(
   requirePeer: (req: FastifyRequest) => Peer,
 ): void {
   const { registry } = deps;
-  // A client sends one beat a second at most for streamSeconds; anything far beyond is abuse.
-  const maxBytes = Math.max(64, 4 * Math.ceil(deps.streamSeconds / deps.heartbeatSeconds));
-  // The server ends a stream that outlives what the client said it would do.
-  const maxOpenMs = (deps.streamSeconds + 2 * deps.heartbeatSeconds + 5) * 1000;
-  const open = new Set<OpenStream>();
+  const streams: Streams = {
+    deps,
+    // A client sends one beat a second at most for streamSeconds; anything far beyond is abuse.
+    maxBytes: Math.max(64, 4 * Math.ceil(deps.streamSeconds / deps.heartbeatSeconds)),
+    // The server ends a stream that outlives what the client said it would do.
+    maxOpenMs: (deps.streamSeconds + 2 * deps.heartbeatSeconds + 5) * 1000,
+    open: new Set<OpenStream>(),
+  };
 
   // Drain at shutdown: a heartbeat stream would otherwise hold the server open until it ends.
   app.addHook('preClose', async () => {
-    for (const stream of open)
+    for (const stream of streams.open)
       stream.end(new FlotillaError('FLT_UNAVAILABLE', 'the control plane is shutting down'));
   });
 
@@ -59,8 +59,8 @@ export function heartbeatStreamRoute(
     // The body is read as it arrives, not buffered: hand the handler the raw stream.
     scope.addContentTypeParser(HEARTBEATS_MEDIA_TYPE, (_req, payload, done) => done(null, payload));
     scope.put<{ Params: { id: string } }>(
-      '/v1/registry/instances/:id/heartbeats',
-      { schema: { params: IdParams } },
+      CONTROL_ROUTES.heartbeats.path,
+      { schema: { params: InstanceParams } },
       async (req, reply) => {
         const peer = requirePeer(req);
         const instance = await owned(req, req.params.id, 'registry.heartbeat');
@@ -71,65 +71,85 @@ export function heartbeatStreamRoute(
           registry.beat(instance); // no body: one heartbeat, as PUT …/heartbeat
           return reply.code(204).send();
         }
-        await follow(body, reply, instance.id, peer);
+        await follow(streams, body, reply, { id: instance.id, peer });
         return reply;
       },
     );
   });
+}
 
-  function follow(body: Readable, reply: FastifyReply, id: string, peer: Peer): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let received = 0;
-      const stream: OpenStream = {
-        end(err) {
-          if (!open.delete(stream)) return;
-          clearTimeout(timer);
-          body.off('data', onData);
-          body.off('end', onEnd);
-          body.off('error', onError);
-          body.off('close', onError);
-          if (!err) {
-            void reply.code(204).send();
-            resolve();
-            return;
-          }
-          // The client is still sending: answer now and close the connection.
-          void reply.header('connection', 'close');
-          reject(err);
-        },
-      };
-      const onData = (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > maxBytes)
-          return stream.end(new FlotillaError('FLT_BODY_TOO_LARGE', 'too many heartbeats in one stream'));
-        for (let i = 0; i < chunk.length; i++)
-          if (chunk[i] !== BEAT)
-            return stream.end(new FlotillaError('FLT_BAD_REQUEST', 'a heartbeat stream carries only "\\n"'));
-        const current = registry.get(id);
-        if (!current || current.service !== peer.service)
-          return stream.end(new FlotillaError('FLT_NOT_FOUND', `instance ${id} is not registered`));
-        if (deps.isRevoked(peer.serial))
-          return stream.end(new FlotillaError('FLT_FORBIDDEN', 'client certificate is revoked'));
-        // One beat per `\n`; a chunk that carries several (sent close together) counts once.
-        registry.beat(current);
-      };
-      const onEnd = () => stream.end();
-      // The client went away mid-stream: nothing to answer, the TTL takes it from here.
-      const onError = () => {
+/** The open heartbeat streams, and their limits. */
+interface Streams {
+  deps: HeartbeatStreamDeps;
+  maxBytes: number;
+  maxOpenMs: number;
+  open: Set<OpenStream>;
+}
+
+/**
+ * Reads one stream to its end: a beat per chunk of `\n`s, each checked against the
+ * instance's owner and the caller's revocation; 204 when the client ends it, an error
+ * (and the connection closed) when a check fails or it stays open too long.
+ */
+function follow(
+  streams: Streams,
+  body: Readable,
+  reply: FastifyReply,
+  { id, peer }: { id: string; peer: Peer },
+): Promise<void> {
+  const { deps, maxBytes, maxOpenMs, open } = streams;
+  const { registry } = deps;
+  return new Promise<void>((resolve, reject) => {
+    let received = 0;
+    const stream: OpenStream = {
+      end(err) {
         if (!open.delete(stream)) return;
         clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(
-        () => stream.end(new FlotillaError('FLT_BAD_REQUEST', 'heartbeat stream open for too long')),
-        maxOpenMs,
-      );
-      timer.unref();
-      open.add(stream);
-      body.on('data', onData);
-      body.on('end', onEnd);
-      body.on('error', onError);
-      body.on('close', onError);
-    });
-  }
+        body.off('data', onData);
+        body.off('end', onEnd);
+        body.off('error', onError);
+        body.off('close', onError);
+        if (!err) {
+          void reply.code(204).send();
+          resolve();
+          return;
+        }
+        // The client is still sending: answer now and close the connection.
+        void reply.header('connection', 'close');
+        reject(err);
+      },
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > maxBytes)
+        return stream.end(new FlotillaError('FLT_BODY_TOO_LARGE', 'too many heartbeats in one stream'));
+      for (let i = 0; i < chunk.length; i++)
+        if (chunk[i] !== BEAT)
+          return stream.end(new FlotillaError('FLT_BAD_REQUEST', 'a heartbeat stream carries only "\\n"'));
+      const current = registry.get(id);
+      if (!current || current.service !== peer.service)
+        return stream.end(new FlotillaError('FLT_NOT_FOUND', `instance ${id} is not registered`));
+      if (deps.isRevoked(peer.serial))
+        return stream.end(new FlotillaError('FLT_FORBIDDEN', 'client certificate is revoked'));
+      // One beat per `\n`; a chunk that carries several (sent close together) counts once.
+      registry.beat(current);
+    };
+    const onEnd = () => stream.end();
+    // The client went away mid-stream: nothing to answer, the TTL takes it from here.
+    const onError = () => {
+      if (!open.delete(stream)) return;
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(
+      () => stream.end(new FlotillaError('FLT_BAD_REQUEST', 'heartbeat stream open for too long')),
+      maxOpenMs,
+    );
+    timer.unref();
+    open.add(stream);
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onError);
+    body.on('close', onError);
+  });
 }

@@ -1,7 +1,8 @@
-import { FlotillaError, type Peer, peerOf, type ServiceApp, type ServiceContext, Type } from '@flotilla/kit';
+import { FlotillaError, type Peer, peerOf, type ServiceApp, type ServiceContext } from '@flotilla/kit';
+import { CONTROL_ROUTES, InstanceParams, RegisterRequest } from '@flotilla/kit/contracts';
 import type { FastifyRequest } from 'fastify';
 import { heartbeatStreamRoute } from './heartbeat-stream.js';
-import { publicView, type Registry, type RegistryEvent } from './registry.js';
+import { publicView, type RegisteredInstance, type Registry, type RegistryEvent } from './registry.js';
 
 export interface RegistryRouteDeps {
   registry: Registry;
@@ -15,24 +16,18 @@ export interface RegistryRouteDeps {
   isAdmin: (request: FastifyRequest) => boolean;
 }
 
-const InstanceBody = Type.Object(
-  {
-    address: Type.String({ minLength: 1, maxLength: 64 }),
-    port: Type.Integer({ minimum: 1, maximum: 65535 }),
-    version: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    metadata: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[a-zA-Z0-9._-]{1,64}$' }), Type.String({ maxLength: 256 }), {
-        maxProperties: 32,
-      }),
-    ),
-    /** Optional: if given it must be the caller's own service. */
-    service: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
-  },
-  { additionalProperties: false },
-);
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
-
 const KEEPALIVE_MS = 5_000;
+
+/** What the registry's routes share: the checks of who calls, and the audit of refusals. */
+interface RegistryRoutes {
+  app: ServiceApp;
+  ctx: ServiceContext;
+  deps: RegistryRouteDeps;
+  requirePeer: (request: FastifyRequest) => Peer;
+  refuse: (peer: Peer, action: string, target: string, reason: string) => Promise<never>;
+  /** The instance `id`, if it belongs to the caller's service (else refused and audited). */
+  owned: (request: FastifyRequest, id: string, action: string) => Promise<RegisteredInstance>;
+}
 
 /**
  * The registry's API. Every write is made as the identity in the caller's
@@ -40,19 +35,40 @@ const KEEPALIVE_MS = 5_000;
  */
 export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: RegistryRouteDeps): void {
   const { registry } = deps;
-
   const requirePeer = (request: FastifyRequest): Peer => {
     const peer = peerOf(request);
     if (!peer) throw new FlotillaError('FLT_UNAUTHENTICATED', 'a client certificate is required');
     return peer;
   };
-
   const refuse = async (peer: Peer, action: string, target: string, reason: string): Promise<never> => {
     await ctx.audit({ actor: peer.id, action, target, outcome: 'denied', reason });
     throw new FlotillaError('FLT_FORBIDDEN', reason);
   };
+  const owned = async (req: FastifyRequest, id: string, action: string) => {
+    const peer = requirePeer(req);
+    const instance = registry.get(id);
+    if (!instance) throw new FlotillaError('FLT_NOT_FOUND', `instance ${id} is not registered`);
+    if (instance.service !== peer.service) {
+      await refuse(
+        peer,
+        action,
+        `instance/${instance.id}`,
+        `instance ${instance.id} belongs to ${instance.service}`,
+      );
+    }
+    return instance;
+  };
+  const routes: RegistryRoutes = { app, ctx, deps, requirePeer, refuse, owned };
+  registerRoute(routes);
+  heartbeatRoutes(routes);
+  deregisterRoute(routes);
+  listRoute(routes);
+  watchRoute(routes);
+}
 
-  app.post('/v1/registry/instances', { schema: { body: InstanceBody } }, async (req, reply) => {
+function registerRoute({ app, ctx, deps, requirePeer, refuse }: RegistryRoutes): void {
+  const { registry } = deps;
+  app.post(CONTROL_ROUTES.register.path, { schema: { body: RegisterRequest } }, async (req, reply) => {
     const peer = requirePeer(req);
     const { service, address, port, version, metadata } = req.body;
     if (service !== undefined && service !== peer.service) {
@@ -94,24 +110,12 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
       ...(deps.heartbeatStreamSeconds ? { heartbeatStreamSeconds: deps.heartbeatStreamSeconds } : {}),
     });
   });
+}
 
-  const owned = async (req: FastifyRequest, id: string, action: string) => {
-    const peer = requirePeer(req);
-    const instance = registry.get(id);
-    if (!instance) throw new FlotillaError('FLT_NOT_FOUND', `instance ${id} is not registered`);
-    if (instance.service !== peer.service) {
-      await refuse(
-        peer,
-        action,
-        `instance/${instance.id}`,
-        `instance ${instance.id} belongs to ${instance.service}`,
-      );
-    }
-    return instance;
-  };
-
+function heartbeatRoutes({ app, deps, owned, requirePeer }: RegistryRoutes): void {
+  const { registry } = deps;
   // One request per heartbeat: kits that were not offered a stream, and older kits.
-  app.put('/v1/registry/instances/:id/heartbeat', { schema: { params: IdParams } }, async (req, reply) => {
+  app.put(CONTROL_ROUTES.heartbeat.path, { schema: { params: InstanceParams } }, async (req, reply) => {
     const instance = await owned(req, req.params.id, 'registry.heartbeat');
     registry.beat(instance);
     return reply.code(204).send();
@@ -130,8 +134,11 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
       requirePeer,
     );
   }
+}
 
-  app.delete('/v1/registry/instances/:id', { schema: { params: IdParams } }, async (req, reply) => {
+function deregisterRoute({ app, ctx, deps, owned, requirePeer }: RegistryRoutes): void {
+  const { registry } = deps;
+  app.delete(CONTROL_ROUTES.deregister.path, { schema: { params: InstanceParams } }, async (req, reply) => {
     const instance = await owned(req, req.params.id, 'registry.deregister');
     registry.remove(instance.id, 'deregistered');
     await ctx.audit({
@@ -142,8 +149,11 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
     });
     return reply.code(204).send();
   });
+}
 
-  app.get('/v1/registry/instances', async (req) => {
+function listRoute({ app, deps, requirePeer }: RegistryRoutes): void {
+  const { registry } = deps;
+  app.get(CONTROL_ROUTES.listInstances.path, async (req) => {
     if (!deps.isAdmin(req)) requirePeer(req);
     const now = Date.now();
     return {
@@ -156,7 +166,10 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
       })),
     };
   });
+}
 
+function watchRoute({ app, deps, requirePeer }: RegistryRoutes): void {
+  const { registry } = deps;
   // Watch streams never end on their own: close them before the server drains, or it never would.
   const streams = new Set<{ destroy: () => void }>();
   app.addHook('preClose', async () => {
@@ -164,7 +177,7 @@ export function registryRoutes(app: ServiceApp, ctx: ServiceContext, deps: Regis
   });
 
   // Server-Sent Events: a snapshot, then every change as it happens.
-  app.get('/v1/registry/watch', async (req, reply) => {
+  app.get(CONTROL_ROUTES.watch.path, async (req, reply) => {
     requirePeer(req);
     reply.hijack();
     const res = reply.raw;

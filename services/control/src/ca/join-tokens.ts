@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Db, Queryable } from '@flotilla/kit';
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 600;
-export const MAX_TOKEN_TTL_SECONDS = 7 * 24 * 3600;
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
 export interface JoinToken {

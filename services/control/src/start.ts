@@ -1,9 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunningService, StartOptions } from '@flotilla/kit';
+import { FlotillaError, type RunningService, type StartOptions } from '@flotilla/kit';
 import type { CertificateAuthority } from './ca/certificate-authority.js';
 import type { TrustBundle } from './ca/ca-store.js';
-import { type ControlConfig, type ControlInternals, createControlService } from './control-service.js';
+import type { ControlConfig } from './config.js';
+import { type ControlInternals, createControlService } from './service.js';
 
 export interface StartControlOptions extends Omit<StartOptions, 'identity'> {
   /** Write the roots to `<FLOTILLA_HOME>/ca.pem`, where services look for their first trust (default true). */
@@ -41,7 +42,7 @@ export async function startControl(opts: StartControlOptions = {}): Promise<Runn
   }).start(opts);
   if (!internals) {
     await service.stop();
-    throw new Error('control plane started without its certificate authority');
+    throw new FlotillaError('FLT_INTERNAL', 'control plane started without its certificate authority');
   }
   const { ca, publicUrl, adminToken } = internals;
   let bundleFile: string | undefined;

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { CertificateAuthority } from '../ca/certificate-authority.js';
-import type { OcspResponder } from '../ca/ocsp.js';
+import type { CertificateAuthority } from './certificate-authority.js';
+import type { OcspResponder } from './ocsp.js';
 
 const MAX_OCSP_REQUEST = 16 * 1024;
 

@@ -1,0 +1,88 @@
+import { join } from 'node:path';
+import type { Fleet, FleetService } from '../fleet/schema.js';
+import { webConfig } from './platform-env.js';
+import type { FleetProcess } from './process-spec.js';
+
+/** The platform's own services ship with Flotilla: their packages' process entries. */
+export const PLATFORM_ENTRIES = {
+  auth: { package: '@flotilla/auth/main' },
+  gateway: { package: '@flotilla/gateway/main' },
+} as const;
+
+/** The fleet's fixed ports (0: any free one). */
+export interface FleetPorts {
+  control: number;
+  auth: number;
+  gateway: number;
+  http: number;
+}
+
+const DEFAULT_PORTS: FleetPorts = { control: 7400, auth: 7410, gateway: 8443, http: 8080 };
+
+export function fleetPorts(fleet: Fleet): FleetPorts {
+  return {
+    control: fleet.control?.port ?? DEFAULT_PORTS.control,
+    auth: fleet.auth.port ?? DEFAULT_PORTS.auth,
+    gateway: fleet.gateway.port ?? DEFAULT_PORTS.gateway,
+    http: fleet.gateway.httpPort ?? DEFAULT_PORTS.http,
+  };
+}
+
+/** The auth service: users, clients and the fleet's tokens. */
+export function authProcess(ports: FleetPorts, files: { clients: string; users: string }): FleetProcess {
+  return {
+    name: 'auth',
+    service: 'auth',
+    entry: PLATFORM_ENTRIES.auth,
+    env: {
+      PORT: String(ports.auth),
+      FLOTILLA_CLIENT_CERT: 'optional',
+      AUTH_CLIENTS_FILE: files.clients,
+      AUTH_BOOTSTRAP_USERS_FILE: files.users,
+    },
+    database: true,
+  };
+}
+
+/** A service of the fleet file: one process per instance, the first on its fixed port if it has one. */
+export function serviceProcesses(service: FleetService): FleetProcess[] {
+  const count = service.instances ?? 1;
+  return Array.from({ length: count }, (_, k) => ({
+    name: count > 1 ? `${service.name}#${k + 1}` : service.name,
+    service: service.name,
+    entry: { file: service.entry },
+    env: { PORT: String(k === 0 && service.port ? service.port : 0), ...(service.env ?? {}) },
+    database: service.database === true,
+  }));
+}
+
+/**
+ * The gateway: the HTTPS edge on the fleet's port, HTTP redirects, the fleet's routes, the
+ * web app; it hears of revocations from auth (`authUrl`) unless they travel through Redis.
+ */
+export function gatewayProcess(
+  fleet: Fleet,
+  ports: FleetPorts,
+  at: { root: string; routesFile: string; issuer: string; webOrigin: string; authUrl: string },
+): FleetProcess {
+  return {
+    name: 'gateway',
+    service: 'gateway',
+    entry: PLATFORM_ENTRIES.gateway,
+    env: {
+      PORT: '0',
+      TLS_PORT: String(ports.gateway),
+      HTTP_REDIRECT_PORT: String(ports.http),
+      GATEWAY_ROUTES_FILE: at.routesFile,
+      AUTH_JWKS_URL: `${at.issuer}/jwks`,
+      ...(process.env.REDIS_URL ? {} : { REVOCATION_EVENTS_URL: `${at.authUrl}/v1/revocations/events` }),
+      ...(fleet.gateway.web
+        ? {
+            GATEWAY_WEB_DIR: join(at.root, fleet.gateway.web),
+            GATEWAY_WEB_CONFIG: JSON.stringify(webConfig(fleet, at.issuer, at.webOrigin)),
+          }
+        : {}),
+    },
+    database: false,
+  };
+}
