@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAuth } from '@flotilla/auth';
-import { describeArgon2 } from '@flotilla/auth/admin-local';
+import { describeArgon2 } from '@flotilla/auth';
 import * as oidc from 'openid-client';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);

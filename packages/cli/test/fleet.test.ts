@@ -67,6 +67,13 @@ describe('the fleet file', () => {
     );
   });
 
+  it('refuses the names of the platform for a service, operator included (it administers auth)', () => {
+    for (const name of ['control', 'auth', 'gateway', 'operator']) {
+      const text = minimal.replaceAll('alpha', name);
+      expect(problem(text)).toBe(`fleet.yaml:11: services.0.name: "${name}" is a platform service name`);
+    }
+  });
+
   it('refuses a route whose action the policy schema does not declare for Route, with its line', async () => {
     const schema = await readFile(join(root, 'policies', 'schema.cedarschema'), 'utf8');
     const withAction = (action: string) =>

@@ -246,13 +246,15 @@ const policyCommands: CommandSpec = {
   ],
 };
 
-const authDb =
-  "Opens the auth service's database directly (DATABASE_URL, or PGlite under FLOTILLA_HOME); with\nPGlite, stop the fleet first.";
+const authAdmin =
+  "Calls the running fleet's auth service over its admin API (mTLS): the admin token buys a\none-time join token for the `operator` identity, whose short-lived certificate the CA signs\nfor this command; the fleet's policies open the admin API to `operator` only, and the auth\nservice audits every call. The control plane is found as for `flotilla ca`; the auth service\nin FLOTILLA_AUTH_URL or <home>/fleet.json.";
+/** Where the operator's commands find the control plane and the fleet. */
+const OPERATOR_OPTIONS = { url: URL_, home: HOME };
 
 const userCommands: CommandSpec = {
   name: 'users',
   summary: 'manage auth users (add, disable, enable, reset-mfa, list)',
-  description: `Users of the auth service; there is no self-signup. ${authDb}`,
+  description: `Users of the auth service; there is no self-signup. ${authAdmin}`,
   subcommands: [
     {
       name: 'add',
@@ -261,6 +263,7 @@ const userCommands: CommandSpec = {
       options: {
         role: { type: 'string', value: 'ROLE', multiple: true, description: 'a role (at least one)' },
         'password-stdin': { type: 'boolean', description: 'read the password from stdin' },
+        ...OPERATOR_OPTIONS,
       },
       examples: ['printf %s "$PASSWORD" | flotilla users add carol --role viewer --password-stdin'],
       handler: async () => (await import('./users.js')).add,
@@ -269,24 +272,27 @@ const userCommands: CommandSpec = {
       name: 'disable',
       summary: 'disable a user and revoke their tokens',
       positionals: [{ name: 'name', required: true }],
+      options: OPERATOR_OPTIONS,
       handler: async () => (await import('./users.js')).disable,
     },
     {
       name: 'enable',
       summary: 'enable a disabled user',
       positionals: [{ name: 'name', required: true }],
+      options: OPERATOR_OPTIONS,
       handler: async () => (await import('./users.js')).enable,
     },
     {
       name: 'reset-mfa',
       summary: "remove a user's TOTP and recovery codes",
       positionals: [{ name: 'name', required: true }],
+      options: OPERATOR_OPTIONS,
       handler: async () => (await import('./users.js')).resetMfa,
     },
     {
       name: 'list',
       summary: 'list users',
-      options: { output: output(['table', 'json']) },
+      options: { output: output(['table', 'json']), ...OPERATOR_OPTIONS },
       handler: async () => (await import('./users.js')).list,
     },
   ],
@@ -295,17 +301,18 @@ const userCommands: CommandSpec = {
 const authCommands: CommandSpec = {
   name: 'auth',
   summary: 'auth service signing keys, and client secret hashes',
-  description: `The auth service's signing keys. ${authDb} The running service picks up a rotation within\nAUTH_KEYS_POLL_MS.`,
+  description: `The auth service's signing keys. ${authAdmin} A rotation takes effect at once.`,
   subcommands: [
     {
       name: 'rotate-keys',
       summary: 'activate the next signing key, retire the current one, publish a new next key',
+      options: OPERATOR_OPTIONS,
       handler: async () => (await import('./auth.js')).rotateKeys,
     },
     {
       name: 'keys',
       summary: 'list signing keys and their states',
-      options: { output: output(['table', 'json']) },
+      options: { output: output(['table', 'json']), ...OPERATOR_OPTIONS },
       handler: async () => (await import('./auth.js')).keys,
     },
     {

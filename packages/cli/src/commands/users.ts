@@ -1,39 +1,14 @@
-import { openDb } from '@flotilla/kit';
-import { MIN_PASSWORD_LENGTH, migrations, recordRevocation, UserStore } from '@flotilla/auth/admin-local';
-import { printError } from '../output.js';
-import { argon2FromEnv, readStdin } from './auth-env.js';
-import { type Args, bool, type Handler, list as listOf, output } from '../cli/spec.js';
+import { type AdminUser, MIN_PASSWORD_LENGTH } from '@flotilla/kit/contracts';
+import { type Handler, bool, list as listOf, output } from '../cli/spec.js';
 import { UsageError } from '../cli/usage-error.js';
+import { asOperator } from '../control-plane/operator.js';
 import { printJson, printTable } from '../listing.js';
-
-type Db = Awaited<ReturnType<typeof openDb>>;
+import { readStdin } from './auth-env.js';
 
 /**
- * A `flotilla users` command against the auth service's database (DATABASE_URL, or PGlite
- * under FLOTILLA_HOME): opened for the command, closed after.
+ * `flotilla users add <name> --role R [--role R2] [--password-stdin]`: there is no
+ * self-signup. The password travels in the body of an mTLS call, never as an argument.
  */
-const withUsers =
-  (run: (users: UserStore, db: Db, args: Args) => Promise<number>): Handler =>
-  async (args) => {
-    const db = await openDb({
-      service: 'auth',
-      url: process.env.DATABASE_URL,
-      home: process.env.FLOTILLA_HOME ?? '.flotilla',
-      migrations,
-    });
-    try {
-      return await run(new UserStore(db, argon2FromEnv()), db, args);
-    } catch (err) {
-      printError(
-        `${args.command.replace(/^flotilla /, '')}: ${err instanceof Error ? err.message : String(err)}`,
-      );
-      return 1;
-    } finally {
-      await db.close();
-    }
-  };
-
-/** `flotilla users add <name> --role R [--role R2] [--password-stdin]`: there is no self-signup. */
 export const add: Handler = async (args) => {
   const roles = listOf(args, 'role');
   if (!roles.length) throw new UsageError('users add: at least one --role is required');
@@ -42,53 +17,38 @@ export const add: Handler = async (args) => {
       `users add: pass the password on stdin with --password-stdin (at least ${MIN_PASSWORD_LENGTH} characters)`,
     );
   }
-  return withUsers(async (users, _db, { positionals: [name = ''] }) => {
-    const user = await users.add(name, await readStdin(), roles);
-    console.log(`added ${user.username} (${user.id}) roles=${user.roles.join(',')}`);
-    return 0;
-  })(args);
+  const [username = ''] = args.positionals;
+  const password = await readStdin();
+  const user = await asOperator(args, (admin) => admin.addUser({ username, password, roles }));
+  console.log(`added ${user.username} (${user.id}) roles=${user.roles.join(',')}`);
+  return 0;
 };
 
-const setDisabled = (disabled: boolean) =>
-  withUsers(async (users, db, { positionals: [name = ''] }) => {
-    const sub = disabled ? 'disable' : 'enable';
-    const user = await users.setDisabled(name, disabled);
-    if (!user) {
-      printError(`users ${sub}: no user "${name}"`);
-      return 1;
-    }
-    if (disabled) {
-      // The running service publishes this row to gateways (it polls the table).
-      const ttl = Number.parseInt(process.env.AUTH_ID_TOKEN_TTL ?? '', 10) || 3600;
-      await recordRevocation(db, { type: 'user', sub: user.id }, ttl + 60);
-    }
-    console.log(`${sub}d ${user.username}`);
-    return 0;
-  });
+/** `flotilla users disable <name>`: the auth service revokes their tokens at once. */
+export const disable: Handler = async (args) => {
+  const user = await asOperator(args, (admin) => admin.disableUser(args.positionals[0] ?? ''));
+  console.log(`disabled ${user.username}`);
+  return 0;
+};
 
-/** `flotilla users disable <name>`: and revoke their tokens. */
-export const disable = setDisabled(true);
 /** `flotilla users enable <name>`. */
-export const enable = setDisabled(false);
+export const enable: Handler = async (args) => {
+  const user = await asOperator(args, (admin) => admin.enableUser(args.positionals[0] ?? ''));
+  console.log(`enabled ${user.username}`);
+  return 0;
+};
 
 /** `flotilla users reset-mfa <name>`: remove their TOTP and recovery codes. */
-export const resetMfa = withUsers(async (users, _db, { positionals: [name = ''] }) => {
-  if (!(await users.resetMfa(name))) {
-    printError(`users reset-mfa: no user "${name}"`);
-    return 1;
-  }
-  console.log(`MFA reset for ${name}`);
+export const resetMfa: Handler = async (args) => {
+  const user = await asOperator(args, (admin) => admin.resetMfa(args.positionals[0] ?? ''));
+  console.log(`MFA reset for ${user.username}`);
   return 0;
-});
+};
 
 /** `flotilla users list [-o table|json]`. */
-export const list = withUsers(async (users, _db, args) => {
-  const all = (await users.list()).map((u) => ({
-    username: u.username,
-    roles: u.roles,
-    disabled: u.disabled,
-    mfa: Boolean(u.totpSecret),
-  }));
+export const list: Handler = async (args) => {
+  const users: AdminUser[] = await asOperator(args, (admin) => admin.listUsers());
+  const all = users.map(({ username, roles, disabled, mfa }) => ({ username, roles, disabled, mfa }));
   if (output(args) === 'json') printJson({ users: all });
   else
     printTable(
@@ -101,4 +61,4 @@ export const list = withUsers(async (users, _db, args) => {
       ]),
     );
   return 0;
-});
+};

@@ -19,14 +19,29 @@ import { readState } from '../up/fleet-state.js';
  * try { console.log((await admin.bundle()).version); } finally { await admin.close(); }
  */
 export async function connectControl(args: Args): Promise<ControlAdminClient> {
+  return (await openControl(args)).client;
+}
+
+/** The operator's client of the control plane, with what it was found with. */
+export interface OpenControl {
+  client: ControlAdminClient;
+  trustDomain: string;
+  /** PEM of the fleet's roots. */
+  roots: string;
+  home: string;
+}
+
+/** {@link connectControl}, keeping the trust domain and roots for the caller's own use. */
+export async function openControl(args: Args): Promise<OpenControl> {
   const home = fleetHome(args);
   const found = await locate(home, str(args, 'url'));
   const roots = await readRoots(home);
   const tokenFile = adminTokenPath(home);
-  return new ControlAdminClient({
+  const trustDomain = process.env.FLOTILLA_TRUST_DOMAIN ?? found.trustDomain ?? 'flotilla.local';
+  const client = new ControlAdminClient({
     url: found.url,
     roots,
-    trustDomain: process.env.FLOTILLA_TRUST_DOMAIN ?? found.trustDomain ?? 'flotilla.local',
+    trustDomain,
     adminToken: async () =>
       process.env.FLOTILLA_ADMIN_TOKEN ??
       (await readFile(tokenFile, 'utf8').then(
@@ -39,6 +54,7 @@ export async function connectControl(args: Args): Promise<ControlAdminClient> {
         },
       )),
   });
+  return { client, trustDomain, roots, home };
 }
 
 /** The fleet's roots (PEM): `FLOTILLA_CA_BUNDLE_FILE`, else `<home>/ca.pem`. */

@@ -125,7 +125,9 @@ function checkReferences(fleet: Fleet, file: string, root: unknown, counter: Lin
   };
   names.forEach((name, i) => {
     if (names.indexOf(name) !== i) fail(['services', i, 'name'], `service "${name}" is defined twice`);
-    if (['control', 'auth', 'gateway'].includes(name))
+    // `operator` is the identity of the operator's tools, which the policies let
+    // administer auth: a fleet service by that name would hold those powers.
+    if (['control', 'auth', 'gateway', 'operator'].includes(name))
       fail(['services', i, 'name'], `"${name}" is a platform service name`);
   });
   fleet.services.forEach((s, i) => {
