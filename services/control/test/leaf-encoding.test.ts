@@ -1,4 +1,4 @@
-import { createPublicKey, ECDH, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { createPublicKey, ECDH, generateKeyPairSync, KeyObject, sign } from 'node:crypto';
 import { x509 } from '@flotilla/kit';
 import { CertificationRequest, CertificationRequestInfo } from '@peculiar/asn1-csr';
 import { AsnConvert, AsnSerializer, OctetString } from '@peculiar/asn1-schema';
@@ -41,6 +41,7 @@ async function makeIssuer(): Promise<Authority> {
     cert: int.cert,
     pem: int.cert.toString('pem'),
     key: int.keys.privateKey,
+    signingKey: KeyObject.from(int.keys.privateKey),
     keyId: keyIdOf(int.cert),
     notAfter: int.cert.notAfter,
     createdAt: now,

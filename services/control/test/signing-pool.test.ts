@@ -1,3 +1,4 @@
+import { KeyObject } from 'node:crypto';
 import { webcrypto } from 'node:crypto';
 import { x509 } from '@flotilla/kit';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +57,7 @@ describe('signing pool', () => {
       cert: int.cert,
       pem: int.cert.toString('pem'),
       key: int.keys.privateKey,
+      signingKey: KeyObject.from(int.keys.privateKey),
       keyId: keyIdOf(int.cert),
       notAfter: int.cert.notAfter,
       createdAt: now,

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { CryptoKey, x509 } from '../x509.js';
 
 export type AuthorityKind = 'root' | 'intermediate';
@@ -9,7 +10,13 @@ export interface Authority {
   parentId: string | null;
   cert: x509.X509Certificate;
   pem: string;
+  /** For WebCrypto (@peculiar/x509: CA certificates, CRLs); not extractable once loaded. */
   key: CryptoKey;
+  /**
+   * The same key for node:crypto's synchronous signing (leaves, OCSP). Held as a KeyObject
+   * from the start: Node 24 deprecates making one from a non-extractable CryptoKey (DEP0204).
+   */
+  signingKey: KeyObject;
   /** Hex of the subjectKeyIdentifier, written as authorityKeyIdentifier into what it signs. */
   keyId: string;
   notAfter: Date;

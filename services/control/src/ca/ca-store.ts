@@ -1,3 +1,4 @@
+import { createPrivateKey, KeyObject } from 'node:crypto';
 import { type Db, FlotillaError, type Queryable } from '@flotilla/kit';
 import { EC_P256, pemOf, subtle, x509 } from '../x509.js';
 import type { Authority, AuthorityKind } from './authority.js';
@@ -210,6 +211,8 @@ export class CaStore {
       cert: ca.cert,
       pem: pemOf(ca.cert),
       key: ca.keys.privateKey,
+      // Extractable when new (it was just sealed), so KeyObject.from takes it as it is.
+      signingKey: KeyObject.from(ca.keys.privateKey),
       keyId: keyIdOf(ca.cert),
       notAfter: ca.cert.notAfter,
       createdAt: now,
@@ -225,6 +228,7 @@ export class CaStore {
     const loaded: Authority[] = [];
     for (const row of rows) {
       const pkcs8 = openKey(this.kek, row.id, { iv: row.key_iv, tag: row.key_tag, ct: row.key_ct });
+      const signingKey = createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
       // Not extractable once loaded: the only copy that leaves memory is the sealed one.
       const key = await subtle.importKey('pkcs8', pkcs8, EC_P256, false, ['sign']);
       pkcs8.fill(0);
@@ -236,6 +240,7 @@ export class CaStore {
         cert,
         pem: pemOf(cert),
         key,
+        signingKey,
         keyId: keyIdOf(cert),
         notAfter: new Date(row.not_after),
         createdAt: new Date(row.created_at),

@@ -1,4 +1,4 @@
-import { createHash, KeyObject, sign } from 'node:crypto';
+import { createHash, type KeyObject, sign } from 'node:crypto';
 import { AsnConvert, AsnSerializer, OctetString } from '@peculiar/asn1-schema';
 import { BitString, Sequence } from 'asn1js';
 import {
@@ -82,7 +82,7 @@ function issuerTemplate(issuer: Authority, publicUrl: string): IssuerTemplate {
   if (!template) {
     template = {
       name: new EncodedName(AsnConvert.parse(issuer.cert.subjectName.toArrayBuffer(), Name)),
-      key: KeyObject.from(issuer.key),
+      key: issuer.signingKey,
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),

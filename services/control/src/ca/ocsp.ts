@@ -1,4 +1,4 @@
-import { createHash, KeyObject, sign } from 'node:crypto';
+import { createHash, sign } from 'node:crypto';
 import { FlotillaError, normaliseSerial } from '@flotilla/kit';
 import type { CertID } from '@peculiar/asn1-ocsp';
 import {
@@ -102,7 +102,7 @@ export class OcspResponder {
     });
     const tbs = AsnConvert.serialize(data);
     const signature = sign('sha256', Buffer.from(tbs), {
-      key: KeyObject.from(signer.key),
+      key: signer.signingKey,
       dsaEncoding: 'der',
     });
     const basic = new BasicOCSPResponse({

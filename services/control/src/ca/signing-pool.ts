@@ -69,7 +69,7 @@ export class SigningPool {
         certPem: issuer.pem,
         keyId: issuer.keyId,
         notAfter: issuer.notAfter.getTime(),
-        key: issuer.key,
+        key: issuer.signingKey,
       };
       slot.worker.postMessage(msg);
       slot.issuers.add(issuer.id);

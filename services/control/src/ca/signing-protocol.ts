@@ -8,7 +8,7 @@ export interface IssuerMessage {
   certPem: string;
   keyId: string;
   notAfter: number;
-  /** The issuer's private key: a non-extractable CryptoKey, cloned to the worker, never exported. */
+  /** The issuer's private key (a KeyObject: node:crypto clones it to the worker), never exported. */
   key: unknown;
 }
 

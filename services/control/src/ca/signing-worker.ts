@@ -1,10 +1,11 @@
 // A signing worker (see signing-pool.ts): checks a CSR and signs the leaf off the main
 // thread, with exactly the code the main thread would run. It holds the issuers' keys it
 // was sent (in memory only, as the main thread does).
+import type { KeyObject } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-// The errors entry alone: this file runs in the signing workers too, which must not load the whole kit.
+// The errors package alone: this file runs in the signing workers, which must not load the whole kit.
 import { FlotillaError } from '@flotilla/errors';
-import { type CryptoKey, x509 } from '../x509.js';
+import { EC_P256, x509 } from '../x509.js';
 import type { Authority } from './authority.js';
 import { checkCsr, CsrError, parseCsr } from './csr-check.js';
 import { signLeafSync } from './issue.js';
@@ -44,7 +45,10 @@ parentPort?.on('message', (msg: WorkerRequest) => {
       parentId: null,
       cert: new x509.X509Certificate(msg.certPem),
       pem: msg.certPem,
-      key: msg.key as CryptoKey,
+      // The worker signs leaves only (node:crypto, signingKey); the WebCrypto form is for
+      // the shape's sake, and as unextractable as on the main thread.
+      key: (msg.key as KeyObject).toCryptoKey(EC_P256, false, ['sign']),
+      signingKey: msg.key as KeyObject,
       keyId: msg.keyId,
       notAfter: new Date(msg.notAfter),
       createdAt: new Date(0),
