@@ -44,3 +44,4 @@ export {
   serviceCallRequest,
 } from './service-calls.js';
 export { type PolicyWatcher, type WatchOptions, watchPolicies } from './watch.js';
+export { LruCache } from './lru.js';
