@@ -37,8 +37,8 @@ export function videoRoutes(app: ServiceApp, store: VideoStore, access: UserPoli
       description: req.body.description ?? '',
       owner: user.sub,
     };
-    // Creating is writing a video you will own: the same rule as updating one (no
-    // separate action in the schema), so disabled accounts or clients are refused alike.
+    // Creating is writing a video you will own: the same rule as updating one, so disabled
+    // accounts or clients are refused alike (`video:Create` is the gateway's, on the route).
     await access.require(user, 'video:Update', videoEntity(draft), 'you may not add videos');
     const video = await store.create(draft);
     return reply.code(201).header('location', `/videos/${video.id}`).send(toBody(video));
