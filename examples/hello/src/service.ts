@@ -1,8 +1,8 @@
 import { defineService, FlotillaError, Type } from '@flotilla/kit';
 
 /**
- * The smallest Flotilla service: a guestbook. `flotilla up` runs it until the
- * FlixTube fleet takes its place.
+ * The smallest Flotilla service: a guestbook, with its own database, schemas on every
+ * input and problem+json errors — and nothing else written by hand.
  */
 export const hello = defineService({
   name: 'hello',
