@@ -1,3 +1,5 @@
+// Longer than 400 lines on purpose: one comparison (two servers set up the same way, one
+// client, one report) reads best as one file, and a third of it is this description.
 // CSR signing throughput: the control plane against cfssl signing the same CSRs, with the
 // same client, the same concurrency, in the same run. `npx tsx bench/ca/signing.ts`
 // (BENCH_N, BENCH_CONCURRENCY, BENCH_ROUNDS to tune; BENCH_ONLY=flotilla to skip cfssl). See bench/ca/README.md.

@@ -1,4 +1,7 @@
 /**
+ * Longer than 400 lines on purpose: one measurement (setup, load, report) reads best as one
+ * file, and a fifth of it is this description.
+ *
  * Registry load (issue 4): CPU and memory of a real control plane while 1,000 instances
  * heartbeat once a second. Run: npx tsx bench/discovery/registry-load.ts
  * (BENCH_INSTANCES, BENCH_SECONDS to tune; about 70 s with the defaults).
