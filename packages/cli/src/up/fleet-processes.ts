@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { REVOCATION_EVENTS_PATH } from '@flotilla/kit/contracts';
 import type { Fleet, FleetService } from '../fleet/schema.js';
 import { webConfig } from './platform-env.js';
 import type { FleetProcess } from './process-spec.js';
@@ -75,7 +76,7 @@ export function gatewayProcess(
       HTTP_REDIRECT_PORT: String(ports.http),
       GATEWAY_ROUTES_FILE: at.routesFile,
       AUTH_JWKS_URL: `${at.issuer}/jwks`,
-      ...(process.env.REDIS_URL ? {} : { REVOCATION_EVENTS_URL: `${at.authUrl}/v1/revocations/events` }),
+      ...(process.env.REDIS_URL ? {} : { REVOCATION_EVENTS_URL: `${at.authUrl}${REVOCATION_EVENTS_PATH}` }),
       ...(fleet.gateway.web
         ? {
             GATEWAY_WEB_DIR: join(at.root, fleet.gateway.web),
