@@ -54,7 +54,7 @@ async function setup(
   const routes = loadRoutes(config, deps);
   const authenticator = buildAuthenticator(config, deps, routes.config);
   const policy = await buildRouteDecider(ctx, deps, routes, authenticator !== undefined);
-  const throttler = buildThrottler(ctx, routes.config.throttle, deps.sharedLimiters);
+  const throttler = await buildThrottler(ctx, routes.config.throttle, deps.sharedLimiters);
   const { denylist, revocations } = await startRevocations(ctx, deps, authenticator !== undefined);
   const upstream = deps.upstream ?? buildUpstream(ctx, routes.config);
   ctx.onClose(() => upstream.close());

@@ -1,4 +1,4 @@
-import { createClient } from 'redis';
+import type { RedisClientType } from 'redis';
 
 /**
  * A node-redis client for shared rate-limit counters that never queues a command while
@@ -6,8 +6,10 @@ import { createClient } from 'redis';
  * to its in-memory insurance limits until the client has reconnected (it keeps trying).
  * Call `connect()`; listen for `error` (node-redis throws an unhandled one).
  */
-export function createRedisClient(url: string) {
-  return createClient({ url, disableOfflineQueue: true });
+export async function createRedisClient(url: string): Promise<RedisClient> {
+  // Loaded only with REDIS_URL: a gateway counting in memory never pays for the client.
+  const redis = await import('redis');
+  return redis.createClient({ url, disableOfflineQueue: true });
 }
 
-export type RedisClient = ReturnType<typeof createRedisClient>;
+export type RedisClient = RedisClientType;

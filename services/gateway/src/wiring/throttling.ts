@@ -1,6 +1,6 @@
 import type { GatewayContext } from '../config.js';
 import type { ThrottleConfig } from '../routes/route-schema.js';
-import { createRedisClient } from '../throttle/redis-client.js';
+import { createRedisClient, type RedisClient } from '../throttle/redis-client.js';
 import { type SharedLimiters, Throttler } from '../throttle/throttler.js';
 
 /** How often ended in-memory windows are dropped (they are also dropped as new ones open). */
@@ -10,12 +10,12 @@ const SWEEP_MS = 60_000;
  * The throttler: counters in Redis when REDIS_URL is set (shared by every gateway replica),
  * else leased from the primary process when this is one of several workers, else in memory.
  */
-export function buildThrottler(
+export async function buildThrottler(
   ctx: GatewayContext,
   config: ThrottleConfig | undefined,
   shared: SharedLimiters | undefined,
-): Throttler {
-  const redis = ctx.config.REDIS_URL ? connectRedis(ctx, ctx.config.REDIS_URL) : undefined;
+): Promise<Throttler> {
+  const redis = ctx.config.REDIS_URL ? await connectRedis(ctx, ctx.config.REDIS_URL) : undefined;
   const throttler = new Throttler(config, redis, redis ? undefined : shared);
   const sweep = setInterval(() => throttler.sweep(), SWEEP_MS);
   sweep.unref();
@@ -24,8 +24,8 @@ export function buildThrottler(
 }
 
 /** The counters' Redis client, connecting in the background, closed with the service. */
-function connectRedis(ctx: GatewayContext, url: string) {
-  const client = createRedisClient(url);
+async function connectRedis(ctx: GatewayContext, url: string): Promise<RedisClient> {
+  const client = await createRedisClient(url);
   client.on('error', (err: Error) =>
     ctx.log.warn({ err: { message: err.message } }, 'redis error (throttling falls back to memory)'),
   );
