@@ -1,5 +1,6 @@
 import { DB_CHANNEL, type DbReply, type DbRequest, isDbMessage, serializeDbError } from './host-protocol.js';
 import type { Db, Queryable } from './types.js';
+import { FlotillaError } from '../errors/index.js';
 
 /** The supervisor's end of one child's IPC channel (a `ChildProcess`). */
 export interface DbChannel {
@@ -18,7 +19,11 @@ interface OpenTx {
 }
 
 /** Thrown inside the host's transaction to end it with ROLLBACK; never leaves the host. */
-class Rollback extends Error {}
+class Rollback extends FlotillaError {
+  constructor() {
+    super('FLT_INTERNAL', 'rolled back by the service');
+  }
+}
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -117,7 +122,7 @@ export class DbHost {
     const done = db
       .transaction(async (q) => {
         started(q);
-        if (!(await decided)) throw new Rollback('rolled back by the service');
+        if (!(await decided)) throw new Rollback();
       })
       .catch((err: unknown) => {
         if (!(err instanceof Rollback)) throw err;
