@@ -8,3 +8,4 @@ export * from './revocation/index.js';
 export * from './access-token/index.js';
 export * from './auth-admin/index.js';
 export * from './control-api/index.js';
+export * from './kms/index.js';
