@@ -20,26 +20,48 @@ export const OPERATOR = 'operator';
 /** A join token for the operator lives only as long as it takes to use it. */
 const JOIN_TOKEN_TTL_SECONDS = 60;
 
+/** What an operator's command is given: its mTLS client and where the fleet's services are. */
+export interface OperatorSession {
+  /** The kit's mTLS client as `operator` (it checks each peer's SPIFFE ID). */
+  mtls: MtlsClient;
+  /** A service's URL: `FLOTILLA_<SERVICE>_URL`, else the running fleet's `<home>/fleet.json`. */
+  urlOf: (service: string) => Promise<string>;
+}
+
 /**
- * Runs `use` with a client of the auth service's admin API, over mTLS as the `operator`
- * workload: the admin token buys a one-time join token for `operator` at the control plane,
- * a key pair is generated in this process (it never leaves it), and the CA signs a
- * short-lived certificate for it. The client checks that it talks to `svc/auth`.
+ * Runs `use` as the `operator` workload over mTLS: the admin token buys a one-time join
+ * token for `operator` at the control plane, a key pair is generated in this process (it
+ * never leaves it), and the CA signs a short-lived certificate for it. The fleet's Cedar
+ * policies decide what `operator` may call (the auth admin API, the KMS's key
+ * administration, …); each service audits the calls with that identity.
  *
  * @example
- * await asOperator(args, async (admin) => console.log(await admin.listUsers()));
+ * await withOperator(args, async ({ mtls, urlOf }) => { … });
  */
-export async function asOperator<T>(args: Args, use: (admin: AuthAdminClient) => Promise<T>): Promise<T> {
+export async function withOperator<T>(args: Args, use: (session: OperatorSession) => Promise<T>): Promise<T> {
   const control = await openControl(args);
   let mtls: MtlsClient | undefined;
   try {
     const material = await operatorMaterial(control);
     mtls = new MtlsClient(new ManualIdentity(control.trustDomain, material));
-    return await use(new AuthAdminClient({ url: await authUrl(control.home), mtls }));
+    return await use({ mtls, urlOf: (service) => serviceUrl(control.home, service) });
   } finally {
     await mtls?.close();
     await control.client.close();
   }
+}
+
+/**
+ * Runs `use` with a client of the auth service's admin API, as the `operator` workload
+ * ({@link withOperator}). The client checks that it talks to `svc/auth`.
+ *
+ * @example
+ * await asOperator(args, async (admin) => console.log(await admin.listUsers()));
+ */
+export function asOperator<T>(args: Args, use: (admin: AuthAdminClient) => Promise<T>): Promise<T> {
+  return withOperator(args, async ({ mtls, urlOf }) =>
+    use(new AuthAdminClient({ url: await urlOf('auth'), mtls })),
+  );
 }
 
 async function operatorMaterial(control: Awaited<ReturnType<typeof openControl>>): Promise<TlsMaterial> {
@@ -58,15 +80,15 @@ async function operatorMaterial(control: Awaited<ReturnType<typeof openControl>>
   };
 }
 
-/** The auth service of the running fleet: `FLOTILLA_AUTH_URL`, else `<home>/fleet.json`. */
-async function authUrl(home: string): Promise<string> {
-  const fromEnv = process.env.FLOTILLA_AUTH_URL;
+/** A service of the running fleet: `FLOTILLA_<SERVICE>_URL`, else `<home>/fleet.json`. */
+async function serviceUrl(home: string, service: string): Promise<string> {
+  const fromEnv = process.env[`FLOTILLA_${service.toUpperCase().replaceAll('-', '_')}_URL`];
   if (fromEnv) return fromEnv;
   const state = await readState(home).catch(() => undefined);
-  const auth = state?.processes.find((p) => p.service === 'auth');
-  if (auth) return auth.url;
+  const found = state?.processes.find((p) => p.service === service);
+  if (found) return found.url;
   throw new FlotillaError(
     'FLT_UNAVAILABLE',
-    `no auth service found: start the fleet ("flotilla up") or set FLOTILLA_AUTH_URL`,
+    `no ${service} service found: start the fleet ("flotilla up") or set FLOTILLA_${service.toUpperCase().replaceAll('-', '_')}_URL`,
   );
 }
