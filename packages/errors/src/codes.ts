@@ -48,6 +48,10 @@ export const errorCodes = {
   FLT_CERT_REFUSED: { status: 403, title: 'Certificate refused' },
   FLT_KEY_SEALED: { status: 500, title: 'Key cannot be unsealed' },
   FLT_DISCOVERY_FAILED: { status: 502, title: 'Metadata discovery failed' },
+  FLT_KMS_CIPHERTEXT_INVALID: { status: 400, title: 'Ciphertext cannot be decrypted' },
+  FLT_KMS_KEY_DISABLED: { status: 409, title: 'Key disabled' },
+  FLT_KMS_KEY_PENDING_DELETION: { status: 409, title: 'Key pending deletion' },
+  FLT_KMS_KEY_VERSION_REFUSED: { status: 409, title: 'Key version refused' },
 } as const satisfies Record<`FLT_${string}`, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -5,6 +5,7 @@ import { FlotillaError } from '../../errors/index.js';
 import {
   type CreateKeyRequest,
   DataKey,
+  DataKeys,
   Decrypted,
   type EncryptionContext,
   Encrypted,
@@ -115,6 +116,24 @@ export class KmsClient {
       ciphertext: key.ciphertext,
       keyVersion: key.keyVersion,
     };
+  }
+
+  /**
+   * `count` fresh data keys (at most 256) in one round trip, all under the key's current
+   * version and `context`; each is for one use only.
+   */
+  async generateDataKeys(
+    name: string,
+    count: number,
+    context?: EncryptionContext,
+  ): Promise<{ plaintext: Buffer; ciphertext: string; keyVersion: number }[]> {
+    const body = { count, ...(context ? { context } : {}) };
+    const keys = await this.#call(KMS_ROUTES.generateDataKeys, DataKeys, name, body);
+    return keys.dataKeys.map((k) => ({
+      plaintext: Buffer.from(k.plaintext, 'base64'),
+      ciphertext: k.ciphertext,
+      keyVersion: keys.keyVersion,
+    }));
   }
 
   /** Encrypts a small payload (at most 4 KiB) under the key's current version. */

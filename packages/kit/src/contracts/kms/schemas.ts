@@ -19,6 +19,8 @@ export const KMS_ROUTES = {
   cancelDeletion: { method: 'POST', path: `${KMS_BASE}/keys/:name/cancel-deletion` },
   setMinDecryptionVersion: { method: 'POST', path: `${KMS_BASE}/keys/:name/min-decryption-version` },
   generateDataKey: { method: 'POST', path: `${KMS_BASE}/keys/:name/generate-data-key` },
+  /** Up to {@link MAX_DATA_KEYS_PER_CALL} data keys in one round trip (what the data-key pool uses). */
+  generateDataKeys: { method: 'POST', path: `${KMS_BASE}/keys/:name/generate-data-keys` },
   encrypt: { method: 'POST', path: `${KMS_BASE}/keys/:name/encrypt` },
   decrypt: { method: 'POST', path: `${KMS_BASE}/decrypt` },
   reEncrypt: { method: 'POST', path: `${KMS_BASE}/re-encrypt` },
@@ -101,6 +103,25 @@ export const DataKey = Type.Object({
   keyVersion: Type.Integer({ minimum: 1 }),
 });
 export type DataKey = Static<typeof DataKey>;
+
+/** The most data keys one `generate-data-keys` call returns. */
+export const MAX_DATA_KEYS_PER_CALL = 256;
+export const GenerateDataKeysRequest = Type.Object(
+  {
+    count: Type.Integer({ minimum: 1, maximum: MAX_DATA_KEYS_PER_CALL }),
+    context: Type.Optional(EncryptionContext),
+  },
+  { additionalProperties: false },
+);
+/** Fresh data keys, all under one key version and one context; each is to be used once. */
+export const DataKeys = Type.Object({
+  key: KeyName,
+  keyVersion: Type.Integer({ minimum: 1 }),
+  dataKeys: Type.Array(
+    Type.Object({ plaintext: Type.String({ contentEncoding: 'base64' }), ciphertext: Ciphertext }),
+  ),
+});
+export type DataKeys = Static<typeof DataKeys>;
 
 /** Small payloads only (AWS KMS: 4 KiB); larger data is enveloped under a data key. */
 export const EncryptRequest = Type.Object(
