@@ -31,6 +31,7 @@ export {
   PROBLEM_CONTENT_TYPE,
   type Problem,
   problemType,
+  toFlotillaError,
   toProblem,
 } from './errors/index.js';
 export {

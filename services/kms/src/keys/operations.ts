@@ -126,7 +126,7 @@ export class KeyOperations {
   encrypt(caller: Caller, name: string, plaintext: Buffer, context: EncryptionContext = {}) {
     return this.use(caller, 'Encrypt', 'kms:Encrypt', name, context, async () => {
       if (plaintext.length > 4096)
-        throw new FlotillaError('FLT_BAD_REQUEST', 'at most 4 KiB: encrypt larger data under a data key');
+        throw new FlotillaError('FLT_VALIDATION', 'at most 4 KiB: encrypt larger data under a data key');
       const { key, material } = await this.current(name);
       const ciphertext = encryptUnder(material, name, key.currentVersion, plaintext, context);
       return {

@@ -1,4 +1,4 @@
-import { FlotillaError, peerOf, type ServiceApp, type ServiceContext } from '@flotilla/kit';
+import { FlotillaError, peerOf, type ServiceApp, type ServiceContext, toFlotillaError } from '@flotilla/kit';
 import {
   CreateKeyRequest,
   DecryptRequest,
@@ -36,14 +36,13 @@ export function registerKmsRoutes(app: ServiceApp, ctx: ServiceContext, ops: Key
   void app.register(async (api) => {
     api.addHook('onError', async (req, _reply, err) => {
       if (recordedErrors.has(err)) return;
-      const code =
-        err instanceof FlotillaError ? err.code : ((err as { code?: string }).code ?? 'FLT_INTERNAL');
+      const refused = toFlotillaError(err);
       await ctx.audit({
         actor: peerOf(req)?.id ?? 'anonymous',
         action: 'kms.request',
         target: `${req.method} ${req.routeOptions.url ?? req.url}`,
-        outcome: 'failure',
-        reason: code,
+        outcome: refused.status === 401 || refused.status === 403 ? 'denied' : 'failure',
+        reason: refused.code,
       });
     });
     keyAdminRoutes(api, ops);
