@@ -5,6 +5,7 @@ import type { Dispatcher } from 'undici';
 import type { Decision, DecisionRequest } from '@flotilla/policy';
 import type { AuditEvent, AuditLog, AuditRecord } from '../audit/index.js';
 import type { BaseConfig } from '../config/index.js';
+import { KmsClient, kmsOverCall } from '../contracts/kms/index.js';
 import type { Db } from '../db/index.js';
 import type { CallRequest, Catalog, DispatchCall, ServiceClient } from '../discovery/index.js';
 import type { IdentitySource, MtlsClient } from '../identity/index.js';
@@ -45,6 +46,15 @@ export interface ServiceContext<P extends TProperties = TProperties> {
    * (`openUserAccess` uses it). Undefined without a workload identity, and until `routes` runs.
    */
   readonly policy: PolicyDecider | undefined;
+  /**
+   * The fleet's KMS (`kms`, discovered like any other call, over mTLS): data keys for
+   * envelope encryption, small payloads. Created at first use; throws without a control
+   * plane. What this service may do with which key is the fleet's Cedar policies' call.
+   *
+   * @example
+   * const { plaintext, ciphertext } = await ctx.kms.generateDataKey('storage', { bucket: 'videos' });
+   */
+  readonly kms: KmsClient;
 }
 
 /** Decides under a policy set; any error is a deny. */
@@ -80,7 +90,8 @@ export interface ContextParts<P extends TProperties> {
 /** The `ctx` handed to a service's `routes`: what it asked for, and a clear error for what it did not. */
 export function createContext<P extends TProperties>(parts: ContextParts<P>): ServiceContext<P> {
   const { name, db, client, discovery } = parts;
-  return {
+  let kms: KmsClient | undefined;
+  const ctx: ServiceContext<P> = {
     name,
     config: parts.config,
     log: parts.log,
@@ -115,5 +126,12 @@ export function createContext<P extends TProperties>(parts: ContextParts<P>): Se
     get policy() {
       return parts.policy();
     },
+    get kms(): KmsClient {
+      if (!discovery)
+        throw new Error(`service ${name} has no control plane, so it cannot reach the KMS (kms)`);
+      kms ??= new KmsClient(kmsOverCall((service, request) => ctx.call(service, request)));
+      return kms;
+    },
   };
+  return ctx;
 }

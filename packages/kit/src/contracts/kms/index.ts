@@ -1,3 +1,5 @@
+export { DataKeyCache, type DataKeyCacheOptions } from './data-key-cache.js';
+export { DataKeyPool, type DataKeyPoolOptions, type PooledDataKey } from './data-key-pool.js';
 export { KmsClient, type KmsRequest, type KmsTransport, kmsOverCall } from './client.js';
 export {
   Ciphertext,
