@@ -52,6 +52,25 @@ describe('the fleet file', () => {
     expect(problem(text)).toBe('fleet.yaml:11: services.0.name: must match pattern "^[a-z][a-z0-9-]{0,62}$"');
   });
 
+  it('declares KMS keys, and the keys each service uses', () => {
+    const text = `${minimal}    keys: [storage, reports]\nkeys:\n  - { name: reports, rotationDays: 30 }\n`;
+    const fleet = parseFleet(text);
+    expect(fleet.keys).toEqual([{ name: 'reports', rotationDays: 30 }]);
+    expect(fleet.services[0]?.keys).toEqual(['storage', 'reports']);
+  });
+
+  it('refuses a key a service uses but the fleet does not declare, with its line', () => {
+    expect(problem(`${minimal}    keys: [reports]\n`)).toBe(
+      'fleet.yaml:13: services.0.keys.0: unknown key "reports": declare it under keys:',
+    );
+    expect(problem(`${minimal}keys:\n  - { name: a }\n  - { name: a }\n`)).toMatch(
+      /^fleet\.yaml:15: keys\.1\.name: key "a" is defined twice/,
+    );
+    expect(problem(`${minimal}keys:\n  - { name: a, rotationDays: 0 }\n`)).toMatch(
+      /^fleet\.yaml:14: keys\.0\.rotationDays: must be >= 1/,
+    );
+  });
+
   it('names a missing key', () => {
     expect(problem(minimal.replace('    entry: alpha.ts\n', ''))).toBe(
       'fleet.yaml:11: services.0: missing required key "entry"',

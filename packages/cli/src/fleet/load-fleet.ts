@@ -19,6 +19,9 @@ export class FleetError extends FlotillaError {
   }
 }
 
+/** Keys every fleet has: storage's server-side encryption key. */
+export const ALWAYS_KEYS = ['storage'] as const;
+
 const ajv = new Ajv({ allErrors: false, strict: false, useDefaults: true });
 const validate = ajv.compile<Fleet>(Fleet);
 
@@ -127,7 +130,7 @@ function checkReferences(fleet: Fleet, file: string, root: unknown, counter: Lin
     if (names.indexOf(name) !== i) fail(['services', i, 'name'], `service "${name}" is defined twice`);
     // `operator` is the identity of the operator's tools, which the policies let
     // administer auth: a fleet service by that name would hold those powers.
-    if (['control', 'auth', 'gateway', 'operator'].includes(name))
+    if (['control', 'auth', 'gateway', 'operator', 'kms'].includes(name))
       fail(['services', i, 'name'], `"${name}" is a platform service name`);
   });
   fleet.services.forEach((s, i) => {
@@ -139,9 +142,24 @@ function checkReferences(fleet: Fleet, file: string, root: unknown, counter: Lin
       if (!names.includes(d)) fail(['services', i, 'dependsOn', j], `unknown service "${d}"`);
     });
   });
+  checkKeys(fleet, fail);
   fleet.gateway.routes.forEach((r, i) => {
     if (!names.includes(r.service))
       fail(['gateway', 'routes', i, 'service'], `unknown service "${r.service}"`);
+  });
+}
+
+/** Key names are unique, and a service declares only keys the fleet has (`storage` always). */
+function checkKeys(fleet: Fleet, fail: (path: (string | number)[], message: string) => never): void {
+  const keys = (fleet.keys ?? []).map((k) => k.name);
+  keys.forEach((name, i) => {
+    if (keys.indexOf(name) !== i) fail(['keys', i, 'name'], `key "${name}" is defined twice`);
+  });
+  const known = new Set([...keys, ...ALWAYS_KEYS]);
+  fleet.services.forEach((s, i) => {
+    s.keys?.forEach((k, j) => {
+      if (!known.has(k)) fail(['services', i, 'keys', j], `unknown key "${k}": declare it under keys:`);
+    });
   });
 }
 

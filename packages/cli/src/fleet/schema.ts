@@ -28,9 +28,26 @@ export const FleetService = Type.Object(
     calls: Type.Optional(Type.Array(ServiceCall)),
     dependsOn: Type.Optional(Type.Array(Name, { description: 'services that must be ready first' })),
     database: Type.Optional(Type.Boolean({ description: 'the service keeps data (PGlite or DATABASE_URL)' })),
+    keys: Type.Optional(
+      Type.Array(Name, {
+        description:
+          'KMS keys this service uses (names from `keys:`); `flotilla policy lint` warns about grants on keys a service does not declare',
+      }),
+    ),
     env: Type.Optional(Env),
   },
   strict,
+);
+
+export const FleetKey = Type.Object(
+  {
+    name: Name,
+    description: Type.Optional(Type.String({ maxLength: 256 })),
+    rotationDays: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 3650, description: 'rotate automatically every this many days' }),
+    ),
+  },
+  { ...strict, description: 'a KMS key, created at start when missing' },
 );
 
 export const GatewayRoute = Type.Object(
@@ -113,6 +130,9 @@ export const Fleet = Type.Object(
       },
       strict,
     ),
+    keys: Type.Optional(
+      Type.Array(FleetKey, { description: 'the KMS keys of the fleet (the key `storage` always exists)' }),
+    ),
     services: Type.Array(FleetService, { minItems: 1 }),
   },
   { ...strict, $id: 'https://flotilla.dev/schemas/fleet.schema.json', title: 'Flotilla fleet file' },
@@ -120,3 +140,4 @@ export const Fleet = Type.Object(
 
 export type Fleet = Static<typeof Fleet>;
 export type FleetService = Static<typeof FleetService>;
+export type FleetKey = Static<typeof FleetKey>;

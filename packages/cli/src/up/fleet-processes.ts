@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { REVOCATION_EVENTS_PATH } from '@flotilla/kit/contracts';
-import type { Fleet, FleetService } from '../fleet/schema.js';
+import type { Fleet, FleetKey, FleetService } from '../fleet/schema.js';
 import { webConfig } from './platform-env.js';
 import type { FleetProcess } from './process-spec.js';
 
@@ -8,6 +8,7 @@ import type { FleetProcess } from './process-spec.js';
 export const PLATFORM_ENTRIES = {
   auth: { package: '@flotilla/auth/main' },
   gateway: { package: '@flotilla/gateway/main' },
+  kms: { package: '@flotilla/kms/main' },
 } as const;
 
 /** The fleet's fixed ports (0: any free one). */
@@ -41,6 +42,25 @@ export function authProcess(ports: FleetPorts, files: { clients: string; users: 
       AUTH_CLIENTS_FILE: files.clients,
       AUTH_BOOTSTRAP_USERS_FILE: files.users,
     },
+    database: true,
+  };
+}
+
+/** The keys the KMS creates at start when missing: the fleet file's, and `storage` always. */
+export function kmsKeys(fleet: Fleet): FleetKey[] {
+  const keys = [...(fleet.keys ?? [])];
+  if (!keys.some((k) => k.name === 'storage'))
+    keys.push({ name: 'storage', description: "storage's server-side encryption", rotationDays: 90 });
+  return keys;
+}
+
+/** The KMS: keys sealed under the root key file, the fleet's keys declared at start. */
+export function kmsProcess(files: { rootKey: string; keys: string }): FleetProcess {
+  return {
+    name: 'kms',
+    service: 'kms',
+    entry: PLATFORM_ENTRIES.kms,
+    env: { PORT: '0', KMS_ROOT_KEY_FILE: files.rootKey, KMS_KEYS_FILE: files.keys },
     database: true,
   };
 }

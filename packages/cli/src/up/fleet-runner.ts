@@ -13,13 +13,21 @@ import {
   type FleetPorts,
   fleetPorts,
   gatewayProcess,
+  kmsKeys,
+  kmsProcess,
   serviceProcesses,
 } from './fleet-processes.js';
 import { type FleetState, writeState } from './fleet-state.js';
 import { authClients } from './platform-env.js';
 import { checkEntries, checkPorts, startWaves } from './preflight.js';
 import { type LaunchContext, processSpec } from './process-spec.js';
-import { type FleetSecrets, loadOrCreateSecrets, secretsDir, writeSecret } from './secrets.js';
+import {
+  type FleetSecrets,
+  loadOrCreateKmsRootKey,
+  loadOrCreateSecrets,
+  secretsDir,
+  writeSecret,
+} from './secrets.js';
 import { type RunningProcess, Supervisor, type SupervisorEvent } from './supervisor.js';
 
 export interface RunFleetOptions {
@@ -175,7 +183,7 @@ function commonEnv(plan: Plan, control: RunningControl): Record<string, string> 
 }
 
 /**
- * Auth and the fleet's services start together, the services in waves (each once those it
+ * Auth, the KMS and the fleet's services start together, the services in waves (each once those it
  * depends on are up). The gateway needs auth (keys, revocations), not the services — it
  * finds them through discovery when a request comes — so it starts as soon as auth is up.
  * Resolves with the gateway once every process is up.
@@ -190,12 +198,17 @@ async function startProcesses(
     clients: join(secretsDir(plan.home), 'auth-clients.json'),
     users: join(secretsDir(plan.home), 'auth-users.json'),
     routes: join(plan.home, 'gateway-routes.json'),
+    kmsKeys: join(plan.home, 'kms-keys.json'),
   };
   await writeSecret(files.clients, authClients(plan.fleet, plan.secrets, plan.webOrigin));
   await writeSecret(files.users, { users: plan.secrets.users });
   await writeSecret(files.routes, gatewayRoutes(plan.fleet, plan.webOrigin));
+  await writeSecret(files.kmsKeys, kmsKeys(plan.fleet));
+  const rootKey = await loadOrCreateKmsRootKey(plan.home);
 
   const authStarting = start(authProcess(plan.ports, files));
+  // Nothing waits for the KMS at start: its callers reach it through discovery when they need a key.
+  const kmsStarting = start(kmsProcess({ rootKey, keys: files.kmsKeys }));
   const servicesStarting = (async () => {
     for (const wave of startWaves(plan.fleet.services))
       await Promise.all(wave.flatMap(serviceProcesses).map(start));
@@ -211,7 +224,7 @@ async function startProcesses(
       }),
     ),
   );
-  const [gateway] = await Promise.all([gatewayStarting, servicesStarting]);
+  const [gateway] = await Promise.all([gatewayStarting, servicesStarting, kmsStarting]);
   return gateway;
 }
 

@@ -51,6 +51,22 @@ export async function loadOrCreateSecrets(home: string, fleet: Fleet): Promise<F
   return { users, clients, created };
 }
 
+/**
+ * The KMS's root key: 32 random bytes (base64) in `<home>/secrets/kms-root-key`, 0600,
+ * made at first start and kept (beside the CA's keys under the home). Losing it loses
+ * every key the KMS holds, and with them the data sealed under their data keys.
+ */
+export async function loadOrCreateKmsRootKey(home: string): Promise<string> {
+  const file = join(secretsDir(home), 'kms-root-key');
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    await writeFile(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return file;
+}
+
 export async function writeSecret(file: string, value: unknown): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   await writeFile(file, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
