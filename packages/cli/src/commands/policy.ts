@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   Authorizer,
   type DecisionRequest,
@@ -11,7 +11,9 @@ import {
 } from '@flotilla/policy';
 import { bool, type Handler, str } from '../cli/spec.js';
 import { connectControl } from '../control-plane/connect.js';
+import { type FleetError, loadFleet } from '../fleet/load-fleet.js';
 import { printError } from '../output.js';
+import { undeclaredKeyGrants } from './key-grants.js';
 
 /** A policy command, with a policy file problem printed as file:line lines (exit 1). */
 const withPolicies =
@@ -29,8 +31,14 @@ const withPolicies =
 export const validate = withPolicies((dir) => validateDir(dir));
 /** `flotilla policy test [--dir policies] [FILES...]`. */
 export const test = withPolicies((dir, files) => testFiles(dir, files));
-/** `flotilla policy lint [--dir policies] [--strict]`. */
-export const lint = withPolicies((dir, _files, strict) => lintDir(dir, strict));
+/**
+ * `flotilla policy lint [--dir policies] [--file flotilla.yaml] [--strict]`: over-broad
+ * permits, and key grants the fleet file does not declare.
+ */
+export const lint: Handler = (args) =>
+  withPolicies((dir, _files, strict) =>
+    lintDir(dir, strict, str(args, 'file') ?? join(dirname(dir), 'flotilla.yaml')),
+  )(args);
 /** `flotilla policy why <request.json> [--dir policies]`. */
 export const why = withPolicies((dir, [request]) => whyRequest(dir, request));
 
@@ -77,8 +85,14 @@ async function testFiles(dir: string, files: string[]): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
-async function lintDir(dir: string, strict: boolean): Promise<number> {
-  const warnings = lintPolicies(await loadPolicies({ dir }));
+async function lintDir(dir: string, strict: boolean, fleetFile: string): Promise<number> {
+  const compiled = await loadPolicies({ dir });
+  const fleet = await loadFleet(fleetFile).catch((err: unknown) => {
+    // Without a fleet file there is nothing to check grants against; a broken one is said.
+    if ((err as FleetError).message.includes('cannot read the fleet file')) return undefined;
+    throw err;
+  });
+  const warnings = [...lintPolicies(compiled), ...(fleet ? undeclaredKeyGrants(compiled, fleet) : [])];
   for (const w of warnings) {
     console.log(`${join(dir, w.file)}:${w.line}: warning [${w.rule}] ${w.policyId}: ${w.message}`);
   }

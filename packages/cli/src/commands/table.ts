@@ -224,8 +224,16 @@ const policyCommands: CommandSpec = {
     },
     {
       name: 'lint',
-      summary: 'warn about over-broad permits',
-      options: { dir: DIR, strict: { type: 'boolean', description: 'exit 1 when there are warnings' } },
+      summary: 'warn about over-broad permits and key grants nobody declared',
+      options: {
+        dir: DIR,
+        file: {
+          ...FILE,
+          description: 'the fleet file whose services[].keys grants are checked against',
+          default: 'flotilla.yaml beside the policies folder',
+        },
+        strict: { type: 'boolean', description: 'exit 1 when there are warnings' },
+      },
       handler: async () => (await import('./policy.js')).lint,
     },
     {
@@ -358,11 +366,95 @@ const otherCommands: CommandSpec[] = [
   },
 ];
 
+const kmsAdmin =
+  "Calls the running fleet's KMS (mTLS) as the `operator` workload, as `flotilla users` calls auth;\nthe fleet's policies let `operator` administer keys and read their usage, never encrypt or\ndecrypt with them, and the KMS audits every call. The KMS is found in FLOTILLA_KMS_URL or\n<home>/fleet.json.";
+const KEY = [{ name: 'name', required: true }] as const;
+const ONE_KEY = { output: output(['text', 'json']), ...OPERATOR_OPTIONS };
+
+const kmsCommands: CommandSpec = {
+  name: 'kms',
+  summary: 'KMS keys: list, create, rotate, disable, enable, delete, usage',
+  description: `The fleet's KMS keys. ${kmsAdmin}`,
+  subcommands: [
+    {
+      name: 'keys',
+      summary: 'list the keys',
+      options: { output: output(['table', 'json']), ...OPERATOR_OPTIONS },
+      handler: async () => (await import('./kms.js')).keys,
+    },
+    {
+      name: 'create',
+      summary: 'create a key',
+      positionals: KEY,
+      options: {
+        'rotation-days': { type: 'string', value: 'N', description: 'rotate automatically every N days' },
+        description: { type: 'string', value: 'TEXT', description: 'what the key is for' },
+        ...ONE_KEY,
+      },
+      examples: ['flotilla kms create reports --rotation-days 90 --description "monthly reports"'],
+      handler: async () => (await import('./kms.js')).create,
+    },
+    {
+      name: 'rotate',
+      summary: 'a new key version for encryption (older versions still decrypt)',
+      positionals: KEY,
+      options: ONE_KEY,
+      handler: async () => (await import('./kms.js')).rotate,
+    },
+    {
+      name: 'disable',
+      summary: 'refuse every use of a key until it is enabled',
+      positionals: KEY,
+      options: ONE_KEY,
+      handler: async () => (await import('./kms.js')).disable,
+    },
+    {
+      name: 'enable',
+      summary: 'enable a disabled key',
+      positionals: KEY,
+      options: ONE_KEY,
+      handler: async () => (await import('./kms.js')).enable,
+    },
+    {
+      name: 'schedule-deletion',
+      summary: 'destroy a key after 7-30 days (unusable meanwhile)',
+      positionals: KEY,
+      options: {
+        days: { type: 'string', value: 'N', description: 'the waiting period, 7 to 30 days' },
+        ...ONE_KEY,
+      },
+      examples: ['flotilla kms schedule-deletion reports --days 30'],
+      handler: async () => (await import('./kms.js')).scheduleDeletion,
+    },
+    {
+      name: 'cancel-deletion',
+      summary: 'cancel a scheduled deletion (the key comes back disabled)',
+      positionals: KEY,
+      options: ONE_KEY,
+      handler: async () => (await import('./kms.js')).cancelDeletion,
+    },
+    {
+      name: 'usage',
+      summary: 'who used a key for what (key-usage records), newest first',
+      positionals: KEY,
+      options: {
+        since: { type: 'string', value: 'ISO', description: 'from this time', default: '7 days ago' },
+        limit: { type: 'string', value: 'N', description: 'at most N records (1-1000)', default: '100' },
+        output: output(['table', 'json']),
+        ...OPERATOR_OPTIONS,
+      },
+      examples: ['flotilla kms usage storage --since 2026-12-01T00:00:00Z -o json'],
+      handler: async () => (await import('./kms.js')).usage,
+    },
+  ],
+};
+
 export const COMMANDS: readonly CommandSpec[] = [
   ...fleetCommands,
   caCommands,
   policyCommands,
   userCommands,
   authCommands,
+  kmsCommands,
   ...otherCommands,
 ];
