@@ -63,7 +63,9 @@ async function setup(app: ServiceApp, ctx: KmsContext, opts: KmsServiceOptions):
     windowDays: cfg.KMS_ANOMALY_WINDOW_DAYS,
     denialBurst: cfg.KMS_DENIAL_BURST,
     now,
+    onError: (err) => ctx.log.error({ err }, 'usage rows could not be written'),
   });
+  ctx.onClose(() => usage.flush());
   const operations = new KeyOperations(store, new KeyAuthz(() => ctx.policy), usage, now);
   const created = await ensureDeclaredKeys(store, declared, now());
   for (const name of created)

@@ -27,7 +27,12 @@ export interface UsageLogOptions {
   windowDays: number;
   denialBurst: number;
   now: () => Date;
+  /** A batch of usage rows that could not be written (the audit records of those uses stand). */
+  onError: (err: unknown) => void;
 }
+
+type UsageRow = [Date, string, string, number | null, string, string, string];
+const ROWS_PER_INSERT = 500;
 
 /**
  * Key-usage monitoring (CloudTrail's key-usage records, with a detector on top): every use
@@ -40,6 +45,9 @@ export class UsageLog {
   readonly #recent = new Map<string, number>();
   /** `key` → denials in the current minute, and whether this minute's burst was reported. */
   readonly #denials = new Map<string, { minute: number; count: number; reported: boolean }>();
+  /** Usage rows not yet written: written together, in the background (group commit). */
+  readonly #pending: UsageRow[] = [];
+  #writing: Promise<void> | undefined;
 
   constructor(private readonly o: UsageLogOptions) {}
 
@@ -47,11 +55,19 @@ export class UsageLog {
     const at = this.o.now();
     const anomaly =
       use.outcome === 'success' && CRYPTO_OPERATIONS.has(use.operation) && (await this.isNewCaller(use, at));
-    await this.o.db.query(
-      `INSERT INTO kms_usage (at, caller, key_name, key_version, operation, context, outcome)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [at, use.caller, use.key, use.keyVersion, use.operation, JSON.stringify(use.context), use.outcome],
-    );
+    // The audit record below is the durable one (answered after it is on disk); the usage
+    // row that `flotilla kms usage` reads is written with others, so that every use does not
+    // cost a database commit of its own.
+    this.#pending.push([
+      at,
+      use.caller,
+      use.key,
+      use.keyVersion,
+      use.operation,
+      JSON.stringify(use.context),
+      use.outcome,
+    ]);
+    this.#write();
     this.o.metrics.operations.inc({
       key: use.key,
       caller: use.caller,
@@ -75,7 +91,16 @@ export class UsageLog {
     if (use.outcome !== 'success' && DECRYPTS.has(use.operation)) await this.countDenial(use, at);
   }
 
+  /** Resolves once every usage row recorded so far is written. */
+  async flush(): Promise<void> {
+    while (this.#writing || this.#pending.length > 0) {
+      this.#write();
+      await this.#writing;
+    }
+  }
+
   async list(key: string, since: Date, limit: number): Promise<UsageRecord[]> {
+    await this.flush();
     const { rows } = await this.o.db.query<{
       at: Date | string;
       caller: string;
@@ -107,6 +132,7 @@ export class UsageLog {
     const seen = this.#recent.get(id);
     this.#recent.set(id, at.getTime());
     if (seen !== undefined && seen >= windowStart) return false;
+    await this.flush();
     const ops = [...CRYPTO_OPERATIONS];
     const { rows } = await this.o.db.query<{ mine: boolean; any: boolean }>(
       `SELECT
@@ -118,6 +144,27 @@ export class UsageLog {
     );
     const row = rows[0];
     return row !== undefined && !row.mine && row.any;
+  }
+
+  #write(): void {
+    this.#writing ??= this.#drain().finally(() => {
+      this.#writing = undefined;
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const rows = this.#pending.splice(0, ROWS_PER_INSERT);
+      const values = rows.map((_, r) => `(${[1, 2, 3, 4, 5, 6, 7].map((c) => `$${r * 7 + c}`).join(', ')})`);
+      try {
+        await this.o.db.query(
+          `INSERT INTO kms_usage (at, caller, key_name, key_version, operation, context, outcome) VALUES ${values.join(', ')}`,
+          rows.flat(),
+        );
+      } catch (err) {
+        this.o.onError(err);
+      }
+    }
   }
 
   private async countDenial(use: KeyUse, at: Date): Promise<void> {
