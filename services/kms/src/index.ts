@@ -7,3 +7,4 @@ export { kmsConfigSchema } from './config.js';
 export { canonicalContext } from './crypto/ciphertext.js';
 export { createKmsService, kms, kmsInternals, type KmsInternals, type KmsServiceOptions } from './service.js';
 export { loadRootKey } from './root-key.js';
+export { type RunningKms, startKms } from './start.js';
