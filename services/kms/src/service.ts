@@ -56,6 +56,7 @@ async function setup(app: ServiceApp, ctx: KmsContext, opts: KmsServiceOptions):
   const sealer = new RootSealer(loadRootKey(cfg));
   const declared = cfg.KMS_KEYS_FILE ? readDeclaredKeys(cfg.KMS_KEYS_FILE) : [];
   const store = new KeyStore(ctx.db, sealer);
+  await store.checkRootKey();
   const usage = new UsageLog({
     db: ctx.db,
     audit: (e) => ctx.audit(e),

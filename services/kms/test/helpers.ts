@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ManualIdentity, MtlsClient, type RunningService } from '@flotilla/kit';
 import { KmsClient } from '@flotilla/kit/contracts';
 import { TestCa } from '@flotilla/testing';
+import pg from 'pg';
 import { createKmsService, type KmsInternals, kmsInternals } from '../src/index.js';
 
 export const POLICY_DIR = join(import.meta.dirname, '..', '..', '..', 'policies');
@@ -48,7 +49,23 @@ export interface KmsHarness {
   close(): Promise<void>;
 }
 
+/**
+ * On PostgreSQL, the `kms` schema of the test database starts empty: every run seals its
+ * keys under a root key of its own, and the KMS refuses to start beside keys its root key
+ * does not open.
+ */
+async function emptyKmsSchema(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('DROP SCHEMA IF EXISTS kms CASCADE');
+  } finally {
+    await client.end();
+  }
+}
+
 export async function startKms(env: Record<string, string> = {}): Promise<KmsHarness> {
+  if (env.DATABASE_URL) await emptyKmsSchema(env.DATABASE_URL);
   const home = await mkdtemp(join(tmpdir(), 'flotilla-kms-'));
   const policies = join(home, 'policies');
   await cp(POLICY_DIR, policies, { recursive: true, filter: (src) => !src.includes('/tests') });

@@ -262,6 +262,40 @@ describe.each(backends())('the KMS on $name', ({ env }) => {
     );
   });
 
+  it('two gates: any fleet service but the gateway reaches the API; the key decides', async () => {
+    const name = kms.name('gates');
+    await operator.createKey({ name });
+    const sealed = await app.encrypt(name, Buffer.from('x'));
+    // The endpoint gate (the kit's inbound check, policies/kms.cedar) lets `stranger` in …
+    expect(await refusal((await kms.as('stranger')).decrypt(sealed))).toMatchObject({
+      code: 'FLT_POLICY_DENIED',
+      message: expect.stringContaining(`kms:Decrypt on key ${name}`),
+    });
+    // … but never the edge, which is refused before any route runs.
+    expect(await refusal((await kms.as('gateway')).decrypt(sealed))).toMatchObject({
+      code: 'FLT_FORBIDDEN',
+      message: expect.stringContaining('gateway may not call POST /v1/decrypt'),
+    });
+  });
+
+  it('a caller back after the anomaly window raises kms.anomaly again', async () => {
+    const name = kms.name('returning');
+    await operator.createKey({ name });
+    const sealed = await app.encrypt(name, Buffer.from('x'));
+    await app.decrypt(sealed);
+    const raised = async () =>
+      (await kms.auditRecords()).filter((r) => r.action === 'kms.anomaly' && r.target === `Key::"${name}"`);
+    expect(await raised()).toEqual([]);
+    kms.advance(31);
+    await app.decrypt(sealed);
+    expect(await raised()).toEqual([
+      expect.objectContaining({
+        actor: expect.stringContaining('/svc/app'),
+        reason: expect.stringContaining('30 days'),
+      }),
+    ]);
+  });
+
   it('a burst of decrypt denials raises kms.anomaly once', async () => {
     const name = kms.name('burst');
     await operator.createKey({ name });

@@ -57,6 +57,23 @@ describe('the root key', () => {
       message: expect.stringContaining('needs a root key'),
     });
   });
+
+  it('refuses to start with a root key that does not open the stored keys', async () => {
+    const env = { PORT: '0', LOG_LEVEL: 'silent', FLOTILLA_HOME: join(dir, 'changed') };
+    const first = await createKmsService().start({
+      env: { ...env, FLOTILLA_KMS_ROOT_KEY: randomBytes(32).toString('base64') },
+    });
+    await kmsInternals(first.ctx).store.create({ name: 'sealed' }, new Date());
+    await first.stop();
+    await expect(
+      createKmsService().start({
+        env: { ...env, FLOTILLA_KMS_ROOT_KEY: randomBytes(32).toString('base64') },
+      }),
+    ).rejects.toMatchObject({
+      code: 'FLT_CONFIG_INVALID',
+      message: expect.stringContaining('the root key does not open the stored keys'),
+    });
+  });
 });
 
 describe('declared keys (KMS_KEYS_FILE)', () => {

@@ -1,4 +1,4 @@
-import { type Db, FlotillaError, type Queryable } from '@flotilla/kit';
+import { ConfigError, type Db, FlotillaError, type Queryable } from '@flotilla/kit';
 import type { KeyMetadata } from '@flotilla/kit/contracts';
 import type { RootSealer } from '../crypto/root-seal.js';
 
@@ -115,6 +115,26 @@ export class KeyStore {
   async destroy(name: string): Promise<void> {
     await this.db.query("DELETE FROM kms_keys WHERE name = $1 AND state = 'pending-deletion'", [name]);
     for (const k of this.#materials.keys()) if (k.startsWith(`${name}:`)) this.#materials.delete(k);
+  }
+
+  /**
+   * Whether the root key opens what is stored: one version is unsealed at start, so that a
+   * changed or wrong root key stops the service instead of failing every call later.
+   */
+  async checkRootKey(): Promise<void> {
+    const { rows } = await this.db.query<{ key_name: string; version: number; sealed: string }>(
+      'SELECT key_name, version, sealed FROM kms_key_versions ORDER BY created_at LIMIT 1',
+    );
+    const row = rows[0];
+    if (!row) return;
+    try {
+      this.sealer.unseal(row.key_name, row.version, row.sealed);
+    } catch {
+      throw new ConfigError(
+        'FLOTILLA_KMS_ROOT_KEY',
+        `the root key does not open the stored keys (key ${row.key_name} version ${row.version}): it is not the root key they were sealed under`,
+      );
+    }
   }
 
   /** The unsealed material of one version; undefined when there is no such version. */
