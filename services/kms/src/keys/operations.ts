@@ -45,7 +45,14 @@ export class KeyOperations {
 
   /** The keys this caller may list (`kms:ListKeys` on each): no key is revealed to a caller without it. */
   async listKeys(caller: Caller): Promise<KeyMetadata[]> {
-    return (await this.store.list()).filter((k) => this.authz.allows(caller, 'kms:ListKeys', k.name));
+    const listed = (await this.store.list()).filter((k) => this.authz.allows(caller, 'kms:ListKeys', k.name));
+    await this.usage.note({
+      actor: caller.id,
+      action: 'kms.ListKeys',
+      outcome: 'success',
+      details: { keys: listed.length },
+    });
+    return listed;
   }
 
   rotateKey(caller: Caller, name: string): Promise<KeyMetadata> {

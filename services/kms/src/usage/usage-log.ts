@@ -91,6 +91,11 @@ export class UsageLog {
     if (use.outcome !== 'success' && DECRYPTS.has(use.operation)) await this.countDenial(use, at);
   }
 
+  /** An audit record for a call that uses no one key (ListKeys). */
+  note(event: AuditEvent): Promise<unknown> {
+    return this.o.audit(event);
+  }
+
   /** Resolves once every usage row recorded so far is written. */
   async flush(): Promise<void> {
     while (this.#writing || this.#pending.length > 0) {
