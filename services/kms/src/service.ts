@@ -10,6 +10,7 @@ import { RootSealer } from './crypto/root-seal.js';
 import { ensureDeclaredKeys, readDeclaredKeys } from './keys/declared-keys.js';
 import { KeyAuthz } from './keys/key-authz.js';
 import { KeyStore } from './keys/key-store.js';
+import { maintainKeys } from './keys/maintenance.js';
 import { KeyOperations } from './keys/operations.js';
 import { migrations } from './migrations.js';
 import { loadRootKey } from './root-key.js';
@@ -24,7 +25,7 @@ export interface KmsInternals {
   store: KeyStore;
   operations: KeyOperations;
   /** Runs automatic rotation and due deletions as if the time were `now` (the timer calls it with the clock). */
-  maintain(now?: Date): ReturnType<KeyOperations['maintain']>;
+  maintain(now?: Date): ReturnType<typeof maintainKeys>;
 }
 
 const internals = new WeakMap<object, KmsInternals>();
@@ -77,7 +78,7 @@ async function setup(app: ServiceApp, ctx: KmsContext, opts: KmsServiceOptions):
       outcome: 'success',
       details: { via: 'KMS_KEYS_FILE' },
     });
-  const maintain = (at: Date = now()) => operations.maintain(at);
+  const maintain = (at: Date = now()) => maintainKeys(store, usage, at);
   startMaintenance(ctx, maintain);
   registerKmsRoutes(app, ctx, operations);
   internals.set(ctx, { store, operations, maintain });

@@ -111,10 +111,14 @@ export class KeyStore {
     return toMetadata(rows[0]);
   }
 
-  /** Destroys a key and every version of it (the usage records stay). */
-  async destroy(name: string): Promise<void> {
-    await this.db.query("DELETE FROM kms_keys WHERE name = $1 AND state = 'pending-deletion'", [name]);
+  /** Destroys a key pending deletion and every version of it (the usage records stay); false if it no longer was. */
+  async destroy(name: string): Promise<boolean> {
+    const { rowCount } = await this.db.query(
+      "DELETE FROM kms_keys WHERE name = $1 AND state = 'pending-deletion'",
+      [name],
+    );
     for (const k of this.#materials.keys()) if (k.startsWith(`${name}:`)) this.#materials.delete(k);
+    return rowCount > 0;
   }
 
   /**

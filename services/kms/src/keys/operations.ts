@@ -179,42 +179,6 @@ export class KeyOperations {
     return this.usage.list(name, since, limit);
   }
 
-  /** The timer's work at `now`: automatic rotation, and destruction of keys whose waiting period ended. */
-  async maintain(now: Date): Promise<{ rotated: string[]; destroyed: string[] }> {
-    const rotated: string[] = [];
-    const destroyed: string[] = [];
-    const system = { service: 'kms', id: 'kms' };
-    for (const key of await this.store.list()) {
-      if (key.state === 'pending-deletion' && key.deletionDate && new Date(key.deletionDate) <= now) {
-        await this.store.destroy(key.name);
-        destroyed.push(key.name);
-        await this.usage.record({
-          caller: system.id,
-          key: key.name,
-          keyVersion: null,
-          operation: 'DestroyKey',
-          context: {},
-          outcome: 'success',
-        });
-      } else if (key.state === 'enabled' && key.rotationDays !== null) {
-        const due = new Date(now.getTime() - key.rotationDays * DAY_MS);
-        const done = await this.store.rotate(key.name, now, due);
-        if (done) {
-          rotated.push(key.name);
-          await this.usage.record({
-            caller: system.id,
-            key: key.name,
-            keyVersion: done.currentVersion,
-            operation: 'AutoRotateKey',
-            context: {},
-            outcome: 'success',
-          });
-        }
-      }
-    }
-    return { rotated, destroyed };
-  }
-
   /** Parses a ciphertext; a malformed one is recorded under the key `-` and refused. */
   private async parse(
     caller: Caller,
