@@ -66,6 +66,10 @@ describe('flotilla up and the KMS', () => {
   it('creates the root key file 0600 and starts kms with the fleet keys and storage', async () => {
     expect((await stat(join(home, 'secrets', 'kms-root-key'))).mode & 0o777).toBe(0o600);
     expect(fleet?.state.processes.map((p) => p.service)).toContain('kms');
+    const status = await flotilla(['status', '-o', 'json', '--home', home]);
+    const services = (JSON.parse(status.out) as { services: Array<{ name: string; ready?: boolean }> })
+      .services;
+    expect(services.find((s) => s.name === 'kms')).toBeDefined();
     const listed = await flotilla(['kms', 'keys', '-o', 'json']);
     expect(listed.code).toBe(0);
     const keys = (JSON.parse(listed.out) as { keys: Array<{ name: string; rotationDays: number | null }> })
