@@ -43,6 +43,13 @@ export interface KmsHarness {
   name(base: string): string;
   /** A KMS client presenting `service`'s certificate. */
   as(service: string): Promise<KmsClient>;
+  /** A raw request as `service` (to see the wire: status, content type, body). */
+  raw(
+    service: string,
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; type: string; json: unknown }>;
   /** Moves the service's clock forward. */
   advance(days: number): void;
   auditRecords(): Promise<Array<Record<string, unknown>>>;
@@ -98,6 +105,21 @@ export async function startKms(env: Record<string, string> = {}): Promise<KmsHar
       const mtls = new MtlsClient(new ManualIdentity(ca.trustDomain, await ca.issue(name)));
       clients.push(mtls);
       return new KmsClient((r) => mtls.request('kms', service.url, r));
+    },
+    async raw(name, method, path, body) {
+      const mtls = new MtlsClient(new ManualIdentity(ca.trustDomain, await ca.issue(name)));
+      clients.push(mtls);
+      const res = await mtls.request('kms', service.url, {
+        method,
+        path,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return {
+        status: res.statusCode,
+        type: String(res.headers['content-type']),
+        json: await res.body.json(),
+      };
     },
     advance(days) {
       shiftMs += days * 86_400_000;

@@ -137,6 +137,22 @@ describe.each(backends())('the KMS on $name', ({ env }) => {
       expect(records.some((r) => r.outcome !== 'success' && JSON.stringify(r).includes(c.code))).toBe(true);
     });
 
+    it('answers refusals as problem+json (RFC 9457) with the stable code', async () => {
+      const res = await kms.raw('app', 'POST', '/v1/decrypt', {
+        ciphertext: sealed,
+        context: { tenant: 'b' },
+      });
+      expect(res.status).toBe(400);
+      expect(res.type).toMatch(/^application\/problem\+json/);
+      expect(res.json).toMatchObject({
+        type: 'urn:flotilla:problem:kms-ciphertext-invalid',
+        code: 'FLT_KMS_CIPHERTEXT_INVALID',
+        status: 400,
+      });
+      // No plaintext, no key material, nothing about the key but its name.
+      expect(JSON.stringify(res.json)).not.toMatch(/plaintext/);
+    });
+
     it('a disabled key and a key pending deletion refuse every use, and come back', async () => {
       await operator.disableKey(name);
       expect(await refusal(app.decrypt(sealed, { tenant: 'a' }))).toMatchObject({
