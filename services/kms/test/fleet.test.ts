@@ -115,6 +115,32 @@ describe('DataKeyPool', () => {
     await expect(pool.take()).rejects.toThrow(/closed/);
   });
 
+  it('drops keys that waited too long instead of handing them out', async () => {
+    let now = 0;
+    const batches: number[] = [];
+    const counting = {
+      generateDataKeys: (name: string, count: number, context?: Record<string, string>) => {
+        batches.push(count);
+        return app.ctx.kms.generateDataKeys(name, count, context);
+      },
+    };
+    const pool = new DataKeyPool(counting, 'app-data', undefined, {
+      size: 4,
+      lowWater: 0,
+      maxAgeMs: 1000,
+      now: () => now,
+    });
+    await pool.warm();
+    await pool.take();
+    expect(batches).toEqual([4]);
+    now += 1001;
+    // The three left are too old: dropped, and a fresh batch fetched for this take.
+    await pool.take();
+    expect(batches).toEqual([4, 4]);
+    expect(pool.ready).toBe(3);
+    pool.close();
+  });
+
   it('passes on the KMS refusal when it cannot fill', async () => {
     const pool = new DataKeyPool(app.ctx.kms, 'not-granted', undefined, { size: 8 });
     expect(await refusal(pool.take())).toMatchObject({ code: 'FLT_POLICY_DENIED' });

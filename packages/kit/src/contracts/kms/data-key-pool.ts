@@ -13,6 +13,12 @@ export interface DataKeyPoolOptions {
   size?: number;
   /** Refill when fewer than this many are ready (default: half of `size`). */
   lowWater?: number;
+  /**
+   * A key waiting longer than this is dropped, not handed out (default 10 minutes): after
+   * a rotation, new data is soon under the new version, and no plaintext key lingers.
+   */
+  maxAgeMs?: number;
+  now?: () => number;
 }
 
 /**
@@ -29,9 +35,11 @@ export interface DataKeyPoolOptions {
  * pool.close();
  */
 export class DataKeyPool {
-  readonly #ready: PooledDataKey[] = [];
+  readonly #ready: Array<PooledDataKey & { made: number }> = [];
   readonly #size: number;
   readonly #lowWater: number;
+  readonly #maxAge: number;
+  readonly #now: () => number;
   #filling: Promise<void> | undefined;
   #closed = false;
 
@@ -43,6 +51,8 @@ export class DataKeyPool {
   ) {
     this.#size = Math.max(1, opts.size ?? MAX_DATA_KEYS_PER_CALL);
     this.#lowWater = Math.min(this.#size, Math.max(0, opts.lowWater ?? Math.floor(this.#size / 2)));
+    this.#maxAge = opts.maxAgeMs ?? 600_000;
+    this.#now = opts.now ?? Date.now;
   }
 
   /** How many keys are ready now. */
@@ -54,10 +64,11 @@ export class DataKeyPool {
   async take(): Promise<PooledDataKey> {
     for (;;) {
       if (this.#closed) throw new Error('the data-key pool is closed');
+      this.#dropStale();
       const next = this.#ready.shift();
       if (next) {
         if (this.#ready.length < this.#lowWater) this.#refill().catch(() => undefined);
-        return next;
+        return { plaintext: next.plaintext, ciphertext: next.ciphertext, keyVersion: next.keyVersion };
       }
       await this.#refill();
     }
@@ -72,6 +83,12 @@ export class DataKeyPool {
   close(): void {
     this.#closed = true;
     for (const k of this.#ready.splice(0)) k.plaintext.fill(0);
+  }
+
+  /** Keys are queued oldest first: drop from the front while they are too old. */
+  #dropStale(): void {
+    const oldest = this.#now() - this.#maxAge;
+    while (this.#ready[0] && this.#ready[0].made < oldest) this.#ready.shift()?.plaintext.fill(0);
   }
 
   /** One refill at a time; callers that need keys wait for it, and see its error. */
@@ -90,6 +107,7 @@ export class DataKeyPool {
       for (const k of keys) k.plaintext.fill(0);
       return;
     }
-    this.#ready.push(...keys);
+    const made = this.#now();
+    this.#ready.push(...keys.map((k) => ({ ...k, made })));
   }
 }
