@@ -48,6 +48,11 @@ export const errorCodes = {
   FLT_CERT_REFUSED: { status: 403, title: 'Certificate refused' },
   FLT_KEY_SEALED: { status: 500, title: 'Key cannot be unsealed' },
   FLT_DISCOVERY_FAILED: { status: 502, title: 'Metadata discovery failed' },
+  // ---- Object storage ----
+  FLT_OBJECT_KEY_INVALID: { status: 400, title: 'Invalid object key' },
+  FLT_PRECONDITION_FAILED: { status: 412, title: 'Precondition failed' },
+  FLT_RANGE_NOT_SATISFIABLE: { status: 416, title: 'Range not satisfiable' },
+  FLT_OBJECT_INTEGRITY: { status: 500, title: 'Stored object failed its integrity check' },
 } as const satisfies Record<`FLT_${string}`, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;
