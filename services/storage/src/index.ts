@@ -1,0 +1,2 @@
+export { createStorage, storage, storageInternals, type StorageOptions } from './service.js';
+export { type Bucket, BucketDeclaration, readBucketsFile, toBuckets } from './buckets.js';
