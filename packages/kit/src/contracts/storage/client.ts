@@ -78,8 +78,8 @@ export interface GetResult extends ObjectHead {
   status: number;
   /** `bytes a-b/size` for a range. */
   contentRange: string | undefined;
-  /** The plaintext; consume it or destroy it. */
-  body: Readable;
+  /** The plaintext (a Readable with undici's `text()`, `arrayBuffer()`); consume it or destroy it. */
+  body: Dispatcher.ResponseData['body'];
   /** Bytes in `body`. */
   length: number;
 }
