@@ -59,12 +59,9 @@ export async function startStorage(env: Record<string, string> = {}): Promise<Ha
   const agentFor = async (name: string, localAddress?: string) => {
     const material = await ca.issue(name);
     const agent = new Agent({
-      connect: {
-        ca: ca.bundle,
-        cert: material.cert,
-        key: material.key,
-        ...(localAddress ? { localAddress } : {}),
-      },
+      connect: { ca: ca.bundle, cert: material.cert, key: material.key },
+      // undici binds the client's end here (not in `connect`): the source address the policies see.
+      ...(localAddress ? { localAddress } : {}),
     });
     agents.push(agent);
     return agent;
@@ -86,10 +83,14 @@ export async function startStorage(env: Record<string, string> = {}): Promise<Ha
       return new StorageClient(transport);
     },
     async raw(name, method, path, headers = {}, body) {
-      const res = await request(`${service.url}${path}`, {
-        method: method as 'GET',
+      // The dispatcher's own request: the path goes out as written (no URL parser resolves `..`).
+      const res = await (
+        await agentFor(name)
+      ).request({
+        origin: service.url,
+        path,
+        method: method,
         headers,
-        dispatcher: await agentFor(name),
         ...(body !== undefined ? { body } : {}),
       });
       return { status: res.statusCode, headers: res.headers, text: await res.body.text() };

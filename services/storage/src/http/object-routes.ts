@@ -72,7 +72,10 @@ export function objectRoutes(
   guard: Guard,
 ): void {
   const path = '/v1/buckets/:bucket/objects/*';
-  const failing = (op: StorageOp) => async (req: FastifyRequest, _reply: FastifyReply, err: Error) => {
+  const failing = (op: StorageOp) => async (req: FastifyRequest, reply: FastifyReply, err: Error) => {
+    // A body refused before its end (413 mid-stream, 403 before any byte): the connection
+    // closes after the answer rather than waiting for bytes nobody will read.
+    if (!req.raw.complete) reply.header('connection', 'close');
     await guard.refused(req, op, err);
   };
 
@@ -116,7 +119,8 @@ export function objectRoutes(
         );
       row = await store.put(bucket, key, {
         contentType,
-        body: req.raw,
+        // On a refusal mid-stream the request is left open, not destroyed, so the 413 still reaches the caller.
+        body: req.raw.iterator({ destroyOnReturn: false }),
         onBytes: (n) => guard.metrics.bytesIn.inc(n),
         ...conditions(req),
       });

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { FlotillaError } from '../../errors/index.js';
 
 /** Where the storage service serves its API (mTLS; each bucket's Cedar policies decide). */
 export const STORAGE_BASE = '/v1';
@@ -110,13 +111,16 @@ export const BucketPolicy = Type.Object({
 export type BucketPolicy = Static<typeof BucketPolicy>;
 
 /**
- * The path of one object: each key segment percent-encoded (dots too, so no proxy or
- * client ever normalises a `..` away before the service can refuse it).
+ * The path of one object: each key segment percent-encoded. A key with a `.` or `..`
+ * segment is refused here (see {@link objectKeyProblem}): URL parsers resolve such
+ * segments, `%2E%2E` included, so the request would name another key.
  */
 export function objectPath(bucket: string, key: string): string {
+  const problem = objectKeyProblem(key);
+  if (problem) throw new FlotillaError('FLT_OBJECT_KEY_INVALID', problem);
   const encoded = key
     .split('/')
-    .map((s) => encodeURIComponent(s).replaceAll('.', '%2E'))
+    .map((s) => encodeURIComponent(s))
     .join('/');
   return `${STORAGE_BASE}/buckets/${encodeURIComponent(bucket)}/objects/${encoded}`;
 }
