@@ -6,6 +6,7 @@ import type { Decision, DecisionRequest } from '@flotilla/policy';
 import type { AuditEvent, AuditLog, AuditRecord } from '../audit/index.js';
 import type { BaseConfig } from '../config/index.js';
 import type { Db } from '../db/index.js';
+import { StorageClient, storageOverCall } from '../contracts/storage/index.js';
 import type { CallRequest, Catalog, DispatchCall, ServiceClient } from '../discovery/index.js';
 import type { IdentitySource, MtlsClient } from '../identity/index.js';
 import type { HealthCheck, Readiness } from './health.js';
@@ -45,6 +46,14 @@ export interface ServiceContext<P extends TProperties = TProperties> {
    * (`openUserAccess` uses it). Undefined without a workload identity, and until `routes` runs.
    */
   readonly policy: PolicyDecider | undefined;
+  /**
+   * The fleet's object storage (service `storage`, over `call`): streamed puts, gets with
+   * a range, head, list, delete, copy. Made at first use; throws without a control plane.
+   *
+   * @example
+   * await ctx.storage.put('videos', 'cats/1.mp4', createReadStream(file), { contentType: 'video/mp4' });
+   */
+  readonly storage: StorageClient;
 }
 
 /** Decides under a policy set; any error is a deny. */
@@ -80,7 +89,8 @@ export interface ContextParts<P extends TProperties> {
 /** The `ctx` handed to a service's `routes`: what it asked for, and a clear error for what it did not. */
 export function createContext<P extends TProperties>(parts: ContextParts<P>): ServiceContext<P> {
   const { name, db, client, discovery } = parts;
-  return {
+  let storage: StorageClient | undefined;
+  const ctx: ServiceContext<P> = {
     name,
     config: parts.config,
     log: parts.log,
@@ -115,5 +125,12 @@ export function createContext<P extends TProperties>(parts: ContextParts<P>): Se
     get policy() {
       return parts.policy();
     },
+    get storage(): StorageClient {
+      if (!discovery)
+        throw new Error(`service ${name} has no control plane, so it cannot reach the storage service`);
+      storage ??= new StorageClient(storageOverCall((service, request) => ctx.call(service, request)));
+      return storage;
+    },
   };
+  return ctx;
 }
