@@ -121,6 +121,29 @@ describe('the fleet file', () => {
     }
   });
 
+  it('declares buckets; a service names the buckets it uses', () => {
+    const text = `${minimal}    buckets: [videos]\nbuckets:\n  - { name: videos, maxObjectSize: 1000, contentTypes: [video/*], versioning: true }\n`;
+    expect(parseFleet(text).buckets?.[0]).toMatchObject({ name: 'videos', versioning: true });
+    expect(problem(text.replace('buckets: [videos]', 'buckets: [photos]'))).toBe(
+      'fleet.yaml:13: services.0.buckets.0: unknown bucket "photos"',
+    );
+    expect(problem(`${text}  - { name: videos }\n`)).toBe(
+      'fleet.yaml:16: buckets.1.name: bucket "videos" is defined twice',
+    );
+  });
+
+  it("names a bucket's missing policy file with its line", () => {
+    const text = `${minimal}buckets:\n  - name: videos\n    policy: policies/videos.cedar\n`;
+    try {
+      parseFleet(text, 'fleet.yaml', undefined, tmpdir());
+      throw new Error('the fleet file was accepted');
+    } catch (err) {
+      expect((err as Error).message).toBe(
+        'fleet.yaml:15: buckets.0.policy: the policy file policies/videos.cedar does not exist',
+      );
+    }
+  });
+
   it('reports YAML syntax errors with a line', () => {
     expect(problem('version: 1\nname: [unclosed\n')).toMatch(/^fleet\.yaml:\d+: /);
   });

@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   Authorizer,
   type DecisionRequest,
   findTestFiles,
+  lintBucketGrants,
   lintPolicies,
   loadPolicies,
   PolicyError,
@@ -11,6 +13,7 @@ import {
 } from '@flotilla/policy';
 import { bool, type Handler, str } from '../cli/spec.js';
 import { connectControl } from '../control-plane/connect.js';
+import { loadFleet } from '../fleet/load-fleet.js';
 import { printError } from '../output.js';
 
 /** A policy command, with a policy file problem printed as file:line lines (exit 1). */
@@ -30,7 +33,8 @@ export const validate = withPolicies((dir) => validateDir(dir));
 /** `flotilla policy test [--dir policies] [FILES...]`. */
 export const test = withPolicies((dir, files) => testFiles(dir, files));
 /** `flotilla policy lint [--dir policies] [--strict]`. */
-export const lint = withPolicies((dir, _files, strict) => lintDir(dir, strict));
+export const lint: Handler = (args) =>
+  withPolicies((dir, _files, strict) => lintDir(dir, strict, str(args, 'fleet') ?? 'flotilla.yaml'))(args);
 /** `flotilla policy why <request.json> [--dir policies]`. */
 export const why = withPolicies((dir, [request]) => whyRequest(dir, request));
 
@@ -77,13 +81,24 @@ async function testFiles(dir: string, files: string[]): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
-async function lintDir(dir: string, strict: boolean): Promise<number> {
-  const warnings = lintPolicies(await loadPolicies({ dir }));
+async function lintDir(dir: string, strict: boolean, fleetFile: string): Promise<number> {
+  const compiled = await loadPolicies({ dir });
+  const warnings = [
+    ...lintPolicies(compiled),
+    ...lintBucketGrants(compiled, await declaredBuckets(fleetFile)),
+  ];
   for (const w of warnings) {
     console.log(`${join(dir, w.file)}:${w.line}: warning [${w.rule}] ${w.policyId}: ${w.message}`);
   }
   console.log(`${warnings.length} warning${warnings.length === 1 ? '' : 's'}`);
   return strict && warnings.length > 0 ? 1 : 0;
+}
+
+/** What each fleet service declares under `buckets:` (no fleet file: nothing to compare). */
+async function declaredBuckets(file: string): Promise<Record<string, string[]>> {
+  if (!existsSync(file)) return {};
+  const fleet = await loadFleet(file);
+  return Object.fromEntries(fleet.services.map((s) => [s.name, s.buckets ?? []]));
 }
 
 async function whyRequest(dir: string, requestFile: string | undefined): Promise<number> {

@@ -224,8 +224,17 @@ const policyCommands: CommandSpec = {
     },
     {
       name: 'lint',
-      summary: 'warn about over-broad permits',
-      options: { dir: DIR, strict: { type: 'boolean', description: 'exit 1 when there are warnings' } },
+      summary: 'warn about over-broad permits and undeclared bucket grants',
+      options: {
+        dir: DIR,
+        fleet: {
+          type: 'string',
+          value: 'FILE',
+          description: "the fleet file whose services' buckets: a grant on another bucket is a warning",
+          default: 'flotilla.yaml',
+        },
+        strict: { type: 'boolean', description: 'exit 1 when there are warnings' },
+      },
       handler: async () => (await import('./policy.js')).lint,
     },
     {
