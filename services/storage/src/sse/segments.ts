@@ -97,7 +97,7 @@ export interface SealOptions {
  * back is known to be the last only when the source ends). Memory: about one segment.
  */
 export async function* sealStream(
-  source: AsyncIterable<Buffer | Uint8Array | string>,
+  source: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>,
   opts: SealOptions,
   summary: Partial<SealSummary>,
 ): AsyncGenerator<Buffer> {
