@@ -1,3 +1,4 @@
+export { startStorage } from './start.js';
 export { createStorage, storage, storageInternals, type StorageOptions } from './service.js';
 export { type Bucket, BucketDeclaration, readBucketsFile, toBuckets } from './buckets.js';
 // The segment format's code, for the benchmark's in-process baseline (b).

@@ -1,4 +1,11 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createSecretKey,
+  type KeyObject,
+  randomBytes,
+} from 'node:crypto';
 import { FlotillaError } from '@flotilla/kit';
 import {
   encodeHeader,
@@ -38,36 +45,64 @@ function aadOf(prefix: Buffer, index: number): Buffer {
   return out;
 }
 
+/** A data key as a KeyObject: made once per object, not once per segment. */
+export type SegmentKey = Buffer | KeyObject;
+
+/** Seals one segment given as pieces (no copy); returns the ciphertext pieces and the tag. */
 export function sealSegment(
-  key: Buffer,
+  key: SegmentKey,
   h: ObjectHeader,
   aad: Buffer,
   index: number,
   last: boolean,
-  plain: Buffer,
+  plain: Buffer | readonly Buffer[],
 ): Buffer[] {
   const cipher = createCipheriv('aes-256-gcm', key, nonce(h.noncePrefix, index, last));
   cipher.setAAD(aadOf(aad, index));
-  const body = cipher.update(plain);
+  const out: Buffer[] = [];
+  for (const piece of Buffer.isBuffer(plain) ? [plain] : plain) {
+    const c = cipher.update(piece);
+    if (c.length) out.push(c);
+  }
   const final = cipher.final();
-  return final.length ? [body, final, cipher.getAuthTag()] : [body, cipher.getAuthTag()];
+  if (final.length) out.push(final);
+  out.push(cipher.getAuthTag());
+  return out;
 }
 
+/**
+ * Opens one sealed segment given as pieces (ciphertext then its 16-byte tag, split
+ * anywhere). The plaintext is returned only once the tag verifies.
+ */
 export function openSegment(
-  key: Buffer,
+  key: SegmentKey,
   h: ObjectHeader,
   aad: Buffer,
   index: number,
   last: boolean,
-  sealed: Buffer,
-): Buffer {
-  if (sealed.length < TAG_BYTES) throw integrity(`segment ${index} is cut short`);
+  sealed: Buffer | readonly Buffer[],
+): Buffer[] {
+  const pieces = Buffer.isBuffer(sealed) ? [sealed] : sealed;
+  const total = pieces.reduce((n, p) => n + p.length, 0);
+  if (total < TAG_BYTES) throw integrity(`segment ${index} is cut short`);
   const decipher = createDecipheriv('aes-256-gcm', key, nonce(h.noncePrefix, index, last));
   decipher.setAAD(aadOf(aad, index));
-  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+  const out: Buffer[] = [];
+  const tag: Buffer[] = [];
+  let body = total - TAG_BYTES;
   try {
-    const out = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
-    decipher.final();
+    for (const piece of pieces) {
+      const take = Math.min(body, piece.length);
+      if (take > 0) {
+        const p = decipher.update(piece.subarray(0, take));
+        if (p.length) out.push(p);
+      }
+      body -= take;
+      if (take < piece.length) tag.push(piece.subarray(take));
+    }
+    decipher.setAuthTag(Buffer.concat(tag, TAG_BYTES));
+    const final = decipher.final();
+    if (final.length) out.push(final);
     return out;
   } catch (cause) {
     throw integrity(`segment ${index} failed authentication`, cause);
@@ -106,18 +141,23 @@ export async function* sealStream(
     noncePrefix: randomBytes(NONCE_PREFIX_BYTES),
     sealedKey: opts.sealedKey,
   };
+  const key = createSecretKey(opts.key);
   const aad = bindingAad(opts.binding);
   const hash = createHash('sha256');
   yield encodeHeader(header);
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  // The segment being filled, as pieces of the source's chunks (never copied); a full one
+  // waits in `full` until a later byte shows it was not the last.
+  let pieces: Buffer[] = [];
+  let filled = 0;
+  let full: Buffer[] | undefined;
   let index = 0;
   let size = 0;
   for await (const chunk of source) {
-    const buf =
+    let buf =
       typeof chunk === 'string'
         ? Buffer.from(chunk)
         : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (buf.length === 0) continue;
     size += buf.length;
     if (opts.maxSize !== undefined && size > opts.maxSize)
       throw new FlotillaError(
@@ -126,18 +166,27 @@ export async function* sealStream(
       );
     opts.onBytes?.(buf.length);
     hash.update(buf);
-    pending.push(buf);
-    pendingBytes += buf.length;
-    // Strictly more than a segment: the segment sealed now is followed by at least one byte.
-    while (pendingBytes > SEGMENT_SIZE) {
-      const all = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
-      yield* sealSegment(opts.key, header, aad, index++, false, all.subarray(0, SEGMENT_SIZE));
-      pending = [all.subarray(SEGMENT_SIZE)];
-      pendingBytes -= SEGMENT_SIZE;
+    while (buf.length > 0) {
+      if (full) {
+        yield* sealSegment(key, header, aad, index++, false, full);
+        full = undefined;
+      }
+      const take = Math.min(SEGMENT_SIZE - filled, buf.length);
+      pieces.push(take === buf.length ? buf : buf.subarray(0, take));
+      filled += take;
+      buf = buf.subarray(take);
+      if (filled === SEGMENT_SIZE) {
+        full = pieces;
+        pieces = [];
+        filled = 0;
+      }
     }
   }
-  const rest = Buffer.concat(pending, pendingBytes);
-  yield* sealSegment(opts.key, header, aad, index, true, rest);
+  if (full && filled === 0) yield* sealSegment(key, header, aad, index, true, full);
+  else {
+    if (full) yield* sealSegment(key, header, aad, index++, false, full);
+    yield* sealSegment(key, header, aad, index, true, pieces);
+  }
   summary.size = size;
   summary.sha256 = hash.digest('hex');
 }
@@ -181,44 +230,46 @@ export function planRange(size: number, headerLen: number, start: number, end: n
  */
 export async function* openRange(
   source: AsyncIterable<Buffer | Uint8Array>,
-  key: Buffer,
+  rawKey: Buffer,
   header: ObjectHeader,
   binding: BlobBinding,
   plan: SegmentPlan,
 ): AsyncGenerator<Buffer> {
+  const key = createSecretKey(rawKey);
   const aad = bindingAad(binding);
   const stride = SEGMENT_SIZE + TAG_BYTES;
+  const lastLen = plan.blobEnd - (plan.blobStart + (plan.last - plan.first) * stride);
   let index = plan.first;
-  let buffered: Buffer[] = [];
-  let bufferedBytes = 0;
+  let pieces: Buffer[] = [];
+  let have = 0;
   let skip = plan.skip;
   let remaining = plan.length;
-  const emit = (plain: Buffer): Buffer | undefined => {
-    const from = Math.min(skip, plain.length);
-    skip -= from;
-    const take = Math.min(plain.length - from, remaining);
-    remaining -= take;
-    return take > 0 ? plain.subarray(from, from + take) : undefined;
-  };
-  for await (const chunk of source) {
-    buffered.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    bufferedBytes += chunk.byteLength;
-    while (index < plan.last && bufferedBytes >= stride) {
-      const all = buffered.length === 1 ? (buffered[0] as Buffer) : Buffer.concat(buffered, bufferedBytes);
-      const out = emit(
-        openSegment(key, header, aad, index, index === plan.count - 1, all.subarray(0, stride)),
-      );
-      index += 1;
-      buffered = [all.subarray(stride)];
-      bufferedBytes -= stride;
-      if (out) yield out;
+  /** The plaintext of one opened segment, cut to the range. */
+  function* emit(plain: Buffer[]): Generator<Buffer> {
+    for (const p of plain) {
+      const from = Math.min(skip, p.length);
+      skip -= from;
+      const take = Math.min(p.length - from, remaining);
+      remaining -= take;
+      if (take > 0) yield p.subarray(from, from + take);
     }
   }
-  if (index !== plan.last) throw integrity('the object is cut short');
-  const lastSealed = Buffer.concat(buffered, bufferedBytes);
-  const expected = plan.blobEnd - (plan.blobStart + (plan.last - plan.first) * stride);
-  if (lastSealed.length !== expected) throw integrity('the object is cut short or too long');
-  const out = emit(openSegment(key, header, aad, index, index === plan.count - 1, lastSealed));
-  if (out) yield out;
-  if (remaining !== 0) throw integrity('the object is cut short');
+  const want = () => (index === plan.last ? lastLen : stride);
+  for await (const chunk of source) {
+    let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    while (buf.length > 0) {
+      if (index > plan.last) throw integrity('the object is longer than its metadata says');
+      const take = Math.min(want() - have, buf.length);
+      pieces.push(take === buf.length ? buf : buf.subarray(0, take));
+      have += take;
+      buf = buf.subarray(take);
+      if (have === want()) {
+        yield* emit(openSegment(key, header, aad, index, index === plan.count - 1, pieces));
+        index += 1;
+        pieces = [];
+        have = 0;
+      }
+    }
+  }
+  if (index !== plan.last + 1 || remaining !== 0) throw integrity('the object is cut short');
 }
