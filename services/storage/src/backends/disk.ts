@@ -62,7 +62,7 @@ export class DiskBackend implements BlobBackend {
   }
 
   read(name: string, start: number, end: number): Readable {
-    return createReadStream(this.pathOf(name), { start, end: end - 1, highWaterMark: 256 * 1024 });
+    return createReadStream(this.pathOf(name), { start, end: end - 1, highWaterMark: 1024 * 1024 });
   }
 
   async delete(name: string): Promise<void> {
