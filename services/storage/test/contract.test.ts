@@ -43,7 +43,14 @@ describe.each(matrix)('storage on $name', ({ s3, env }) => {
 
   it('lists the declared buckets', async () => {
     const buckets = await app.listBuckets();
-    expect(buckets.map((b) => b.name)).toEqual(['media', 'limited', 'history', 'local-only', 'big']);
+    expect(buckets.map((b) => b.name)).toEqual([
+      'media',
+      'limited',
+      'history',
+      'local-only',
+      'big',
+      'people',
+    ]);
     expect(buckets.find((b) => b.name === 'history')?.versioning).toBe(true);
   });
 
@@ -122,6 +129,17 @@ describe.each(matrix)('storage on $name', ({ s3, env }) => {
     expect(await app.delete('media', k('gone'))).toEqual({ deleteMarker: false, versionId: null });
     expect(await refusal(app.get('media', k('gone')))).toMatchObject({ code: 'FLT_NOT_FOUND', status: 404 });
     expect(await refusal(app.head('media', k('gone')))).toMatchObject({ code: 'FLT_NOT_FOUND' });
+    // Every write and delete is in the audit trail, by who did it.
+    const records = await h.auditRecords();
+    for (const action of ['storage.put', 'storage.delete'])
+      expect(records).toContainEqual(
+        expect.objectContaining({
+          action,
+          outcome: 'success',
+          target: `media/${k('gone')}`,
+          actor: 'spiffe://flotilla.local/svc/app',
+        }),
+      );
   });
 
   it('copies inside the service, re-encrypted under the new name', async () => {

@@ -32,16 +32,18 @@ it('a put cut by kill -9 leaves nothing; acknowledged objects survive byte for b
   const root = join(procs.home, 'data', 'storage-objects');
   const first = await procs.start();
   const app = await procs.client(first);
+  // Keys unique to this run: with DATABASE_URL the rows share a PostgreSQL database.
+  const run = randomUUID().slice(0, 8);
   const acknowledged = new Map<string, string>();
   for (const [i, size] of [0, 1, 70_000, 300_000, 1_000_000].entries()) {
     const data = seededBytes(100 + i, size);
-    await app.put('media', `kept/${i}`, data);
-    acknowledged.set(`kept/${i}`, sha256(data));
+    await app.put('media', `${run}/kept/${i}`, data);
+    acknowledged.set(`${run}/kept/${i}`, sha256(data));
   }
   // An overwrite in flight: the acknowledged version must be what survives.
   const overwrite = app.put(
     'media',
-    'kept/3',
+    `${run}/kept/3`,
     Readable.from(
       (async function* () {
         yield* seededChunks(999, 4 * 1024 * 1024);
@@ -53,7 +55,7 @@ it('a put cut by kill -9 leaves nothing; acknowledged objects survive byte for b
   // A fresh object in flight, well into its bytes when the process dies.
   const fresh = app.put(
     'media',
-    'partial',
+    `${run}/partial`,
     Readable.from(
       (async function* () {
         yield* seededChunks(5, 3 * 1024 * 1024);
@@ -82,11 +84,11 @@ it('a put cut by kill -9 leaves nothing; acknowledged objects survive byte for b
   const blobs = (await filesUnder(join(root, 'blobs'))).map((f) => f.split('/').at(-1));
   expect(blobs).not.toContain(orphan);
   expect(blobs).toHaveLength(acknowledged.size); // one blob per object, nothing else
-  await expect(again.head('media', 'partial')).rejects.toMatchObject({ code: 'FLT_NOT_FOUND' });
+  await expect(again.head('media', `${run}/partial`)).rejects.toMatchObject({ code: 'FLT_NOT_FOUND' });
   for (const [key, hash] of acknowledged) {
     const got = await again.get('media', key);
     expect((await digest(got.body)).sha256).toBe(hash);
   }
-  const listed = (await again.list('media')).objects.map((o) => o.key);
+  const listed = (await again.list('media', { prefix: `${run}/` })).objects.map((o) => o.key);
   expect(listed.sort()).toEqual([...acknowledged.keys()].sort());
 });
