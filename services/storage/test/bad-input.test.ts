@@ -204,6 +204,17 @@ describe('source address and caller policies', () => {
   });
 });
 
+describe('endpoint authorisation (kit) and the bucket decision', () => {
+  it('lets any fleet service reach the storage API, where the bucket decision refuses; other endpoints stay closed', async () => {
+    // The kit's inbound check passed (svc-any-storage-api): the refusal is the bucket's.
+    const listed = await h.raw('stranger', 'GET', '/v1/buckets/media');
+    expect(JSON.parse(listed.text)).toMatchObject({ status: 403, code: 'FLT_POLICY_DENIED' });
+    // A route outside /v1/buckets is the kit's to refuse: no policy opens it to `app`.
+    const metrics = await h.raw('app', 'GET', '/metrics');
+    expect(JSON.parse(metrics.text)).toMatchObject({ status: 403, code: 'FLT_FORBIDDEN' });
+  });
+});
+
 describe('tampered objects: a clean error, never corrupt bytes', () => {
   const size = 4 * SEGMENT + 100;
   const data = seededBytes(11, size);
