@@ -187,7 +187,7 @@ t() { COMP_WORDS=("$@"); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); _flotilla; echo
 t flotilla st; t flotilla ca ''; t flotilla logs --se; t flotilla status -o ''`;
     const { stdout } = await promisify(execFile)('bash', ['-c', probe]);
     expect(stdout.split('\n')).toEqual([
-      'status',
+      'status storage',
       'token sign revoke bundle rotate',
       '--service',
       'table json',

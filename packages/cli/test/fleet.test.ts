@@ -87,7 +87,7 @@ describe('the fleet file', () => {
   });
 
   it('refuses the names of the platform for a service, operator included (it administers auth)', () => {
-    for (const name of ['control', 'auth', 'gateway', 'kms', 'operator']) {
+    for (const name of ['control', 'auth', 'gateway', 'kms', 'storage', 'operator']) {
       const text = minimal.replaceAll('alpha', name);
       expect(problem(text)).toBe(`fleet.yaml:11: services.0.name: "${name}" is a platform service name`);
     }
@@ -137,6 +137,29 @@ describe('the fleet file', () => {
       );
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('declares buckets; a service names the buckets it uses', () => {
+    const text = `${minimal}    buckets: [videos]\nbuckets:\n  - { name: videos, maxObjectSize: 1000, contentTypes: [video/*], versioning: true }\n`;
+    expect(parseFleet(text).buckets?.[0]).toMatchObject({ name: 'videos', versioning: true });
+    expect(problem(text.replace('buckets: [videos]', 'buckets: [photos]'))).toBe(
+      'fleet.yaml:13: services.0.buckets.0: unknown bucket "photos"',
+    );
+    expect(problem(`${text}  - { name: videos }\n`)).toBe(
+      'fleet.yaml:16: buckets.1.name: bucket "videos" is defined twice',
+    );
+  });
+
+  it("names a bucket's missing policy file with its line", () => {
+    const text = `${minimal}buckets:\n  - name: videos\n    policy: policies/videos.cedar\n`;
+    try {
+      parseFleet(text, 'fleet.yaml', undefined, tmpdir());
+      throw new Error('the fleet file was accepted');
+    } catch (err) {
+      expect((err as Error).message).toBe(
+        'fleet.yaml:15: buckets.0.policy: the policy file policies/videos.cedar does not exist',
+      );
     }
   });
 

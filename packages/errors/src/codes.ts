@@ -52,6 +52,11 @@ export const errorCodes = {
   FLT_KMS_KEY_DISABLED: { status: 409, title: 'Key disabled' },
   FLT_KMS_KEY_PENDING_DELETION: { status: 409, title: 'Key pending deletion' },
   FLT_KMS_KEY_VERSION_REFUSED: { status: 409, title: 'Key version refused' },
+  // ---- Object storage ----
+  FLT_OBJECT_KEY_INVALID: { status: 400, title: 'Invalid object key' },
+  FLT_PRECONDITION_FAILED: { status: 412, title: 'Precondition failed' },
+  FLT_RANGE_NOT_SATISFIABLE: { status: 416, title: 'Range not satisfiable' },
+  FLT_OBJECT_INTEGRITY: { status: 500, title: 'Stored object failed its integrity check' },
 } as const satisfies Record<`FLT_${string}`, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

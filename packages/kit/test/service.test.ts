@@ -26,6 +26,10 @@ describe('a service built with defineService', () => {
   const post = (path: string, body: string, type = 'application/json') =>
     fetch(`${svc.url}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
 
+  it('says ctx.storage needs a control plane, and only when it is used', () => {
+    expect(() => svc.ctx.storage).toThrow(/no control plane, so it cannot reach the storage service/);
+  });
+
   it('answers /livez', async () => {
     const res = await fetch(`${svc.url}/livez`);
     expect(res.status).toBe(200);

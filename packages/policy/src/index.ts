@@ -25,7 +25,7 @@ export {
   type VerifiedBundle,
   verifyBundle,
 } from './bundle.js';
-export { type LintWarning, lintPolicies } from './lint.js';
+export { lintBucketGrants, type LintWarning, lintPolicies } from './lint.js';
 export { type SchemaAction, schemaActions } from './schema-actions.js';
 export {
   findTestFiles,

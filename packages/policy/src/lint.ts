@@ -9,6 +9,7 @@ export interface LintWarning {
     | 'any-principal-any-action'
     | 'unconditional-any-principal'
     | 'unconditional-any-action'
+    | 'undeclared-bucket'
     | 'cedar';
   message: string;
 }
@@ -58,4 +59,54 @@ function check(p: PolicyInfo): Pick<LintWarning, 'rule' | 'message'> | undefined
     };
   }
   return undefined;
+}
+
+/** A scope constraint's entity, when it names exactly one (`== E` or `in E`). */
+function scopeEntity(scope: unknown): { type: string; id: string } | undefined {
+  const s = scope as { op?: string; entity?: { type?: unknown; id?: unknown } } | undefined;
+  if (
+    (s?.op === '==' || s?.op === 'in') &&
+    typeof s.entity?.type === 'string' &&
+    typeof s.entity.id === 'string'
+  )
+    return { type: s.entity.type, id: s.entity.id };
+  return undefined;
+}
+
+/**
+ * Grants on a bucket to a service that did not declare the bucket (the fleet file's
+ * `services[].buckets`): a permit `principal == Service::"y"` on `Bucket::"x"` (or an
+ * object in it) where `declared.y` lacks `x`. Services the map does not know are not judged.
+ *
+ * @example
+ * lintBucketGrants(compiled, { history: ['videos'] });
+ */
+export function lintBucketGrants(
+  compiled: CompiledPolicies,
+  declared: Readonly<Record<string, readonly string[]>>,
+): LintWarning[] {
+  const out: LintWarning[] = [];
+  for (const p of compiled.policies) {
+    if (p.effect !== 'permit') continue;
+    const principal = scopeEntity(p.json.principal);
+    const resource = scopeEntity(p.json.resource);
+    if (principal?.type !== 'Service' || !resource) continue;
+    const buckets = declared[principal.id];
+    if (!buckets) continue;
+    const bucket =
+      resource.type === 'Bucket'
+        ? resource.id
+        : resource.type === 'Object'
+          ? resource.id.split('/')[0]
+          : undefined;
+    if (bucket === undefined || buckets.includes(bucket)) continue;
+    out.push({
+      file: p.file,
+      line: p.line,
+      policyId: p.id,
+      rule: 'undeclared-bucket',
+      message: `grants Service::"${principal.id}" access to Bucket::"${bucket}", which that service does not declare in the fleet file (services[].buckets)`,
+    });
+  }
+  return out;
 }

@@ -4,6 +4,7 @@ import {
   Authorizer,
   type DecisionRequest,
   findTestFiles,
+  lintBucketGrants,
   lintPolicies,
   loadPolicies,
   PolicyError,
@@ -12,6 +13,7 @@ import {
 import { bool, type Handler, str } from '../cli/spec.js';
 import { connectControl } from '../control-plane/connect.js';
 import { type FleetError, loadFleet } from '../fleet/load-fleet.js';
+import type { Fleet } from '../fleet/schema.js';
 import { printError } from '../output.js';
 import { undeclaredKeyGrants } from './key-grants.js';
 
@@ -33,7 +35,7 @@ export const validate = withPolicies((dir) => validateDir(dir));
 export const test = withPolicies((dir, files) => testFiles(dir, files));
 /**
  * `flotilla policy lint [--dir policies] [--file flotilla.yaml] [--strict]`: over-broad
- * permits, and key grants the fleet file does not declare.
+ * permits, and key and bucket grants the fleet file does not declare.
  */
 export const lint: Handler = (args) =>
   withPolicies((dir, _files, strict) =>
@@ -92,12 +94,21 @@ async function lintDir(dir: string, strict: boolean, fleetFile: string): Promise
     if ((err as FleetError).message.includes('cannot read the fleet file')) return undefined;
     throw err;
   });
-  const warnings = [...lintPolicies(compiled), ...(fleet ? undeclaredKeyGrants(compiled, fleet) : [])];
+  const warnings = [
+    ...lintPolicies(compiled),
+    ...(fleet ? undeclaredKeyGrants(compiled, fleet) : []),
+    ...(fleet ? lintBucketGrants(compiled, declaredBuckets(fleet)) : []),
+  ];
   for (const w of warnings) {
     console.log(`${join(dir, w.file)}:${w.line}: warning [${w.rule}] ${w.policyId}: ${w.message}`);
   }
   console.log(`${warnings.length} warning${warnings.length === 1 ? '' : 's'}`);
   return strict && warnings.length > 0 ? 1 : 0;
+}
+
+/** What each fleet service declares under `buckets:`. */
+function declaredBuckets(fleet: Fleet): Record<string, string[]> {
+  return Object.fromEntries(fleet.services.map((s) => [s.name, s.buckets ?? []]));
 }
 
 async function whyRequest(dir: string, requestFile: string | undefined): Promise<number> {

@@ -224,12 +224,12 @@ const policyCommands: CommandSpec = {
     },
     {
       name: 'lint',
-      summary: 'warn about over-broad permits and key grants nobody declared',
+      summary: 'warn about over-broad permits and key and bucket grants nobody declared',
       options: {
         dir: DIR,
         file: {
           ...FILE,
-          description: 'the fleet file whose services[].keys grants are checked against',
+          description: "the fleet file whose services' keys: and buckets: grants are checked against",
           default: 'flotilla.yaml beside the policies folder',
         },
         strict: { type: 'boolean', description: 'exit 1 when there are warnings' },
@@ -302,6 +302,69 @@ const userCommands: CommandSpec = {
       summary: 'list users',
       options: { output: output(['table', 'json']), ...OPERATOR_OPTIONS },
       handler: async () => (await import('./users.js')).list,
+    },
+  ],
+};
+
+const storageAdmin =
+  "Calls the running fleet's storage service over mTLS as the `operator` identity (as `flotilla users`\ndoes); the bucket policies decide, and the storage service audits every call. The storage service\nis found in FLOTILLA_STORAGE_URL or <home>/fleet.json. Long transfers show a progress bar on a terminal.";
+
+const storageCommands: CommandSpec = {
+  name: 'storage',
+  summary: 'buckets and objects (ls, put, get, rm, policy)',
+  description: `Objects in the fleet's storage service, encrypted at rest. ${storageAdmin}`,
+  subcommands: [
+    {
+      name: 'ls',
+      summary: "the buckets, one a line; or a bucket's objects and prefixes",
+      positionals: [{ name: 'bucket[/prefix]' }],
+      options: OPERATOR_OPTIONS,
+      examples: ['flotilla storage ls', 'flotilla storage ls videos/cats/'],
+      handler: async () => (await import('./storage.js')).ls,
+    },
+    {
+      name: 'put',
+      summary: 'store a file (or - for standard input) as an object',
+      positionals: [
+        { name: 'bucket/key', required: true },
+        { name: 'file', required: true },
+      ],
+      options: {
+        'content-type': {
+          type: 'string',
+          value: 'TYPE',
+          description: "the object's media type",
+          default: 'application/octet-stream',
+        },
+        ...OPERATOR_OPTIONS,
+      },
+      examples: ['flotilla storage put videos/cats/1.mp4 cat.mp4 --content-type video/mp4'],
+      handler: async () => (await import('./storage.js')).put,
+    },
+    {
+      name: 'get',
+      summary: 'an object to a file, or to standard output',
+      positionals: [{ name: 'bucket/key', required: true }, { name: 'file' }],
+      options: {
+        version: { type: 'string', value: 'ID', description: 'a version of the object' },
+        ...OPERATOR_OPTIONS,
+      },
+      examples: ['flotilla storage get videos/cats/1.mp4 cat.mp4'],
+      handler: async () => (await import('./storage.js')).get,
+    },
+    {
+      name: 'rm',
+      summary: 'delete an object (a delete marker in a versioned bucket)',
+      positionals: [{ name: 'bucket/key', required: true }],
+      options: OPERATOR_OPTIONS,
+      handler: async () => (await import('./storage.js')).rmObject,
+    },
+    {
+      name: 'policy',
+      summary: "a bucket's effective policy: its own file and the fleet's storage policies",
+      positionals: [{ name: 'bucket', required: true }],
+      options: OPERATOR_OPTIONS,
+      handler: async () => (await import('./storage.js')).policy,
     },
   ],
 };
@@ -454,6 +517,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   caCommands,
   policyCommands,
   userCommands,
+  storageCommands,
   authCommands,
   kmsCommands,
   ...otherCommands,

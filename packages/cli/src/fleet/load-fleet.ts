@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { schemaActions } from '@flotilla/policy';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
@@ -47,14 +48,20 @@ export async function loadFleet(file: string): Promise<Fleet> {
   const schema = await readFile(join(dirname(file), POLICY_SCHEMA), 'utf8').catch(
     (err: NodeJS.ErrnoException) => new Error(`cannot read ${POLICY_SCHEMA} (${err.code ?? err.message})`),
   );
-  return parseFleet(text, file, schema);
+  return parseFleet(text, file, schema, dirname(file));
 }
 
 /**
  * Validates a fleet file's text. With the policy schema (its text, or why it could not be
  * read), every route's action is checked against it too.
  */
-export function parseFleet(text: string, file = 'flotilla.yaml', policySchema?: string | Error): Fleet {
+export function parseFleet(
+  text: string,
+  file = 'flotilla.yaml',
+  policySchema?: string | Error,
+  /** With the fleet file's folder, every bucket's policy file must exist there. */
+  baseDir?: string,
+): Fleet {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
   const yamlError = doc.errors[0];
@@ -70,6 +77,7 @@ export function parseFleet(text: string, file = 'flotilla.yaml', policySchema?: 
     throw new FleetError(file, segments.join('.'), line, describe(error));
   }
   checkReferences(data, file, doc.contents, lineCounter);
+  checkBuckets(data, file, doc.contents, lineCounter, baseDir);
   if (policySchema !== undefined) checkRouteActions(data, file, doc.contents, lineCounter, policySchema);
   return data;
 }
@@ -130,7 +138,7 @@ function checkReferences(fleet: Fleet, file: string, root: unknown, counter: Lin
     if (names.indexOf(name) !== i) fail(['services', i, 'name'], `service "${name}" is defined twice`);
     // `operator` is the identity of the operator's tools, which the policies let
     // administer auth: a fleet service by that name would hold those powers.
-    if (['control', 'auth', 'gateway', 'operator', 'kms'].includes(name))
+    if (['control', 'auth', 'gateway', 'operator', 'kms', 'storage'].includes(name))
       fail(['services', i, 'name'], `"${name}" is a platform service name`);
   });
   fleet.services.forEach((s, i) => {
@@ -159,6 +167,31 @@ function checkKeys(fleet: Fleet, fail: (path: (string | number)[], message: stri
   fleet.services.forEach((s, i) => {
     s.keys?.forEach((k, j) => {
       if (!known.has(k)) fail(['services', i, 'keys', j], `unknown key "${k}": declare it under keys:`);
+    });
+  });
+}
+
+/** Bucket names unique, services' buckets declared, and (with a folder) policy files present. */
+function checkBuckets(
+  fleet: Fleet,
+  file: string,
+  root: unknown,
+  counter: LineCounter,
+  baseDir?: string,
+): void {
+  const fail = (path: (string | number)[], message: string): never => {
+    const segments = path.map(String);
+    throw new FleetError(file, segments.join('.'), lineOf(root, segments, counter), message);
+  };
+  const names = (fleet.buckets ?? []).map((b) => b.name);
+  (fleet.buckets ?? []).forEach((b, i) => {
+    if (names.indexOf(b.name) !== i) fail(['buckets', i, 'name'], `bucket "${b.name}" is defined twice`);
+    if (b.policy !== undefined && baseDir !== undefined && !existsSync(resolve(baseDir, b.policy)))
+      fail(['buckets', i, 'policy'], `the policy file ${b.policy} does not exist`);
+  });
+  fleet.services.forEach((s, i) => {
+    s.buckets?.forEach((b, j) => {
+      if (!names.includes(b)) fail(['services', i, 'buckets', j], `unknown bucket "${b}"`);
     });
   });
 }

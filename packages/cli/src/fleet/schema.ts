@@ -19,6 +19,35 @@ export const ServiceCall = Type.Object(
   { ...strict, description: 'a call this service may make to another service (default deny)' },
 );
 
+const BucketName = Type.String({
+  pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
+  description: 'S3 rules: 3-63 lower-case letters, digits, dots and dashes',
+});
+
+/** A bucket of the storage service (its STORAGE_BUCKETS_FILE entry). */
+export const FleetBucket = Type.Object(
+  {
+    name: BucketName,
+    maxObjectSize: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'bytes; a larger put is refused while streaming (413)' }),
+    ),
+    contentTypes: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[a-z0-9!#$&^_.+-]+/([a-z0-9!#$&^_.+-]+|\\*)$' }), {
+        minItems: 1,
+        description: 'media types a put may have (type/subtype or type/*); others are 415',
+      }),
+    ),
+    versioning: Type.Optional(Type.Boolean({ description: 'keep every version; a delete adds a marker' })),
+    policy: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: "the bucket's own Cedar policies, relative to the fleet file",
+      }),
+    ),
+  },
+  strict,
+);
+
 export const FleetService = Type.Object(
   {
     name: Name,
@@ -32,6 +61,11 @@ export const FleetService = Type.Object(
       Type.Array(Name, {
         description:
           'KMS keys this service uses (names from `keys:`); `flotilla policy lint` warns about grants on keys a service does not declare',
+      }),
+    ),
+    buckets: Type.Optional(
+      Type.Array(BucketName, {
+        description: 'buckets this service uses (policy lint warns about other grants)',
       }),
     ),
     env: Type.Optional(Env),
@@ -133,6 +167,7 @@ export const Fleet = Type.Object(
     keys: Type.Optional(
       Type.Array(FleetKey, { description: 'the KMS keys of the fleet (the key `storage` always exists)' }),
     ),
+    buckets: Type.Optional(Type.Array(FleetBucket, { description: "the storage service's buckets" })),
     services: Type.Array(FleetService, { minItems: 1 }),
   },
   { ...strict, $id: 'https://flotilla.dev/schemas/fleet.schema.json', title: 'Flotilla fleet file' },
@@ -141,3 +176,4 @@ export const Fleet = Type.Object(
 export type Fleet = Static<typeof Fleet>;
 export type FleetService = Static<typeof FleetService>;
 export type FleetKey = Static<typeof FleetKey>;
+export type FleetBucket = Static<typeof FleetBucket>;

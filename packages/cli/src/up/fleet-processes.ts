@@ -9,6 +9,7 @@ export const PLATFORM_ENTRIES = {
   auth: { package: '@flotilla/auth/main' },
   gateway: { package: '@flotilla/gateway/main' },
   kms: { package: '@flotilla/kms/main' },
+  storage: { package: '@flotilla/storage/main' },
 } as const;
 
 /** The fleet's fixed ports (0: any free one). */
@@ -61,6 +62,37 @@ export function kmsProcess(files: { rootKey: string; keys: string }): FleetProce
     service: 'kms',
     entry: PLATFORM_ENTRIES.kms,
     env: { PORT: '0', KMS_ROOT_KEY_FILE: files.rootKey, KMS_KEYS_FILE: files.keys },
+    database: true,
+  };
+}
+
+/**
+ * The storage service's buckets file (STORAGE_BUCKETS_FILE) from the fleet file's
+ * `buckets:`, each policy path made absolute (they are relative to the fleet file).
+ */
+export function storageBucketsFile(fleet: Fleet, root: string): string {
+  return JSON.stringify(
+    (fleet.buckets ?? []).map((b) => ({ ...b, ...(b.policy ? { policy: join(root, b.policy) } : {}) })),
+    null,
+    2,
+  );
+}
+
+/**
+ * The storage service: the fleet's buckets, objects encrypted with data keys from the
+ * KMS (`STORAGE_KMS_KEY`, default `storage`); STORAGE_URL (s3://…) from the operator's
+ * environment chooses S3 over the local disk.
+ */
+export function storageProcess(files: { buckets: string }): FleetProcess {
+  return {
+    name: 'storage',
+    service: 'storage',
+    entry: PLATFORM_ENTRIES.storage,
+    env: {
+      PORT: '0',
+      STORAGE_BUCKETS_FILE: files.buckets,
+      ...(process.env.STORAGE_URL ? { STORAGE_URL: process.env.STORAGE_URL } : {}),
+    },
     database: true,
   };
 }

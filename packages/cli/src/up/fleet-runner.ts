@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type RunningControl, startControl } from '@flotilla/control';
 import { DbHost, openEmbedded } from '@flotilla/kit';
@@ -16,6 +16,8 @@ import {
   kmsKeys,
   kmsProcess,
   serviceProcesses,
+  storageBucketsFile,
+  storageProcess,
 } from './fleet-processes.js';
 import { type FleetState, writeState } from './fleet-state.js';
 import { authClients } from './platform-env.js';
@@ -183,7 +185,7 @@ function commonEnv(plan: Plan, control: RunningControl): Record<string, string> 
 }
 
 /**
- * Auth, the KMS and the fleet's services start together, the services in waves (each once those it
+ * Auth, the KMS, storage and the fleet's services start together, the services in waves (each once those it
  * depends on are up). The gateway needs auth (keys, revocations), not the services — it
  * finds them through discovery when a request comes — so it starts as soon as auth is up.
  * Resolves with the gateway once every process is up.
@@ -199,16 +201,20 @@ async function startProcesses(
     users: join(secretsDir(plan.home), 'auth-users.json'),
     routes: join(plan.home, 'gateway-routes.json'),
     kmsKeys: join(plan.home, 'kms-keys.json'),
+    buckets: join(plan.home, 'storage-buckets.json'),
   };
   await writeSecret(files.clients, authClients(plan.fleet, plan.secrets, plan.webOrigin));
   await writeSecret(files.users, { users: plan.secrets.users });
   await writeSecret(files.routes, gatewayRoutes(plan.fleet, plan.webOrigin));
   await writeSecret(files.kmsKeys, kmsKeys(plan.fleet));
+  await writeFile(files.buckets, storageBucketsFile(plan.fleet, plan.root));
   const rootKey = await loadOrCreateKmsRootKey(plan.home);
 
   const authStarting = start(authProcess(plan.ports, files));
   // Nothing waits for the KMS at start: its callers reach it through discovery when they need a key.
   const kmsStarting = start(kmsProcess({ rootKey, keys: files.kmsKeys }));
+  // Nor storage for the KMS: its data-key pool asks the KMS at the first put.
+  const storageStarting = start(storageProcess({ buckets: files.buckets }));
   const servicesStarting = (async () => {
     for (const wave of startWaves(plan.fleet.services))
       await Promise.all(wave.flatMap(serviceProcesses).map(start));
@@ -224,7 +230,7 @@ async function startProcesses(
       }),
     ),
   );
-  const [gateway] = await Promise.all([gatewayStarting, servicesStarting, kmsStarting]);
+  const [gateway] = await Promise.all([gatewayStarting, servicesStarting, kmsStarting, storageStarting]);
   return gateway;
 }
 

@@ -9,3 +9,4 @@ export * from './access-token/index.js';
 export * from './auth-admin/index.js';
 export * from './control-api/index.js';
 export * from './kms/index.js';
+export * from './storage/index.js';

@@ -7,6 +7,7 @@ import type { AuditEvent, AuditLog, AuditRecord } from '../audit/index.js';
 import type { BaseConfig } from '../config/index.js';
 import { KmsClient, kmsOverCall } from '../contracts/kms/index.js';
 import type { Db } from '../db/index.js';
+import { StorageClient, storageOverCall } from '../contracts/storage/index.js';
 import type { CallRequest, Catalog, DispatchCall, ServiceClient } from '../discovery/index.js';
 import type { IdentitySource, MtlsClient } from '../identity/index.js';
 import type { HealthCheck, Readiness } from './health.js';
@@ -55,6 +56,14 @@ export interface ServiceContext<P extends TProperties = TProperties> {
    * const { plaintext, ciphertext } = await ctx.kms.generateDataKey('storage', { bucket: 'videos' });
    */
   readonly kms: KmsClient;
+  /**
+   * The fleet's object storage (service `storage`, over `call`): streamed puts, gets with
+   * a range, head, list, delete, copy. Made at first use; throws without a control plane.
+   *
+   * @example
+   * await ctx.storage.put('videos', 'cats/1.mp4', createReadStream(file), { contentType: 'video/mp4' });
+   */
+  readonly storage: StorageClient;
 }
 
 /** Decides under a policy set; any error is a deny. */
@@ -91,6 +100,7 @@ export interface ContextParts<P extends TProperties> {
 export function createContext<P extends TProperties>(parts: ContextParts<P>): ServiceContext<P> {
   const { name, db, client, discovery } = parts;
   let kms: KmsClient | undefined;
+  let storage: StorageClient | undefined;
   const ctx: ServiceContext<P> = {
     name,
     config: parts.config,
@@ -131,6 +141,12 @@ export function createContext<P extends TProperties>(parts: ContextParts<P>): Se
         throw new Error(`service ${name} has no control plane, so it cannot reach the KMS (kms)`);
       kms ??= new KmsClient(kmsOverCall((service, request) => ctx.call(service, request)));
       return kms;
+    },
+    get storage(): StorageClient {
+      if (!discovery)
+        throw new Error(`service ${name} has no control plane, so it cannot reach the storage service`);
+      storage ??= new StorageClient(storageOverCall((service, request) => ctx.call(service, request)));
+      return storage;
     },
   };
   return ctx;
