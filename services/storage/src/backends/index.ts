@@ -3,7 +3,6 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@flotilla/kit';
 import type { BlobBackend } from './backend.js';
 import { DiskBackend } from './disk.js';
-import { parseS3Url, S3Backend } from './s3.js';
 
 export type { BlobBackend } from './backend.js';
 export { DiskBackend } from './disk.js';
@@ -22,7 +21,11 @@ export async function openBackend(url: string | undefined, home: string): Promis
     throw new ConfigError('STORAGE_URL', `STORAGE_URL is not a URL: ${url}`);
   }
   if (parsed.protocol === 'file:') return initDisk(fileURLToPath(parsed));
-  if (parsed.protocol === 's3:') return new S3Backend(parseS3Url(parsed));
+  if (parsed.protocol === 's3:') {
+    // The AWS SDK is loaded only for S3 (~0.2 s of CPU at every start otherwise).
+    const { parseS3Url, S3Backend } = await import('./s3.js');
+    return new S3Backend(parseS3Url(parsed));
+  }
   throw new ConfigError('STORAGE_URL', `STORAGE_URL must be file:// or s3://, not ${parsed.protocol}`);
 }
 
