@@ -8,7 +8,8 @@
  *
  *   first  a fresh home and an empty user cache (XDG_CACHE_HOME): the one initdb of the
  *          PGlite template runs, then secrets, CA and every service's database are made;
- *   cold   another fresh home, the template now cached: what a new checkout costs;
+ *   cold   another fresh home, the template and the services' builds now cached (as
+ *          `npm install` leaves them): what a new checkout's first `npm start` costs;
  *   warm   the cold run's home again: everything is reused.
  *
  * For each start it prints the time `flotilla up` itself reports ("is up in X s") and the
@@ -139,7 +140,11 @@ try {
   );
   print(await startOnce('first (fresh home, empty user cache)', join(home, 'first'), join(home, 'cache')));
   print(
-    await startOnce('cold (fresh home, cached PGlite template)', join(home, 'home'), join(home, 'cache')),
+    await startOnce(
+      'cold (fresh home, cached PGlite template and builds)',
+      join(home, 'home'),
+      join(home, 'cache'),
+    ),
   );
   for (let i = 1; i <= WARM_RUNS; i++)
     print(await startOnce(`warm #${i} (same home)`, join(home, 'home'), join(home, 'cache')));

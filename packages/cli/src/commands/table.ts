@@ -44,7 +44,14 @@ const fleetCommands: CommandSpec[] = [
     summary: 'run the fleet on this machine',
     description:
       'Runs the fleet on this machine: the control plane, then every service of the fleet file as its own\nprocess with its own identity, port and data. Ctrl-C stops everything.',
-    options: { file: FILE, home: HOME },
+    options: {
+      file: FILE,
+      home: HOME,
+      'compile-only': {
+        type: 'boolean',
+        description: 'compile every service of the fleet and exit (npm install runs it)',
+      },
+    },
     examples: ['flotilla up', 'flotilla up --file flotilla.yaml --home /tmp/fleet'],
     handler: async () => (await import('./up.js')).up,
   },

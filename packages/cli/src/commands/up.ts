@@ -1,12 +1,21 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { type Args, type Handler, str } from '../cli/spec.js';
+import { type Args, bool, type Handler, str } from '../cli/spec.js';
 import { fleetHome } from '../home.js';
 import { printError } from '../output.js';
-import { type RunningFleet, runFleet } from '../up/fleet-runner.js';
+import { compileFleet, type RunningFleet, runFleet } from '../up/fleet-runner.js';
 
 /** `flotilla up`: what `npm start` runs. */
-export const up: Handler = (args) => runUp(args, false);
+export const up: Handler = (args) =>
+  bool(args, 'compile-only') ? compileOnly(args) : runUp(args, false);
+
+/** `flotilla up --compile-only`: build every service of the fleet, start nothing. */
+async function compileOnly(args: Args): Promise<number> {
+  const began = Date.now();
+  const count = await compileFleet(resolve(str(args, 'file') ?? 'flotilla.yaml'), fleetHome(args));
+  process.stdout.write(`compiled ${count} services in ${((Date.now() - began) / 1000).toFixed(1)} s\n`);
+  return 0;
+}
 
 /** `flotilla dev`: `flotilla up`, and a change under a service's folder restarts that service alone. */
 export const dev: Handler = (args) => runUp(args, true);

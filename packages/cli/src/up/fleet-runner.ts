@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { type RunningControl, startControl } from '@flotilla/control';
 import { DbHost, openEmbedded } from '@flotilla/kit';
@@ -15,6 +16,7 @@ import {
   gatewayProcess,
   kmsKeys,
   kmsProcess,
+  PLATFORM_ENTRIES,
   serviceProcesses,
   storageBucketsFile,
   storageProcess,
@@ -22,7 +24,7 @@ import {
 import { type FleetState, writeState } from './fleet-state.js';
 import { authClients } from './platform-env.js';
 import { checkEntries, checkPorts, startWaves } from './preflight.js';
-import { type LaunchContext, processSpec } from './process-spec.js';
+import { type LaunchContext, processSpec, resolveEntry } from './process-spec.js';
 import {
   type FleetSecrets,
   loadOrCreateKmsRootKey,
@@ -88,7 +90,7 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
         void writeState(plan.home, state).catch(() => undefined);
       }
     },
-    { compile: (entry) => compileService(entry, join(plan.home, 'build')) },
+    { compile: async (entry) => compileService(entry, await buildDir(plan.home)) },
   );
   // Without DATABASE_URL, each service's embedded database lives here, not in the
   // service's process: it survives the service's restarts, is shared by its instances,
@@ -121,6 +123,40 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
   } catch (err) {
     await stop();
     throw err;
+  }
+}
+
+/**
+ * Compiles every process of the fleet — the platform's services and the fleet file's —
+ * without starting anything (`flotilla up --compile-only`; `npm install` runs it), so the
+ * first `npm start` of a checkout finds them built. Returns how many were compiled.
+ */
+export async function compileFleet(file: string, home: string): Promise<number> {
+  const fleet = await loadFleet(file);
+  const root = dirname(resolve(file));
+  const dir = await buildDir(resolve(home));
+  const entries = [
+    ...Object.values(PLATFORM_ENTRIES).map((e) => resolveEntry(e, root)),
+    ...fleet.services.map((s) => resolveEntry({ file: s.entry }, root)),
+  ];
+  await Promise.all(entries.map((entry) => compileService(entry, dir)));
+  return entries.length;
+}
+
+/**
+ * Where services are compiled: the user's cache (`$XDG_CACHE_HOME/flotilla/build`), so a
+ * fresh `.flotilla/` (a clone's first start, after `flotilla reset`) reuses the builds of
+ * the same sources instead of compiling every service again; `<home>/build` when the
+ * cache cannot be written. A build is named by its entry's path and reused only while its
+ * inputs are unchanged (compile.ts).
+ */
+async function buildDir(home: string): Promise<string> {
+  const cached = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'flotilla', 'build');
+  try {
+    await mkdir(cached, { recursive: true, mode: 0o700 });
+    return cached;
+  } catch {
+    return join(home, 'build');
   }
 }
 
