@@ -128,7 +128,14 @@ describe.skipIf(!hasChromium)('FlixTube in a browser', () => {
         supervisor: { memoryMB: number; pssMB: number };
         services: Array<{ name: string; ready: boolean; spiffeId: string; memoryMB: number; pssMB: number }>;
       };
-      expect(status.services.map((s) => s.name).sort()).toEqual(['auth', 'gateway', 'history', 'kms', 'metadata', 'storage']);
+      expect(status.services.map((s) => s.name).sort()).toEqual([
+        'auth',
+        'gateway',
+        'history',
+        'kms',
+        'metadata',
+        'storage',
+      ]);
       for (const s of status.services) {
         expect(s.ready, s.name).toBe(true);
         expect(s.spiffeId).toBe(`spiffe://flotilla.local/svc/${s.name}`);

@@ -6,8 +6,7 @@ import { printError } from '../output.js';
 import { compileFleet, type RunningFleet, runFleet } from '../up/fleet-runner.js';
 
 /** `flotilla up`: what `npm start` runs. */
-export const up: Handler = (args) =>
-  bool(args, 'compile-only') ? compileOnly(args) : runUp(args, false);
+export const up: Handler = (args) => (bool(args, 'compile-only') ? compileOnly(args) : runUp(args, false));
 
 /** `flotilla up --compile-only`: build every service of the fleet, start nothing. */
 async function compileOnly(args: Args): Promise<number> {
