@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startControl } from '@flotilla/control';
 import { defineService } from '@flotilla/kit';
 import { DataKeyPool } from '@flotilla/kit/contracts';
-import { joinToken, spawnService } from '@flotilla/testing';
+import { fleetJoiner, spawnService } from '@flotilla/testing';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -60,20 +60,7 @@ async function main(): Promise<void> {
   const control = await startControl({
     env: { FLOTILLA_HOME: home, LOG_LEVEL: 'silent', PORT: '0', FLOTILLA_POLICY_DIR: policies },
   });
-  const admin = {
-    url: control.url,
-    adminToken: control.adminToken,
-    roots: control.bundle().roots.join('\n'),
-  };
-  const joined = async (service: string) => ({
-    FLOTILLA_HOME: home,
-    FLOTILLA_CONTROL_URL: control.url,
-    FLOTILLA_JOIN_TOKEN: await joinToken(admin, service),
-    FLOTILLA_POLICY_DIR: policies,
-    FLOTILLA_ALLOWED_CALLS: '{}',
-    PORT: '0',
-    LOG_LEVEL: 'warn',
-  });
+  const joined = fleetJoiner(control, { home, policies }, { LOG_LEVEL: 'warn' });
   const kms = await spawnService(join(REPO, 'services', 'kms', 'src', 'main.ts'), {
     ...(await joined('kms')),
     FLOTILLA_KMS_ROOT_KEY: randomBytes(32).toString('base64'),

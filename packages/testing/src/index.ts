@@ -12,3 +12,4 @@ export {
   type RevocationReceiver,
 } from './revocation-contract.js';
 export { startTestIssuer, type TestIssuer, type TestTokenOptions } from './test-issuer.js';
+export { fleetJoiner, type JoinableControl, policiesWithGrants } from './test-fleet.js';

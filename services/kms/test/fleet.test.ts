@@ -2,13 +2,13 @@
 // it, and a service that reaches the KMS as `ctx.kms` (discovery, mTLS, Cedar on the key),
 // with the data-key pool and the decrypt cache on top.
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineService, type RunningService } from '@flotilla/kit';
 import { DataKeyCache, DataKeyPool, type KmsClient } from '@flotilla/kit/contracts';
 import { type RunningControl, startControl } from '@flotilla/control';
-import { joinToken } from '@flotilla/testing';
+import { fleetJoiner, policiesWithGrants } from '@flotilla/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKmsService } from '../src/index.js';
 import { POLICY_DIR, refusal } from './helpers.js';
@@ -31,27 +31,12 @@ const decrypts: string[] = [];
 
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'flotilla-kms-fleet-'));
-  const policies = join(home, 'policies');
-  await cp(POLICY_DIR, policies, { recursive: true, filter: (src) => !src.includes('/tests') });
-  await writeFile(join(policies, 'test-grants.cedar'), GRANTS);
+  const policies = await policiesWithGrants(home, POLICY_DIR, GRANTS);
   await writeFile(join(home, 'keys.json'), JSON.stringify([{ name: 'app-data' }]));
   control = await startControl({
     env: { FLOTILLA_HOME: home, LOG_LEVEL: 'silent', PORT: '0', FLOTILLA_POLICY_DIR: policies },
   });
-  const admin = {
-    url: control.url,
-    adminToken: control.adminToken,
-    roots: control.bundle().roots.join('\n'),
-  };
-  const joined = async (service: string) => ({
-    FLOTILLA_HOME: home,
-    FLOTILLA_CONTROL_URL: control.url,
-    FLOTILLA_JOIN_TOKEN: await joinToken(admin, service),
-    FLOTILLA_POLICY_DIR: policies,
-    FLOTILLA_ALLOWED_CALLS: '{}',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-  });
+  const joined = fleetJoiner(control, { home, policies });
   kms = await createKmsService().start({
     env: {
       ...(await joined('kms')),

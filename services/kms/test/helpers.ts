@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualIdentity, MtlsClient, type RunningService } from '@flotilla/kit';
 import { KmsClient } from '@flotilla/kit/contracts';
-import { TestCa } from '@flotilla/testing';
+import { policiesWithGrants, TestCa } from '@flotilla/testing';
 import pg from 'pg';
 import { createKmsService, type KmsInternals, kmsInternals } from '../src/index.js';
 
@@ -74,9 +74,7 @@ async function emptyKmsSchema(url: string): Promise<void> {
 export async function startKms(env: Record<string, string> = {}): Promise<KmsHarness> {
   if (env.DATABASE_URL) await emptyKmsSchema(env.DATABASE_URL);
   const home = await mkdtemp(join(tmpdir(), 'flotilla-kms-'));
-  const policies = join(home, 'policies');
-  await cp(POLICY_DIR, policies, { recursive: true, filter: (src) => !src.includes('/tests') });
-  await writeFile(join(policies, 'test-grants.cedar'), TEST_GRANTS);
+  const policies = await policiesWithGrants(home, POLICY_DIR, TEST_GRANTS);
   const ca = await TestCa.create();
   let shiftMs = 0;
   const service = await createKmsService({ now: () => new Date(Date.now() + shiftMs) }).start({

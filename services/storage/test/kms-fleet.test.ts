@@ -2,13 +2,13 @@
 // service joined to it (no STORAGE_LOCAL_KEY_FILE, so data keys come from the KMS), and a
 // service `app` that reaches storage as `ctx.storage` (discovery, mTLS, Cedar on the bucket).
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineService, FlotillaError, type RunningService } from '@flotilla/kit';
 import { type RunningControl, startControl } from '@flotilla/control';
 import { createKmsService } from '@flotilla/kms';
-import { joinToken } from '@flotilla/testing';
+import { fleetJoiner, policiesWithGrants } from '@flotilla/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStorage, decodeHeader, storageInternals } from '../src/index.js';
 import { POLICY_DIR } from './harness.js';
@@ -40,29 +40,13 @@ let joined: (service: string) => Promise<Record<string, string>>;
 
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'flotilla-storage-kms-'));
-  const policies = join(home, 'policies');
-  await cp(POLICY_DIR, policies, { recursive: true, filter: (src) => !src.includes('/tests') });
-  await writeFile(join(policies, 'test-grants.cedar'), GRANTS);
+  const policies = await policiesWithGrants(home, POLICY_DIR, GRANTS);
   await writeFile(join(home, 'keys.json'), JSON.stringify([{ name: 'storage' }]));
   await writeFile(join(home, 'buckets.json'), JSON.stringify([{ name: 'media' }, { name: 'vault' }]));
   control = await startControl({
     env: { FLOTILLA_HOME: home, LOG_LEVEL: 'silent', PORT: '0', FLOTILLA_POLICY_DIR: policies },
   });
-  const admin = {
-    url: control.url,
-    adminToken: control.adminToken,
-    roots: control.bundle().roots.join('\n'),
-  };
-  joined = async (service) => ({
-    FLOTILLA_HOME: home,
-    FLOTILLA_CONTROL_URL: control.url,
-    FLOTILLA_JOIN_TOKEN: await joinToken(admin, service),
-    FLOTILLA_POLICY_DIR: policies,
-    FLOTILLA_ALLOWED_CALLS: '{}',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    FLOTILLA_DEREGISTER_DELAY_MS: '0',
-  });
+  joined = fleetJoiner(control, { home, policies }, { FLOTILLA_DEREGISTER_DELAY_MS: '0' });
   kms = await createKmsService().start({
     env: {
       ...(await joined('kms')),
