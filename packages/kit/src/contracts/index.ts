@@ -10,3 +10,4 @@ export * from './auth-admin/index.js';
 export * from './control-api/index.js';
 export * from './kms/index.js';
 export * from './storage/index.js';
+export * from './broker/index.js';

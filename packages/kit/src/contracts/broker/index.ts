@@ -1,0 +1,9 @@
+export * from './schemas.js';
+export {
+  BROKER_KEEPALIVE_MS,
+  BrokerClient,
+  type BrokerClientOptions,
+  type BrokerRequest,
+  type BrokerTransport,
+  type DeliveryStream,
+} from './client.js';

@@ -1,0 +1,101 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+/**
+ * A queue or topic name: lower-case letters, digits, dots and dashes, starting with a
+ * letter (the same rule RabbitMQ's transport maps to queue and exchange names).
+ */
+export const BUS_NAME_PATTERN = '^[a-z][a-z0-9.-]{0,99}$';
+export const BusName = Type.String({ pattern: BUS_NAME_PATTERN });
+
+export const QueueParams = Type.Object({ queue: BusName }, { additionalProperties: false });
+export const TopicParams = Type.Object({ topic: BusName }, { additionalProperties: false });
+
+/**
+ * A message as the broker stores it: any JSON object (the kit's envelope). The broker
+ * reads one field, `sender`: when present it must be the caller's SPIFFE ID, and the
+ * broker writes the caller's SPIFFE ID there in any case.
+ */
+export const SendRequest = Type.Object(
+  { message: Type.Object({ sender: Type.Optional(Type.String()) }, { additionalProperties: true }) },
+  { additionalProperties: false },
+);
+export type SendRequest = Static<typeof SendRequest>;
+
+/** `send` and `publish` answer once the message is in the broker's database. */
+export const Stored = Type.Object({
+  /** Broker sequence numbers of the stored copies (one per subscribing service for a topic). */
+  ids: Type.Array(Type.String()),
+});
+export type Stored = Static<typeof Stored>;
+
+export const ConsumeQuery = Type.Object(
+  { prefetch: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
+  { additionalProperties: false },
+);
+
+/**
+ * One line of a delivery stream (newline-delimited JSON). `consumer` and `id` together
+ * name the lease that `ack` and `nack` settle; the first line of a stream is
+ * `{ "consumer": "<id>" }` alone, and blank lines are keep-alives.
+ */
+export const Delivery = Type.Object({
+  consumer: Type.String(),
+  id: Type.String(),
+  queue: Type.String(),
+  /** 1 on first delivery; more on redelivery. */
+  attempt: Type.Integer(),
+  message: Type.Record(Type.String(), Type.Unknown()),
+});
+export type Delivery = Static<typeof Delivery>;
+
+export const Settle = Type.Object(
+  {
+    consumer: Type.String({ minLength: 1, maxLength: 64 }),
+    id: Type.String({ pattern: '^[0-9]{1,19}$' }),
+    /** nack only: why the handler failed (kept with a dead letter). */
+    error: Type.Optional(Type.String({ maxLength: 4096 })),
+    /** nack only: false dead-letters at once (a message that can never succeed). */
+    retry: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type Settle = Static<typeof Settle>;
+
+export const DeadLetter = Type.Object({
+  id: Type.String(),
+  queue: Type.String(),
+  sender: Type.String(),
+  attempts: Type.Integer(),
+  lastError: Type.String(),
+  deadAt: Type.String(),
+  message: Type.Record(Type.String(), Type.Unknown()),
+});
+export type DeadLetter = Static<typeof DeadLetter>;
+export const DeadLetterList = Type.Object({ deadLetters: Type.Array(DeadLetter) });
+
+export const DeadLetterQuery = Type.Object(
+  {
+    /** A queue, or `topic:<name>` for the caller's copy of a topic. */
+    queue: Type.String({ pattern: '^(topic:)?[a-z][a-z0-9.-]{0,99}$' }),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+/** The broker's API (`services/broker`), every route over mTLS. */
+export const BROKER_ROUTES = {
+  send: { method: 'POST', path: '/v1/queues/:queue/messages' },
+  consume: { method: 'GET', path: '/v1/queues/:queue/deliveries' },
+  publish: { method: 'POST', path: '/v1/topics/:topic/messages' },
+  /** Declares the calling service's subscription: copies are kept from then on. */
+  subscribe: { method: 'PUT', path: '/v1/topics/:topic/subscription' },
+  subscribed: { method: 'GET', path: '/v1/topics/:topic/deliveries' },
+  ack: { method: 'POST', path: '/v1/acks' },
+  nack: { method: 'POST', path: '/v1/nacks' },
+  deadLetters: { method: 'GET', path: '/v1/dead-letters' },
+} as const;
+
+/** The queue that holds a subscribing service's copies of a topic's messages. */
+export function subscriptionQueue(topic: string, service: string): string {
+  return `topic:${topic}:${service}`;
+}

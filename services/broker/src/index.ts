@@ -1,0 +1,8 @@
+/**
+ * `@flotilla/broker`: the fleet's embedded message broker — in-process (`startBroker`,
+ * for tests and tools) or as a process (`@flotilla/broker/main`). Everything else about
+ * it is reached over its contract (`BrokerClient` in `@flotilla/kit/contracts`).
+ */
+export { brokerConfigSchema } from './config.js';
+export { broker, brokerInternals, type BrokerInternals, createBrokerService } from './service.js';
+export { type RunningBroker, startBroker } from './start.js';
