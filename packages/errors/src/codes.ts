@@ -57,6 +57,12 @@ export const errorCodes = {
   FLT_PRECONDITION_FAILED: { status: 412, title: 'Precondition failed' },
   FLT_RANGE_NOT_SATISFIABLE: { status: 416, title: 'Range not satisfiable' },
   FLT_OBJECT_INTEGRITY: { status: 500, title: 'Stored object failed its integrity check' },
+  // ---- Messaging (the kit's bus) ----
+  FLT_MESSAGE_INVALID: { status: 400, title: 'Invalid message' },
+  FLT_MESSAGE_TOO_LARGE: { status: 413, title: 'Message too large' },
+  FLT_SENDER_MISMATCH: { status: 403, title: 'Message sender is not the connection identity' },
+  FLT_BUS_REFUSED: { status: 502, title: 'Broker refused the message' },
+  FLT_BUS_UNAVAILABLE: { status: 503, title: 'Broker unavailable' },
 } as const satisfies Record<`FLT_${string}`, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -7,6 +7,20 @@ export {
   verifyAuditFile,
   verifyAuditText,
 } from './audit/index.js';
+export {
+  type BusSource,
+  type BusTransport,
+  type ConsumeOptions,
+  type Consumer,
+  type DeadLetter,
+  decodeEnvelope,
+  type Delivery,
+  encodeEnvelope,
+  type Envelope,
+  envelopeSchema,
+  MAX_ENVELOPE_BYTES,
+  type TransportStatus,
+} from './bus/index.js';
 export { type BaseConfig, baseConfigSchema, loadConfig, parseYaml } from './config/index.js';
 export {
   type Db,
