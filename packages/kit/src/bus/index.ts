@@ -1,3 +1,13 @@
+export { AmqpTransport, type AmqpTransportOptions } from './amqp.js';
+export {
+  Bus,
+  type BusOptions,
+  type ConsumerOptions,
+  type MessageHandler,
+  type ReceivedMessage,
+} from './bus.js';
+export { type BusAction, BusAuthz } from './bus-authz.js';
+export { type BusOutcome, BusMetrics } from './bus-metrics.js';
 export {
   decodeEnvelope,
   encodeEnvelope,
@@ -5,6 +15,9 @@ export {
   envelopeSchema,
   MAX_ENVELOPE_BYTES,
 } from './envelope.js';
+export { DEFAULT_IDEMPOTENCY_WINDOW_MS, Idempotency } from './idempotency.js';
+export { defineMessage, type MessageBody, type MessageType } from './message-type.js';
+export { backoffMs, DEFAULT_RETRY, type RetryPolicy } from './retry-policy.js';
 export type {
   BusSource,
   BusTransport,
@@ -14,3 +27,4 @@ export type {
   Delivery,
   TransportStatus,
 } from './transport.js';
+export { openTransport } from './open-transport.js';
