@@ -57,9 +57,14 @@ export const errorCodes = {
   FLT_PRECONDITION_FAILED: { status: 412, title: 'Precondition failed' },
   FLT_RANGE_NOT_SATISFIABLE: { status: 416, title: 'Range not satisfiable' },
   FLT_OBJECT_INTEGRITY: { status: 500, title: 'Stored object failed its integrity check' },
-  // ---- Messaging ----
+  // ---- Messaging (the kit's bus) ----
+  FLT_MESSAGE_INVALID: { status: 400, title: 'Invalid message' },
+  FLT_MESSAGE_TOO_LARGE: { status: 413, title: 'Message too large' },
+  FLT_SENDER_MISMATCH: { status: 403, title: 'Message sender is not the connection identity' },
+  FLT_BUS_REFUSED: { status: 502, title: 'Broker refused the message' },
+  FLT_BUS_UNAVAILABLE: { status: 503, title: 'Broker unavailable' },
+  // The embedded broker (services/broker).
   FLT_BUS_BACKPRESSURE: { status: 429, title: 'The broker is applying back-pressure' },
-  FLT_BUS_SENDER_MISMATCH: { status: 403, title: 'Claimed sender is not the caller' },
   FLT_BUS_LEASE_LOST: { status: 409, title: 'The delivery is no longer leased to this consumer' },
 } as const satisfies Record<`FLT_${string}`, { status: number; title: string }>;
 

@@ -60,7 +60,7 @@ export class BrokerOperations {
     // The sender is the certificate's identity; a message may repeat it, never claim another.
     if (message.sender !== undefined && message.sender !== caller.id)
       throw new FlotillaError(
-        'FLT_BUS_SENDER_MISMATCH',
+        'FLT_SENDER_MISMATCH',
         `the message claims sender ${JSON.stringify(message.sender)}, but the connection is ${caller.id}`,
       );
     const full = queues.find((q) => this.depths.of(q) >= this.maxDepth);

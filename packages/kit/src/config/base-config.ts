@@ -74,6 +74,12 @@ export const baseConfigSchema = Type.Object(
       enum: ['p2c', 'round-robin'],
       default: 'p2c',
     }),
+    BUS_URL: Type.Optional(
+      Type.String({
+        pattern: '^[a-z][a-z0-9+.-]*://',
+        description: 'the message broker of ctx.bus: amqp://… or amqps://… for RabbitMQ',
+      }),
+    ),
     FLOTILLA_DEREGISTER_DELAY_MS: Type.Integer({
       minimum: 0,
       maximum: 60_000,

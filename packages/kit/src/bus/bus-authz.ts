@@ -1,0 +1,58 @@
+import type { AuditEvent } from '../audit/index.js';
+import { FlotillaError } from '../errors/index.js';
+import type { PolicyDecider } from '../service/context.js';
+
+export type BusAction = 'bus:Send' | 'bus:Publish' | 'bus:Consume' | 'bus:Subscribe';
+
+const RESOURCE: Record<BusAction, 'Queue' | 'Topic'> = {
+  'bus:Send': 'Queue',
+  'bus:Consume': 'Queue',
+  'bus:Publish': 'Topic',
+  'bus:Subscribe': 'Topic',
+};
+
+/**
+ * Who may use which queue and topic: the fleet's Cedar policies (`bus:Send` on
+ * `Queue::"viewed"`, policies/schema.cedarschema). Default deny — no policy engine, an
+ * evaluation error or no permit all deny — and every denial is audited before it is
+ * raised.
+ */
+export class BusAuthz {
+  constructor(
+    private readonly policy: () => PolicyDecider | undefined,
+    private readonly audit: (event: AuditEvent) => Promise<unknown>,
+  ) {}
+
+  allows(service: string, spiffeId: string, action: BusAction, name: string): boolean {
+    const engine = this.policy();
+    if (!engine) return false;
+    const principal = { type: 'Service', id: service };
+    const resource = { type: RESOURCE[action], id: name };
+    const decision = engine.decide({
+      principal,
+      action: { type: 'Action', id: action },
+      resource,
+      context: {},
+      entities: [
+        { uid: principal, attrs: { spiffeId } },
+        { uid: resource, attrs: {} },
+      ],
+    });
+    return decision.decision === 'allow' && decision.errors.length === 0;
+  }
+
+  /** Throws FLT_POLICY_DENIED (audited as `bus.deny`) unless the policies allow. */
+  async require(service: string, spiffeId: string, action: BusAction, name: string): Promise<void> {
+    if (this.allows(service, spiffeId, action, name)) return;
+    const target = `${RESOURCE[action]}::"${name}"`;
+    const why = this.policy() ? 'no policy permits it' : 'no policy engine (no workload identity)';
+    await this.audit({
+      actor: spiffeId,
+      action: 'bus.deny',
+      target,
+      outcome: 'denied',
+      reason: `${action}: ${why}`,
+    });
+    throw new FlotillaError('FLT_POLICY_DENIED', `${service} may not ${action} on ${target}`);
+  }
+}

@@ -1,0 +1,30 @@
+export { AmqpTransport, type AmqpTransportOptions } from './amqp.js';
+export {
+  Bus,
+  type BusOptions,
+  type ConsumerOptions,
+  type MessageHandler,
+  type ReceivedMessage,
+} from './bus.js';
+export { type BusAction, BusAuthz } from './bus-authz.js';
+export { type BusOutcome, BusMetrics } from './bus-metrics.js';
+export {
+  decodeEnvelope,
+  encodeEnvelope,
+  type Envelope,
+  envelopeSchema,
+  MAX_ENVELOPE_BYTES,
+} from './envelope.js';
+export { DEFAULT_IDEMPOTENCY_WINDOW_MS, Idempotency } from './idempotency.js';
+export { defineMessage, type MessageBody, type MessageType } from './message-type.js';
+export { backoffMs, DEFAULT_RETRY, type RetryPolicy } from './retry-policy.js';
+export type {
+  BusSource,
+  BusTransport,
+  ConsumeOptions,
+  Consumer,
+  DeadLetter,
+  Delivery,
+  TransportStatus,
+} from './transport.js';
+export { openTransport } from './open-transport.js';
