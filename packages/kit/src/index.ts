@@ -10,6 +10,8 @@ export {
 export {
   AmqpTransport,
   type AmqpTransportOptions,
+  BrokerTransport,
+  type BrokerTransportOptions,
   backoffMs,
   Bus,
   type BusAction,

@@ -1,4 +1,5 @@
 export { AmqpTransport, type AmqpTransportOptions } from './amqp.js';
+export { BrokerTransport, type BrokerTransportOptions } from './broker-transport.js';
 export {
   Bus,
   type BusOptions,

@@ -80,6 +80,19 @@ export class DeliveryEngine {
     if (!done) throw leaseLost(id);
   }
 
+  async requeue(consumerId: string, id: string, service: string, message: object): Promise<void> {
+    const consumer = this.#owned(consumerId, service);
+    const queue = await this.store.requeue(id, consumerId, message, new Date());
+    consumer?.inflight.delete(id);
+    if (!queue)
+      throw new FlotillaError(
+        'FLT_BUS_LEASE_LOST',
+        `message ${id} is not leased to this consumer, or the new copy differs in more than its attempt`,
+      );
+    this.metrics.count('retried', queue, service);
+    this.wake(queue);
+  }
+
   /** Takes back expired leases, then lets every queue with consumers look for due messages. */
   async sweep(now = new Date()): Promise<void> {
     for (const { id, lease } of await this.store.expiredLeases(now)) {
@@ -126,7 +139,14 @@ export class DeliveryEngine {
           await this.#giveBack(m.id, consumer, 'the consumer went away before delivery', now);
           continue;
         }
-        consumer.deliver({ consumer: consumer.id, id: m.id, queue, attempt: m.attempts, message: m.message });
+        consumer.deliver({
+          consumer: consumer.id,
+          id: m.id,
+          queue,
+          attempt: m.attempts,
+          publisher: m.sender,
+          message: m.message,
+        });
         this.metrics.count('delivered', queue, consumer.service);
       }
       if (leased.length === 0) return; // nothing ready: the others would find nothing either

@@ -4,6 +4,7 @@ import {
   ConsumeQuery,
   DeadLetterQuery,
   QueueParams,
+  Requeue,
   SendRequest,
   Settle,
   TopicParams,
@@ -103,6 +104,14 @@ function routes(
     await engine.nack(consumer, id, callerOf(req).service, error ?? 'nacked without a reason', retry ?? true);
     return reply.code(204).send();
   });
+  api.post(
+    BROKER_ROUTES.requeue.path,
+    { bodyLimit: opts.maxMessageBytes, schema: { body: Requeue } },
+    async (req, reply) => {
+      await engine.requeue(req.body.consumer, req.body.id, callerOf(req).service, req.body.message);
+      return reply.code(204).send();
+    },
+  );
   api.get(BROKER_ROUTES.deadLetters.path, { schema: { querystring: DeadLetterQuery } }, async (req) => {
     const list = await ops.deadLetters(callerOf(req), req.query.queue, req.query.limit ?? 100);
     return { deadLetters: list.map((d) => ({ ...d, deadAt: d.deadAt.toISOString() })) };

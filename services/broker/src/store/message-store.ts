@@ -4,6 +4,7 @@ import type { Db } from '@flotilla/kit';
 export interface Leased {
   id: string;
   queue: string;
+  sender: string;
   attempts: number;
   message: Record<string, unknown>;
 }
@@ -51,13 +52,19 @@ export class MessageStore {
     now: Date,
     visibilityMs: number,
   ): Promise<Leased[]> {
-    const { rows } = await this.db.query<{ id: string; queue: string; attempts: number; message: unknown }>(
+    const { rows } = await this.db.query<{
+      id: string;
+      queue: string;
+      sender: string;
+      attempts: number;
+      message: unknown;
+    }>(
       `UPDATE bus_messages SET lease = $2, leased_until = $4, attempts = attempts + 1
        WHERE id IN (
          SELECT id FROM bus_messages
          WHERE queue = $1 AND lease IS NULL AND visible_at <= $3
          ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED)
-       RETURNING id::text AS id, queue, attempts, message`,
+       RETURNING id::text AS id, queue, sender, attempts, message`,
       [queue, consumer, now, new Date(now.getTime() + visibilityMs), limit],
     );
     return rows
@@ -70,6 +77,21 @@ export class MessageStore {
     const { rows } = await this.db.query<{ queue: string }>(
       'DELETE FROM bus_messages WHERE id = $1 AND lease = $2 RETURNING queue',
       [id, consumer],
+    );
+    return rows[0]?.queue;
+  }
+
+  /**
+   * Settles a lease by putting the message back as `message`, ready at `now`, with its
+   * delivery count reset: the consumer retries it on purpose. Only `attempt` may differ
+   * from what is stored, so a consumer cannot rewrite another service's message.
+   */
+  async requeue(id: string, consumer: string, message: object, now: Date): Promise<string | undefined> {
+    const { rows } = await this.db.query<{ queue: string }>(
+      `UPDATE bus_messages SET message = $3::jsonb, lease = NULL, leased_until = NULL, attempts = 0, visible_at = $4
+       WHERE id = $1 AND lease = $2 AND (message - 'attempt') = ($3::jsonb - 'attempt')
+       RETURNING queue`,
+      [id, consumer, JSON.stringify(message), now],
     );
     return rows[0]?.queue;
   }

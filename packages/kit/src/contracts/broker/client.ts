@@ -82,6 +82,11 @@ export class BrokerClient {
     await this.#json('POST', BROKER_ROUTES.nack.path, { consumer, id, error: error.slice(0, 4096), retry });
   }
 
+  /** Settles a lease by putting `message` (the same but for `attempt`) back on its queue, ready now. */
+  async requeue(consumer: string, id: string, message: Record<string, unknown>): Promise<void> {
+    await this.#json('POST', BROKER_ROUTES.requeue.path, { consumer, id, message });
+  }
+
   async deadLetters(queue: string, limit = 100): Promise<DeadLetter[]> {
     const q = new URLSearchParams({ queue, limit: String(limit) });
     const res = (await this.#json('GET', `${BROKER_ROUTES.deadLetters.path}?${q.toString()}`)) as {

@@ -42,8 +42,10 @@ export const Delivery = Type.Object({
   consumer: Type.String(),
   id: Type.String(),
   queue: Type.String(),
-  /** 1 on first delivery; more on redelivery. */
+  /** 1 on first delivery; more when it was handed out before and not settled. */
   attempt: Type.Integer(),
+  /** The SPIFFE ID of the connection that sent it (from its certificate, not the message). */
+  publisher: Type.String(),
   message: Type.Record(Type.String(), Type.Unknown()),
 });
 export type Delivery = Static<typeof Delivery>;
@@ -60,6 +62,20 @@ export const Settle = Type.Object(
   { additionalProperties: false },
 );
 export type Settle = Static<typeof Settle>;
+
+/**
+ * Puts a leased message back, ready now, as `message` — the same message but for its
+ * `attempt` field (the kit's retry after its back-off) — and forgets this lease.
+ */
+export const Requeue = Type.Object(
+  {
+    consumer: Type.String({ minLength: 1, maxLength: 64 }),
+    id: Type.String({ pattern: '^[0-9]{1,19}$' }),
+    message: Type.Record(Type.String(), Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
+export type Requeue = Static<typeof Requeue>;
 
 export const DeadLetter = Type.Object({
   id: Type.String(),
@@ -92,6 +108,7 @@ export const BROKER_ROUTES = {
   subscribed: { method: 'GET', path: '/v1/topics/:topic/deliveries' },
   ack: { method: 'POST', path: '/v1/acks' },
   nack: { method: 'POST', path: '/v1/nacks' },
+  requeue: { method: 'POST', path: '/v1/requeues' },
   deadLetters: { method: 'GET', path: '/v1/dead-letters' },
 } as const;
 
