@@ -198,7 +198,7 @@ export class AmqpTransport implements BusTransport {
     const options = {
       messageId: envelope.id,
       type: envelope.type,
-      timestamp: Date.parse(envelope.time) / 1000,
+      timestamp: Math.floor(Date.parse(envelope.time) / 1000),
     };
     await this.publishBytes(exchange, routingKey, bytes, options, mandatory);
   }
