@@ -58,7 +58,7 @@ const samples = [
   {
     what: 'a workspace package the importer does not declare',
     path: 'packages/testing/src/sample.ts',
-    code: "import { Authorizer } from '@flotilla/policy';\nvoid Authorizer;\n",
+    code: "import { main } from '@flotilla/cli';\nvoid main;\n",
     fires: ['import-x/no-extraneous-dependencies'],
   },
   {

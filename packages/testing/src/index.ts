@@ -1,3 +1,10 @@
+export {
+  BUS_CONTRACT_RUN,
+  BUS_CONTRACT_WAIT_MS,
+  busContract,
+  type BusContractCase,
+  type BusContractEnds,
+} from './bus-contract.js';
 export { type ControlAdmin, joinToken } from './control-admin.js';
 export { echoMain, echoService } from './echo-service.js';
 export { type ServiceProcess, spawnService } from './process.js';

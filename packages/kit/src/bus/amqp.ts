@@ -31,6 +31,8 @@ export interface AmqpTransportOptions {
   log?: Logger | undefined;
   /** How long `send` and `publish` wait for a lost broker to come back before rejecting; default 10 s. */
   unavailableAfterMs?: number;
+  /** Shown by `rabbitmqctl list_connections client_properties`; default `flotilla <identity>`. */
+  connectionName?: string;
 }
 
 const REASON = 'x-flotilla-reason';
@@ -69,7 +71,13 @@ export class AmqpTransport implements BusTransport {
   /** Connects (rejecting if the broker cannot be reached now); reconnects by itself afterwards. */
   static async open(opts: AmqpTransportOptions): Promise<AmqpTransport> {
     const transport = new AmqpTransport(opts);
-    await transport.connect();
+    try {
+      await transport.connect();
+    } catch (err) {
+      throw new FlotillaError('FLT_BUS_UNAVAILABLE', `cannot reach the broker: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
     return transport;
   }
 
@@ -198,7 +206,7 @@ export class AmqpTransport implements BusTransport {
     const options = {
       messageId: envelope.id,
       type: envelope.type,
-      timestamp: Date.parse(envelope.time) / 1000,
+      timestamp: Math.floor(Date.parse(envelope.time) / 1000),
     };
     await this.publishBytes(exchange, routingKey, bytes, options, mandatory);
   }
@@ -261,7 +269,11 @@ export class AmqpTransport implements BusTransport {
 
   private async connect(): Promise<void> {
     // noDelay: with Nagle's algorithm each publisher confirm waits ~40 ms for a delayed ACK.
-    const model = await amqp.connect(this.opts.url, { noDelay: true });
+    const model = await amqp.connect(this.opts.url, {
+      noDelay: true,
+      timeout: 10_000,
+      clientProperties: { connection_name: this.opts.connectionName ?? `flotilla ${this.identity}` },
+    });
     model.on('error', () => undefined); // 'close' follows, and handles it
     model.on('close', (err?: Error) => this.lost(model, err));
     model.on('blocked', () => {
