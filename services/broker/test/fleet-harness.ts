@@ -48,9 +48,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function brokerFleet(env: Record<string, string> = {}): Promise<BrokerFleet> {
+export async function brokerFleet(env: Record<string, string> = {}, grants = GRANTS): Promise<BrokerFleet> {
   const home = await mkdtemp(join(tmpdir(), 'flotilla-broker-'));
-  const policies = await policiesWithGrants(home, POLICY_DIR, GRANTS);
+  const policies = await policiesWithGrants(home, POLICY_DIR, grants);
   const control: RunningControl = await startControl({
     env: { FLOTILLA_HOME: home, LOG_LEVEL: 'silent', PORT: '0', FLOTILLA_POLICY_DIR: policies },
   });

@@ -173,7 +173,6 @@ class ConsumeLoop {
   readonly opened: Promise<void>;
   #stream: DeliveryStream | undefined;
   #cancelled = false;
-  readonly #inflight = new Set<Promise<void>>();
   readonly #done: Promise<void>;
 
   constructor(
@@ -192,8 +191,8 @@ class ConsumeLoop {
 
   async cancel(): Promise<void> {
     this.#cancelled = true;
-    // In-flight handlers settle first; then the stream closes and the broker takes back the rest.
-    await Promise.allSettled([...this.#inflight]);
+    // Closing the stream returns what is unsettled to the broker at once (another
+    // instance takes it); a handler that finishes later finds its lease gone.
     this.#stream?.close();
     await this.#done;
   }
@@ -242,9 +241,8 @@ class ConsumeLoop {
       retry: (envelope) => client.requeue(consumer, d.id, envelope),
       deadLetter: (reason) => client.nack(consumer, d.id, reason, false),
     };
-    const run = this.handler(delivery)
-      .catch((err: unknown) => this.opts.log?.error({ err }, 'bus handler failed outside the kit'))
-      .finally(() => this.#inflight.delete(run));
-    this.#inflight.add(run);
+    void this.handler(delivery).catch((err: unknown) =>
+      this.opts.log?.error({ err }, 'bus handler failed outside the kit'),
+    );
   }
 }
