@@ -3,68 +3,75 @@
 // database every acknowledged send is delivered (duplicates are counted and printed).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Delivery } from '@flotilla/kit/contracts';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrokerFleet, brokerFleet, until } from './fleet-harness.js';
 
-let fleet: BrokerFleet;
-beforeAll(async () => {
-  fleet = await brokerFleet();
-}, 60_000);
-afterAll(async () => {
-  await fleet?.close();
-}, 60_000);
+/** PGlite in the broker's process always; PostgreSQL too when DATABASE_URL is set. */
+const backends: Array<[string, Record<string, string>]> = [['pglite', {}]];
+if (process.env.DATABASE_URL) backends.push(['postgres', { DATABASE_URL: process.env.DATABASE_URL }]);
+else console.warn('DATABASE_URL is not set: the broker durability test runs on PGlite only');
 
 const TOTAL = 300;
 const KILL_AT = 120;
 
-it('delivers every acknowledged send after a kill -9 of the broker mid-stream', async () => {
-  const app = fleet.client(await fleet.service('app'));
-  const worker = fleet.client(await fleet.service('worker'));
-  const q = `durable-${process.pid}`;
-  const acked = new Set<number>();
-  let failures = 0;
-  // A consumer that takes five and never settles them: leased when the broker dies.
-  const held = await worker.consume(q, 5);
-  const heldGot: Delivery[] = [];
-  void (async () => {
-    for await (const d of held.deliveries) heldGot.push(d);
-  })().catch(() => {});
+describe.each(backends)('on %s', (backend, env) => {
+  let fleet: BrokerFleet;
+  beforeAll(async () => {
+    fleet = await brokerFleet(env);
+  }, 60_000);
+  afterAll(async () => {
+    await fleet?.close();
+  }, 60_000);
 
-  const sending = (async () => {
-    for (let seq = 0; seq < TOTAL;) {
-      try {
-        await app.send(q, { seq });
-        acked.add(seq);
-        seq++;
-      } catch {
-        failures++; // not acknowledged: the sender tries the same one again
-        await sleep(50);
+  it('delivers every acknowledged send after a kill -9 of the broker mid-stream', async () => {
+    const app = fleet.client(await fleet.service('app'));
+    const worker = fleet.client(await fleet.service('worker'));
+    const q = `durable-${process.pid}-${Date.now()}`;
+    const acked = new Set<number>();
+    let failures = 0;
+    // A consumer that takes five and never settles them: leased when the broker dies.
+    const held = await worker.consume(q, 5);
+    const heldGot: Delivery[] = [];
+    void (async () => {
+      for await (const d of held.deliveries) heldGot.push(d);
+    })().catch(() => {});
+
+    const sending = (async () => {
+      for (let seq = 0; seq < TOTAL;) {
+        try {
+          await app.send(q, { seq });
+          acked.add(seq);
+          seq++;
+        } catch {
+          failures++; // not acknowledged: the sender tries the same one again
+          await sleep(50);
+        }
       }
-    }
-  })();
-  await until('sends before the kill', () => acked.size >= KILL_AT, 60_000);
-  await until('the held deliveries', () => heldGot.length === 5);
-  await fleet.broker().kill('SIGKILL');
-  await fleet.startBroker();
-  await sending;
+    })();
+    await until('sends before the kill', () => acked.size >= KILL_AT, 60_000);
+    await until('the held deliveries', () => heldGot.length === 5);
+    await fleet.broker().kill('SIGKILL');
+    await fleet.startBroker();
+    await sending;
 
-  const seen = new Map<number, number>();
-  const stream = await worker.consume(q, 50);
-  const consuming = (async () => {
-    for await (const d of stream.deliveries) {
-      const seq = (d.message as { seq: number }).seq;
-      seen.set(seq, (seen.get(seq) ?? 0) + 1);
-      await worker.ack(d.consumer, d.id);
-    }
-  })().catch(() => {});
-  await until('every acknowledged send delivered', () => [...acked].every((s) => seen.has(s)), 60_000);
-  stream.close();
-  await consuming;
-  const duplicates = [...seen.values()].reduce((a, n) => a + n - 1, 0);
-  console.log(
-    `durability: ${acked.size} acknowledged, ${seen.size} delivered after restart, ${duplicates} duplicates, ${failures} sends refused while the broker was down`,
-  );
-  expect(acked.size).toBe(TOTAL);
-  // The five held when the broker died came back too.
-  for (const d of heldGot) expect(seen.has((d.message as { seq: number }).seq)).toBe(true);
-}, 120_000);
+    const seen = new Map<number, number>();
+    const stream = await worker.consume(q, 50);
+    const consuming = (async () => {
+      for await (const d of stream.deliveries) {
+        const seq = (d.message as { seq: number }).seq;
+        seen.set(seq, (seen.get(seq) ?? 0) + 1);
+        await worker.ack(d.consumer, d.id);
+      }
+    })().catch(() => {});
+    await until('every acknowledged send delivered', () => [...acked].every((s) => seen.has(s)), 60_000);
+    stream.close();
+    await consuming;
+    const duplicates = [...seen.values()].reduce((a, n) => a + n - 1, 0);
+    console.log(
+      `durability (${backend}): ${acked.size} acknowledged, ${seen.size} delivered after restart, ${duplicates} duplicates, ${failures} sends refused while the broker was down`,
+    );
+    expect(acked.size).toBe(TOTAL);
+    // The five held when the broker died came back too.
+    for (const d of heldGot) expect(seen.has((d.message as { seq: number }).seq)).toBe(true);
+  }, 120_000);
+});

@@ -97,6 +97,24 @@ export function storageProcess(files: { buckets: string }): FleetProcess {
   };
 }
 
+/**
+ * The embedded broker (`@flotilla/broker/main`, issue 18): the fleet's queues and topics
+ * when BUS_URL is unset, its messages in its own database. Not yet started by `flotilla
+ * up`: wiring it adds `broker` to PLATFORM_ENTRIES (compiled with the others) and starts
+ * it before the fleet's services.
+ */
+export const BROKER_ENTRY = { package: '@flotilla/broker/main' } as const;
+
+export function brokerProcess(): FleetProcess {
+  return {
+    name: 'broker',
+    service: 'broker',
+    entry: BROKER_ENTRY,
+    env: { PORT: '0' },
+    database: true,
+  };
+}
+
 /** A service of the fleet file: one process per instance, the first on its fixed port if it has one. */
 export function serviceProcesses(service: FleetService): FleetProcess[] {
   const count = service.instances ?? 1;
