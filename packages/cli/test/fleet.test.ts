@@ -52,6 +52,47 @@ describe('the fleet file', () => {
     expect(problem(text)).toBe('fleet.yaml:11: services.0.name: must match pattern "^[a-z][a-z0-9-]{0,62}$"');
   });
 
+  it('declares what each service sends, consumes, publishes and subscribes to on the bus', () => {
+    const text = minimal.replace(
+      '    entry: alpha.ts\n',
+      '    entry: alpha.ts\n    bus: { send: [jobs], consume: [jobs], publish: [viewed], subscribe: [viewed] }\n',
+    );
+    expect(parseFleet(text).services[0]?.bus).toEqual({
+      send: ['jobs'],
+      consume: ['jobs'],
+      publish: ['viewed'],
+      subscribe: ['viewed'],
+    });
+  });
+
+  it.each([
+    [
+      'a queue nobody consumes',
+      '{ send: [jobs] }',
+      'fleet.yaml:13: services.0.bus.send.0: no service consumes queue "jobs"',
+    ],
+    [
+      'a topic nobody publishes',
+      '{ subscribe: [viewed] }',
+      'fleet.yaml:13: services.0.bus.subscribe.0: no service publishes topic "viewed"',
+    ],
+    [
+      'a name with a dot',
+      '{ consume: [a.b] }',
+      'fleet.yaml:13: services.0.bus.consume.0: must match pattern',
+    ],
+    ['an unknown verb', '{ receive: [jobs] }', 'fleet.yaml:13: services.0.bus.receive: unknown key'],
+    [
+      'a queue listed twice',
+      '{ consume: [jobs, jobs] }',
+      'fleet.yaml:13: services.0.bus.consume: must NOT have duplicate items',
+    ],
+  ])('refuses %s in a bus declaration, with its line', (_what, bus, message) => {
+    expect(
+      problem(minimal.replace('    entry: alpha.ts\n', `    entry: alpha.ts\n    bus: ${bus}\n`)),
+    ).toContain(message);
+  });
+
   it('declares KMS keys, and the keys each service uses', () => {
     const text = `${minimal}    keys: [storage, reports]\nkeys:\n  - { name: reports, rotationDays: 30 }\n`;
     const fleet = parseFleet(text);

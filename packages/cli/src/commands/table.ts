@@ -401,6 +401,29 @@ const authCommands: CommandSpec = {
   ],
 };
 
+const busCommands: CommandSpec = {
+  name: 'bus',
+  summary: "the message bus's queues and topics, as the fleet file declares them",
+  description:
+    "The queues and topics of the fleet (services[].bus in the fleet file): who sends, consumes,\npublishes and subscribes. The fleet's Cedar policies decide whether each may (bus:Send, …).",
+  subcommands: [
+    {
+      name: 'queues',
+      summary: 'each queue, its senders and its consumers (one consumer handles each message)',
+      options: { output: output(['table', 'json']), file: FILE },
+      examples: ['flotilla bus queues', 'flotilla bus queues -o json'],
+      handler: async () => (await import('./bus.js')).queues,
+    },
+    {
+      name: 'topics',
+      summary: 'each topic, its publishers and its subscribing services (each gets a copy)',
+      options: { output: output(['table', 'json']), file: FILE },
+      examples: ['flotilla bus topics'],
+      handler: async () => (await import('./bus.js')).topics,
+    },
+  ],
+};
+
 const otherCommands: CommandSpec[] = [
   {
     name: 'audit',
@@ -527,5 +550,6 @@ export const COMMANDS: readonly CommandSpec[] = [
   storageCommands,
   authCommands,
   kmsCommands,
+  busCommands,
   ...otherCommands,
 ];

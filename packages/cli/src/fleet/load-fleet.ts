@@ -151,9 +151,37 @@ function checkReferences(fleet: Fleet, file: string, root: unknown, counter: Lin
     });
   });
   checkKeys(fleet, fail);
+  checkBus(fleet, fail);
   fleet.gateway.routes.forEach((r, i) => {
     if (!names.includes(r.service))
       fail(['gateway', 'routes', i, 'service'], `unknown service "${r.service}"`);
+  });
+}
+
+/**
+ * The bus declarations hold together: a queue someone sends to has a consumer, and a topic
+ * someone subscribes to has a publisher (otherwise messages pile up, or never come: a typo).
+ */
+function checkBus(fleet: Fleet, fail: (path: (string | number)[], message: string) => never): void {
+  const declared = (verb: 'send' | 'consume' | 'publish' | 'subscribe') =>
+    new Set(fleet.services.flatMap((s) => s.bus?.[verb] ?? []));
+  const consumed = declared('consume');
+  const published = declared('publish');
+  fleet.services.forEach((s, i) => {
+    s.bus?.send?.forEach((q, j) => {
+      if (!consumed.has(q))
+        fail(
+          ['services', i, 'bus', 'send', j],
+          `no service consumes queue "${q}": declare it under bus.consume`,
+        );
+    });
+    s.bus?.subscribe?.forEach((t, j) => {
+      if (!published.has(t))
+        fail(
+          ['services', i, 'bus', 'subscribe', j],
+          `no service publishes topic "${t}": declare it under bus.publish`,
+        );
+    });
   });
 }
 

@@ -48,6 +48,24 @@ export const FleetBucket = Type.Object(
   strict,
 );
 
+const BusName = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$',
+  description: 'a queue or topic: letters, digits, _ and - (no dots)',
+});
+const busList = (description: string) =>
+  Type.Optional(Type.Array(BusName, { uniqueItems: true, description }));
+
+/** What a service does on the message bus; the fleet's Cedar policies decide whether it may. */
+export const FleetServiceBus = Type.Object(
+  {
+    send: busList('queues it sends to (single-recipient)'),
+    consume: busList('queues it consumes (its instances and other consumers compete)'),
+    publish: busList('topics it publishes (multiple-recipient)'),
+    subscribe: busList('topics it subscribes to (one copy per service, shared by its instances)'),
+  },
+  { ...strict, description: 'the queues and topics this service uses (ctx.bus)' },
+);
+
 export const FleetService = Type.Object(
   {
     name: Name,
@@ -68,6 +86,7 @@ export const FleetService = Type.Object(
         description: 'buckets this service uses (policy lint warns about other grants)',
       }),
     ),
+    bus: Type.Optional(FleetServiceBus),
     env: Type.Optional(Env),
   },
   strict,
@@ -177,3 +196,4 @@ export type Fleet = Static<typeof Fleet>;
 export type FleetService = Static<typeof FleetService>;
 export type FleetKey = Static<typeof FleetKey>;
 export type FleetBucket = Static<typeof FleetBucket>;
+export type FleetServiceBus = Static<typeof FleetServiceBus>;
