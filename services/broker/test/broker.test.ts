@@ -17,6 +17,8 @@ beforeAll(async () => {
     BROKER_RETRY_BASE_MS: '10',
     BROKER_MAX_QUEUE_DEPTH: '50',
     BROKER_MAX_MESSAGE_BYTES: '4096',
+    BROKER_VISIBILITY_TIMEOUT_MS: '3000',
+    BROKER_SWEEP_MS: '100',
   });
   app = await fleet.service('app');
   worker = await fleet.service('worker');
@@ -90,6 +92,26 @@ describe('queues', () => {
     expect(got[0]).toMatchObject({ id: gotDoomed[0]!.id, attempt: 2 });
     await workerBus.ack(got[0]!.consumer, got[0]!.id);
     next.close();
+  });
+
+  it('takes back a lease not settled within the visibility timeout; the late ack is refused', async () => {
+    const q = uniq('stuck');
+    await appBus.send(q, { n: 1 });
+    const stuck = await workerBus.consume(q, 1);
+    const gotStuck = collect(stuck);
+    await until('the first delivery', () => gotStuck.length === 1);
+    // The stuck consumer stays connected but never settles; another instance gets it.
+    const other = await fleet.client(await fleet.service('worker')).consume(q, 1);
+    const got = collect(other);
+    await until('the redelivery after the timeout', () => got.length === 1);
+    expect(got[0]).toMatchObject({ id: gotStuck[0]!.id, attempt: 2 });
+    const late = gotStuck[0]!;
+    expect(await refusal(workerBus.ack(late.consumer, late.id))).toMatchObject({
+      code: 'FLT_BUS_LEASE_LOST',
+      status: 409,
+    });
+    stuck.close();
+    other.close();
   });
 
   it('dead-letters after the last attempt with the last error, and goes on', async () => {
