@@ -63,14 +63,19 @@ export class DeliveryEngine {
     consumer.inflight.clear();
   }
 
-  async ack(consumerId: string, id: string, service: string): Promise<void> {
+  /** Settles the leases `consumerId` holds among `ids`; answers those it settled. */
+  async ack(consumerId: string, ids: readonly string[], service: string): Promise<string[]> {
     const consumer = this.#owned(consumerId, service);
-    const queue = await this.store.ack(id, consumerId);
-    consumer?.inflight.delete(id);
-    if (!queue) throw leaseLost(id);
-    this.metrics.count('acked', queue, service);
-    this.depths.remove(queue);
-    this.wake(queue);
+    const gone = await this.store.ackMany(ids, consumerId);
+    const queues = new Set<string>();
+    for (const { id, queue } of gone) {
+      consumer?.inflight.delete(id);
+      this.metrics.count('acked', queue, service);
+      this.depths.remove(queue);
+      queues.add(queue);
+    }
+    for (const queue of queues) this.wake(queue);
+    return gone.map((g) => g.id);
   }
 
   async nack(consumerId: string, id: string, service: string, error: string, retry: boolean): Promise<void> {

@@ -1,5 +1,6 @@
 import { type ServiceApp, type ServiceContext, toFlotillaError, peerOf } from '@flotilla/kit';
 import {
+  AckRequest,
   BROKER_ROUTES,
   ConsumeQuery,
   DeadLetterQuery,
@@ -95,10 +96,9 @@ function routes(
       return openDeliveryStream(engine, req, reply, queue, caller.service, prefetch);
     },
   );
-  api.post(BROKER_ROUTES.ack.path, { schema: { body: Settle } }, async (req, reply) => {
-    await engine.ack(req.body.consumer, req.body.id, callerOf(req).service);
-    return reply.code(204).send();
-  });
+  api.post(BROKER_ROUTES.ack.path, { schema: { body: AckRequest } }, async (req) => ({
+    acked: await engine.ack(req.body.consumer, req.body.ids, callerOf(req).service),
+  }));
   api.post(BROKER_ROUTES.nack.path, { schema: { body: Settle } }, async (req, reply) => {
     const { consumer, id, error, retry } = req.body;
     await engine.nack(consumer, id, callerOf(req).service, error ?? 'nacked without a reason', retry ?? true);

@@ -72,13 +72,13 @@ export class MessageStore {
       .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
   }
 
-  /** Deletes an acknowledged message; false when `consumer` does not hold its lease. */
-  async ack(id: string, consumer: string): Promise<string | undefined> {
-    const { rows } = await this.db.query<{ queue: string }>(
-      'DELETE FROM bus_messages WHERE id = $1 AND lease = $2 RETURNING queue',
-      [id, consumer],
+  /** Deletes acknowledged messages; only those `consumer` holds the lease of. */
+  async ackMany(ids: readonly string[], consumer: string): Promise<Array<{ id: string; queue: string }>> {
+    const { rows } = await this.db.query<{ id: string; queue: string }>(
+      'DELETE FROM bus_messages WHERE id = ANY($1::bigint[]) AND lease = $2 RETURNING id::text AS id, queue',
+      [ids, consumer],
     );
-    return rows[0]?.queue;
+    return rows;
   }
 
   /**

@@ -33,6 +33,13 @@ export interface DeliveryStream {
   close(): void;
 }
 
+/** An ack waiting for its batch. */
+interface Pending {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 const path = (route: { path: string }, params: Record<string, string>): string =>
   route.path.replace(/:(\w+)/g, (_m, k: string) => encodeURIComponent(params[k] ?? ''));
 
@@ -51,6 +58,7 @@ export class BrokerClient {
   readonly #send: BrokerTransport;
   readonly #waitMs: number;
   readonly #timeoutMs: number;
+  readonly #acks = new Map<string, Map<string, Pending>>();
 
   constructor(transport: BrokerTransport, opts: BrokerClientOptions = {}) {
     this.#send = transport;
@@ -73,8 +81,52 @@ export class BrokerClient {
     await this.#json('PUT', path(BROKER_ROUTES.subscribe, { topic }), {});
   }
 
-  async ack(consumer: string, id: string): Promise<void> {
-    await this.#json('POST', BROKER_ROUTES.ack.path, { consumer, id });
+  /**
+   * Acknowledges a delivery. Acks of one consumer made in the same tick travel as one
+   * request; each promise still says whether its own lease was held.
+   */
+  ack(consumer: string, id: string): Promise<void> {
+    let batch = this.#acks.get(consumer);
+    if (!batch) {
+      batch = new Map();
+      this.#acks.set(consumer, batch);
+      setImmediate(() => void this.#flushAcks(consumer));
+    }
+    const pending = batch.get(id);
+    if (pending) return pending.promise;
+    let settle!: Omit<Pending, 'promise'>;
+    const promise = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    batch.set(id, { promise, ...settle });
+    return promise;
+  }
+
+  async #flushAcks(consumer: string): Promise<void> {
+    const batch = this.#acks.get(consumer);
+    this.#acks.delete(consumer);
+    if (!batch) return;
+    const ids = [...batch.keys()];
+    for (let i = 0; i < ids.length; i += 1000) {
+      const chunk = ids.slice(i, i + 1000);
+      try {
+        const res = (await this.#json('POST', BROKER_ROUTES.ack.path, { consumer, ids: chunk })) as {
+          acked: string[];
+        };
+        const acked = new Set(res.acked);
+        for (const id of chunk)
+          if (acked.has(id)) batch.get(id)!.resolve();
+          else
+            batch
+              .get(id)!
+              .reject(
+                new FlotillaError(
+                  'FLT_BUS_LEASE_LOST',
+                  `message ${id} is not leased to this consumer: it timed out, was redelivered or was settled`,
+                ),
+              );
+      } catch (err) {
+        for (const id of chunk) batch.get(id)!.reject(err);
+      }
+    }
   }
 
   /** Gives a message back: redelivered after a back-off, dead-lettered after the last attempt. */

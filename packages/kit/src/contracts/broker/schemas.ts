@@ -50,13 +50,25 @@ export const Delivery = Type.Object({
 });
 export type Delivery = Static<typeof Delivery>;
 
+/** Acknowledges several leases of one consumer at once (the client batches what one tick acks). */
+export const AckRequest = Type.Object(
+  {
+    consumer: Type.String({ minLength: 1, maxLength: 64 }),
+    ids: Type.Array(Type.String({ pattern: '^[0-9]{1,19}$' }), { minItems: 1, maxItems: 1000 }),
+  },
+  { additionalProperties: false },
+);
+export type AckRequest = Static<typeof AckRequest>;
+/** The ids that were leased to the consumer and are now gone; any other id's lease was lost. */
+export const Acked = Type.Object({ acked: Type.Array(Type.String()) });
+
 export const Settle = Type.Object(
   {
     consumer: Type.String({ minLength: 1, maxLength: 64 }),
     id: Type.String({ pattern: '^[0-9]{1,19}$' }),
-    /** nack only: why the handler failed (kept with a dead letter). */
+    /** Why the handler failed (kept with a dead letter). */
     error: Type.Optional(Type.String({ maxLength: 4096 })),
-    /** nack only: false dead-letters at once (a message that can never succeed). */
+    /** False dead-letters at once (a message that can never succeed). */
     retry: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
