@@ -339,6 +339,14 @@ export function busContract(): BusContractCase[] {
             assert.equal(decodeEnvelope(letter!.bytes).id, poison.id);
             await sender.bus.send(q, Note, { n: 2 });
             await until('the consumer keeps going', () => handled.includes(2));
+            const counted = await worker.metrics.getSingleMetricAsString('flotilla_bus_messages_total');
+            const count = (outcome: string) =>
+              Number(new RegExp(`destination="${q}",outcome="${outcome}"} (\\d+)`).exec(counted)?.[1] ?? 0);
+            assert.deepEqual(
+              { retried: count('retried'), dead: count('dead_lettered'), acked: count('acked') },
+              { retried: 2, dead: 1, acked: 2 },
+              'the bus counts retries, dead letters and acks per queue',
+            );
           },
         );
       },
