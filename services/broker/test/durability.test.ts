@@ -2,6 +2,8 @@
 // is sending and a consumer holds unacknowledged deliveries; after a restart on the same
 // database every acknowledged send is delivered (duplicates are counted and printed).
 import { setTimeout as sleep } from 'node:timers/promises';
+import { randomUUID } from 'node:crypto';
+import { BrokerTransport, decodeEnvelope, type Envelope } from '@flotilla/kit';
 import type { Delivery } from '@flotilla/kit/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrokerFleet, brokerFleet, until } from './fleet-harness.js';
@@ -74,4 +76,54 @@ describe.each(backends)('on %s', (backend, env) => {
     // The five held when the broker died came back too.
     for (const d of heldGot) expect(seen.has((d.message as { seq: number }).seq)).toBe(true);
   }, 120_000);
+
+  it('resumes a BrokerTransport consumer by itself after the broker restarts', async () => {
+    const transportOf = async (service: string) =>
+      new BrokerTransport({
+        client: fleet.client(await fleet.service(service)),
+        identity: `spiffe://flotilla.local/svc/${service}`,
+        service,
+      });
+    const [sender, consumer] = [await transportOf('app'), await transportOf('worker')];
+    const statuses: string[] = [];
+    consumer.onStatus((s) => statuses.push(s));
+    const q = `resume-${process.pid}-${Date.now()}`;
+    const envelope = (): Envelope => ({
+      id: randomUUID(),
+      type: 'note',
+      time: new Date().toISOString(),
+      sender: sender.identity,
+      attempt: 1,
+      body: {},
+    });
+    const got: string[] = [];
+    const running = await consumer.consume(
+      { queue: q },
+      async (d) => {
+        got.push(decodeEnvelope(d.bytes).id);
+        await d.ack();
+      },
+      { prefetch: 5 },
+    );
+    const first = envelope();
+    await sender.send(q, first);
+    await until('the first message', () => got.includes(first.id));
+    await fleet.broker().kill('SIGKILL');
+    await fleet.startBroker();
+    const second = envelope();
+    await until(
+      'a send after the restart',
+      () =>
+        sender.send(q, second).then(
+          () => true,
+          () => false,
+        ),
+      30_000,
+    );
+    await until('the resumed consumer gets it', () => got.includes(second.id), 30_000);
+    expect(statuses).toContain('down');
+    expect(statuses.at(-1)).toBe('up');
+    await running.cancel();
+    await Promise.all([sender.close(), consumer.close()]);
+  }, 90_000);
 });
