@@ -67,9 +67,9 @@ export class DeliveryEngine {
   async ack(consumerId: string, ids: readonly string[], service: string): Promise<string[]> {
     const consumer = this.#owned(consumerId, service);
     const gone = await this.store.ackMany(ids, consumerId);
+    for (const id of ids) consumer?.inflight.delete(id);
     const queues = new Set<string>();
-    for (const { id, queue } of gone) {
-      consumer?.inflight.delete(id);
+    for (const { queue } of gone) {
       this.metrics.count('acked', queue, service);
       this.depths.remove(queue);
       queues.add(queue);
@@ -101,8 +101,9 @@ export class DeliveryEngine {
   /** Takes back expired leases, then lets every queue with consumers look for due messages. */
   async sweep(now = new Date()): Promise<void> {
     for (const { id, lease } of await this.store.expiredLeases(now)) {
+      // The slot stays taken until the consumer settles (and hears its lease is gone):
+      // a wedged consumer gets nothing more, and the message goes to another one.
       const consumer = this.#byId.get(lease);
-      consumer?.inflight.delete(id);
       const reason = 'not settled within the visibility timeout';
       await this.#settleFailure(id, lease, consumer?.service ?? 'gone', reason, true, now);
     }
