@@ -128,7 +128,7 @@ describe('the fleet file', () => {
   });
 
   it('refuses the names of the platform for a service, operator included (it administers auth)', () => {
-    for (const name of ['control', 'auth', 'gateway', 'kms', 'storage', 'operator']) {
+    for (const name of ['control', 'auth', 'gateway', 'kms', 'storage', 'broker', 'operator']) {
       const text = minimal.replaceAll('alpha', name);
       expect(problem(text)).toBe(`fleet.yaml:11: services.0.name: "${name}" is a platform service name`);
     }

@@ -91,7 +91,7 @@ describe('flotilla reset with DATABASE_URL: the fleet schemas', () => {
           { name: 'history', entry: 'h.ts' },
         ],
       }),
-    ).toEqual(['control', 'auth', 'kms', 'storage', 'metadata', 'history']);
+    ).toEqual(['control', 'auth', 'kms', 'storage', 'broker', 'metadata', 'history']);
   });
 
   it('are dropped with their tables where they exist; other schemas stay', async () => {

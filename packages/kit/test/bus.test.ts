@@ -8,11 +8,11 @@ const Note = defineMessage('note', Type.Object({ n: Type.Integer() }));
 const plain = defineService({ name: 'plain', routes: () => undefined });
 
 describe('ctx.bus', () => {
-  it('says a service needs BUS_URL, and only when the bus is used', async () => {
+  it('says a service without BUS_URL or a control plane has no bus, only when it is used', async () => {
     const home = await tempHome();
     const svc = await plain.start({ env: { PORT: '0', FLOTILLA_HOME: home.dir, LOG_LEVEL: 'silent' } });
     try {
-      expect(() => svc.ctx.bus).toThrow(/no BUS_URL, so it has no message bus/);
+      expect(() => svc.ctx.bus).toThrow(/no BUS_URL and no control plane, so it has no message bus/);
     } finally {
       await svc.stop();
       await home.remove();

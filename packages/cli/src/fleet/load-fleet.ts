@@ -138,7 +138,7 @@ function checkReferences(fleet: Fleet, file: string, root: unknown, counter: Lin
     if (names.indexOf(name) !== i) fail(['services', i, 'name'], `service "${name}" is defined twice`);
     // `operator` is the identity of the operator's tools, which the policies let
     // administer auth: a fleet service by that name would hold those powers.
-    if (['control', 'auth', 'gateway', 'operator', 'kms', 'storage'].includes(name))
+    if (['control', 'auth', 'gateway', 'operator', 'kms', 'storage', 'broker'].includes(name))
       fail(['services', i, 'name'], `"${name}" is a platform service name`);
   });
   fleet.services.forEach((s, i) => {

@@ -11,9 +11,11 @@ import { compileService } from './compile.js';
 import { allowedCalls, gatewayRoutes } from './fleet-env.js';
 import {
   authProcess,
+  BROKER_ENTRY,
   type FleetPorts,
   fleetPorts,
   gatewayProcess,
+  brokerProcess,
   kmsKeys,
   kmsProcess,
   PLATFORM_ENTRIES,
@@ -126,6 +128,11 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunningFleet> {
   }
 }
 
+/** A service declares queues or topics, and BUS_URL does not send them to RabbitMQ. */
+function usesEmbeddedBroker(fleet: Fleet): boolean {
+  return !process.env.BUS_URL && fleet.services.some((s) => s.bus !== undefined);
+}
+
 /**
  * Compiles every process of the fleet — the platform's services and the fleet file's —
  * without starting anything (`flotilla up --compile-only`; `npm install` runs it), so the
@@ -136,7 +143,7 @@ export async function compileFleet(file: string, home: string): Promise<number> 
   const root = dirname(resolve(file));
   const dir = await buildDir(resolve(home));
   const entries = [
-    ...Object.values(PLATFORM_ENTRIES).map((e) => resolveEntry(e, root)),
+    ...[...Object.values(PLATFORM_ENTRIES), BROKER_ENTRY].map((e) => resolveEntry(e, root)),
     ...fleet.services.map((s) => resolveEntry({ file: s.entry }, root)),
   ];
   await Promise.all(entries.map((entry) => compileService(entry, dir)));
@@ -251,6 +258,9 @@ async function startProcesses(
   const kmsStarting = start(kmsProcess({ rootKey, keys: files.kmsKeys }));
   // Nor storage for the KMS: its data-key pool asks the KMS at the first put.
   const storageStarting = start(storageProcess({ buckets: files.buckets }));
+  // The embedded broker, when a service uses the bus and BUS_URL names no RabbitMQ; the
+  // services find it through discovery when they first send or consume.
+  const brokerStarting = usesEmbeddedBroker(plan.fleet) ? start(brokerProcess()) : undefined;
   const servicesStarting = (async () => {
     for (const wave of startWaves(plan.fleet.services))
       await Promise.all(wave.flatMap(serviceProcesses).map(start));
@@ -266,7 +276,13 @@ async function startProcesses(
       }),
     ),
   );
-  const [gateway] = await Promise.all([gatewayStarting, servicesStarting, kmsStarting, storageStarting]);
+  const [gateway] = await Promise.all([
+    gatewayStarting,
+    servicesStarting,
+    kmsStarting,
+    storageStarting,
+    brokerStarting,
+  ]);
   return gateway;
 }
 

@@ -16,10 +16,10 @@ const PROJECT_MARKERS = ['package.json', '.git', 'flotilla.yaml'];
 /**
  * The PostgreSQL schemas a fleet's processes use with `DATABASE_URL`: the kit names a
  * service's schema after the service (packages/kit/src/db/index.ts), and the platform's
- * control plane, auth service, KMS and storage keep data too.
+ * control plane, auth service, KMS, storage and broker keep data too.
  */
 export function fleetSchemas(fleet: Pick<Fleet, 'services'>): string[] {
-  return [...new Set(['control', 'auth', 'kms', 'storage', ...fleet.services.map((s) => s.name)])];
+  return [...new Set(['control', 'auth', 'kms', 'storage', 'broker', ...fleet.services.map((s) => s.name)])];
 }
 
 /** Refuses to delete anything that is not a stopped fleet's state folder. */

@@ -9,6 +9,7 @@ import { openTransport } from '../bus/open-transport.js';
 import type { BusTransport } from '../bus/transport.js';
 import type { BaseConfig } from '../config/index.js';
 import { KmsClient, kmsOverCall } from '../contracts/kms/index.js';
+import type { BrokerTransport as BrokerCall } from '../contracts/broker/index.js';
 import type { Db } from '../db/index.js';
 import { StorageClient, storageOverCall } from '../contracts/storage/index.js';
 import type { CallRequest, Catalog, DispatchCall, ServiceClient } from '../discovery/index.js';
@@ -164,7 +165,7 @@ export function createContext<P extends TProperties>(parts: ContextParts<P>): Se
       return storage;
     },
     get bus(): Bus {
-      bus ??= openBus(parts);
+      bus ??= openBus(parts, (request) => ctx.call('broker', request));
       return bus;
     },
   };
@@ -172,18 +173,22 @@ export function createContext<P extends TProperties>(parts: ContextParts<P>): Se
 }
 
 /** The bus of a service: its transport opens at first use, and closes at shutdown. */
-function openBus<P extends TProperties>(parts: ContextParts<P>): Bus {
+function openBus<P extends TProperties>(parts: ContextParts<P>, callBroker: BrokerCall): Bus {
   const { name, config, log } = parts;
   const url = config.BUS_URL;
-  if (!url)
-    throw new Error(`service ${name} has no BUS_URL, so it has no message bus (amqp://… for RabbitMQ)`);
+  // Without BUS_URL the bus is the fleet's embedded broker, reached through discovery.
+  if (!url && !parts.discovery)
+    throw new Error(
+      `service ${name} has no BUS_URL and no control plane, so it has no message bus (amqp://… for RabbitMQ)`,
+    );
+  const broker = url ? undefined : { service: name, call: callBroker };
   const identity = serviceSpiffeId(config.FLOTILLA_TRUST_DOMAIN, name);
   let transport: Promise<BusTransport> | undefined;
   const bus = new Bus({
     service: name,
     identity,
     transport: () => {
-      transport ??= openTransport(url, identity, log).then((t) => {
+      transport ??= openTransport(url, identity, log, broker).then((t) => {
         parts.readiness.add('bus', () => {
           if (t.status !== 'up') throw new Error(`broker connection ${t.status}`);
         });
