@@ -1,4 +1,5 @@
 export { Type } from '@sinclair/typebox';
+export { serviceMay } from './authz/resource-decision.js';
 export {
   type AuditEvent,
   AuditLog,
@@ -14,6 +15,7 @@ export {
   type BrokerTransportOptions,
   backoffMs,
   Bus,
+  BUS_RESOURCE,
   type BusAction,
   BusAuthz,
   type BusOptions,

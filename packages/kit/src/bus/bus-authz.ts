@@ -1,10 +1,12 @@
 import type { AuditEvent } from '../audit/index.js';
+import { serviceMay } from '../authz/resource-decision.js';
 import { FlotillaError } from '../errors/index.js';
 import type { PolicyDecider } from '../service/context.js';
 
 export type BusAction = 'bus:Send' | 'bus:Publish' | 'bus:Consume' | 'bus:Subscribe';
 
-const RESOURCE: Record<BusAction, 'Queue' | 'Topic'> = {
+/** The resource type each bus action is decided on. */
+export const BUS_RESOURCE: Record<BusAction, 'Queue' | 'Topic'> = {
   'bus:Send': 'Queue',
   'bus:Consume': 'Queue',
   'bus:Publish': 'Topic',
@@ -24,27 +26,13 @@ export class BusAuthz {
   ) {}
 
   allows(service: string, spiffeId: string, action: BusAction, name: string): boolean {
-    const engine = this.policy();
-    if (!engine) return false;
-    const principal = { type: 'Service', id: service };
-    const resource = { type: RESOURCE[action], id: name };
-    const decision = engine.decide({
-      principal,
-      action: { type: 'Action', id: action },
-      resource,
-      context: {},
-      entities: [
-        { uid: principal, attrs: { spiffeId } },
-        { uid: resource, attrs: {} },
-      ],
-    });
-    return decision.decision === 'allow' && decision.errors.length === 0;
+    return serviceMay(this.policy(), { service, spiffeId }, action, { type: BUS_RESOURCE[action], id: name });
   }
 
   /** Throws FLT_POLICY_DENIED (audited as `bus.deny`) unless the policies allow. */
   async require(service: string, spiffeId: string, action: BusAction, name: string): Promise<void> {
     if (this.allows(service, spiffeId, action, name)) return;
-    const target = `${RESOURCE[action]}::"${name}"`;
+    const target = `${BUS_RESOURCE[action]}::"${name}"`;
     const why = this.policy() ? 'no policy permits it' : 'no policy engine (no workload identity)';
     await this.audit({
       actor: spiffeId,

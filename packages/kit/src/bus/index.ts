@@ -7,7 +7,7 @@ export {
   type MessageHandler,
   type ReceivedMessage,
 } from './bus.js';
-export { type BusAction, BusAuthz } from './bus-authz.js';
+export { BUS_RESOURCE, type BusAction, BusAuthz } from './bus-authz.js';
 export { type BusOutcome, BusMetrics } from './bus-metrics.js';
 export {
   decodeEnvelope,

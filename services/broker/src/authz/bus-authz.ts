@@ -1,7 +1,6 @@
-import { FlotillaError, type PolicyDecider } from '@flotilla/kit';
+import { BUS_RESOURCE, type BusAction, FlotillaError, type PolicyDecider, serviceMay } from '@flotilla/kit';
 
-/** The Cedar actions of the bus (policies/schema.cedarschema). */
-export type BusAction = 'bus:Send' | 'bus:Consume' | 'bus:Publish' | 'bus:Subscribe';
+export type { BusAction };
 
 /** Who is calling: the service in the client certificate. */
 export interface Caller {
@@ -9,13 +8,6 @@ export interface Caller {
   /** Its SPIFFE ID: the sender stored on every message it sends. */
   id: string;
 }
-
-const RESOURCE: Record<BusAction, 'Queue' | 'Topic'> = {
-  'bus:Send': 'Queue',
-  'bus:Consume': 'Queue',
-  'bus:Publish': 'Topic',
-  'bus:Subscribe': 'Topic',
-};
 
 /**
  * The broker's real gate. The kit's endpoint check lets fleet services reach the
@@ -27,28 +19,17 @@ export class BusAuthz {
   constructor(private readonly policy: () => PolicyDecider | undefined) {}
 
   allows(caller: Caller, action: BusAction, name: string): boolean {
-    const engine = this.policy();
-    if (!engine) return false;
-    const principal = { type: 'Service', id: caller.service };
-    const resource = { type: RESOURCE[action], id: name };
-    const decision = engine.decide({
-      principal,
-      action: { type: 'Action', id: action },
-      resource,
-      context: {},
-      entities: [
-        { uid: principal, attrs: { spiffeId: caller.id } },
-        { uid: resource, attrs: {} },
-      ],
+    return serviceMay(this.policy(), { service: caller.service, spiffeId: caller.id }, action, {
+      type: BUS_RESOURCE[action],
+      id: name,
     });
-    return decision.decision === 'allow' && decision.errors.length === 0;
   }
 
   require(caller: Caller, action: BusAction, name: string): void {
     if (!this.allows(caller, action, name))
       throw new FlotillaError(
         'FLT_POLICY_DENIED',
-        `${caller.service} may not ${action} on ${RESOURCE[action]}::"${name}"`,
+        `${caller.service} may not ${action} on ${BUS_RESOURCE[action]}::"${name}"`,
       );
   }
 }

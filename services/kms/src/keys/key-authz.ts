@@ -1,4 +1,4 @@
-import { FlotillaError, type PolicyDecider } from '@flotilla/kit';
+import { FlotillaError, type PolicyDecider, serviceMay } from '@flotilla/kit';
 
 /** The Cedar actions on `Key::"<name>"` (policies/schema.cedarschema). */
 export type KeyAction =
@@ -35,21 +35,10 @@ export class KeyAuthz {
   constructor(private readonly policy: () => PolicyDecider | undefined) {}
 
   allows(caller: Caller, action: KeyAction, key: string): boolean {
-    const engine = this.policy();
-    if (!engine) return false;
-    const principal = { type: 'Service', id: caller.service };
-    const resource = { type: 'Key', id: key };
-    const decision = engine.decide({
-      principal,
-      action: { type: 'Action', id: action },
-      resource,
-      context: {},
-      entities: [
-        { uid: principal, attrs: { spiffeId: caller.id } },
-        { uid: resource, attrs: {} },
-      ],
+    return serviceMay(this.policy(), { service: caller.service, spiffeId: caller.id }, action, {
+      type: 'Key',
+      id: key,
     });
-    return decision.decision === 'allow' && decision.errors.length === 0;
   }
 
   require(caller: Caller, action: KeyAction, key: string): void {
