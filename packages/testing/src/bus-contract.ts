@@ -1,3 +1,6 @@
+// Over 400 lines on purpose: one contract, every case beside the others, so that a
+// transport is held to all of it at once (the cases share one fixture per run).
+
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

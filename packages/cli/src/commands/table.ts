@@ -1,42 +1,9 @@
-import type { CommandSpec, OptionSpec } from '../cli/spec.js';
+import type { CommandSpec } from '../cli/spec.js';
+import { DIR, FILE, HOME, JSON_, OPERATOR_OPTIONS, output, URL_ } from './table-options.js';
+import { busCommands, kmsCommands, storageCommands } from './table-resources.js';
 
 // The `flotilla` command table: help, parsing, completion and the test that walks every
 // command come from it. Handlers load only when their command runs.
-
-const HOME: OptionSpec = {
-  type: 'string',
-  value: 'DIR',
-  description: "the fleet's state folder",
-  default: '$FLOTILLA_HOME or .flotilla',
-};
-const FILE: OptionSpec = {
-  type: 'string',
-  value: 'FILE',
-  description: 'the fleet file',
-  default: 'flotilla.yaml',
-};
-const URL_: OptionSpec = {
-  type: 'string',
-  value: 'URL',
-  description: "the control plane's API",
-  default: '$FLOTILLA_CONTROL_URL, or the one of the fleet in --home',
-};
-const output = (choices: readonly string[], fallback = choices[0]): OptionSpec => ({
-  type: 'string',
-  short: 'o',
-  value: 'FORMAT',
-  description: 'output format',
-  choices,
-  ...(fallback ? { default: fallback } : {}),
-});
-/** The spelling before `-o json`, kept for scripts. */
-const JSON_: OptionSpec = { type: 'boolean', hidden: true, description: 'same as -o json' };
-const DIR: OptionSpec = {
-  type: 'string',
-  value: 'DIR',
-  description: 'the policies folder',
-  default: 'policies',
-};
 
 const fleetCommands: CommandSpec[] = [
   {
@@ -263,8 +230,6 @@ const policyCommands: CommandSpec = {
 
 const authAdmin =
   "Calls the running fleet's auth service over its admin API (mTLS): the admin token buys a\none-time join token for the `operator` identity, whose short-lived certificate the CA signs\nfor this command; the fleet's policies open the admin API to `operator` only, and the auth\nservice audits every call. The control plane is found as for `flotilla ca`; the auth service\nin FLOTILLA_AUTH_URL or <home>/fleet.json.";
-/** Where the operator's commands find the control plane and the fleet. */
-const OPERATOR_OPTIONS = { url: URL_, home: HOME };
 
 const userCommands: CommandSpec = {
   name: 'users',
@@ -313,69 +278,6 @@ const userCommands: CommandSpec = {
   ],
 };
 
-const storageAdmin =
-  "Calls the running fleet's storage service over mTLS as the `operator` identity (as `flotilla users`\ndoes); the bucket policies decide, and the storage service audits every call. The storage service\nis found in FLOTILLA_STORAGE_URL or <home>/fleet.json. Long transfers show a progress bar on a terminal.";
-
-const storageCommands: CommandSpec = {
-  name: 'storage',
-  summary: 'buckets and objects (ls, put, get, rm, policy)',
-  description: `Objects in the fleet's storage service, encrypted at rest. ${storageAdmin}`,
-  subcommands: [
-    {
-      name: 'ls',
-      summary: "the buckets, one a line; or a bucket's objects and prefixes",
-      positionals: [{ name: 'bucket[/prefix]' }],
-      options: OPERATOR_OPTIONS,
-      examples: ['flotilla storage ls', 'flotilla storage ls videos/cats/'],
-      handler: async () => (await import('./storage.js')).ls,
-    },
-    {
-      name: 'put',
-      summary: 'store a file (or - for standard input) as an object',
-      positionals: [
-        { name: 'bucket/key', required: true },
-        { name: 'file', required: true },
-      ],
-      options: {
-        'content-type': {
-          type: 'string',
-          value: 'TYPE',
-          description: "the object's media type",
-          default: 'application/octet-stream',
-        },
-        ...OPERATOR_OPTIONS,
-      },
-      examples: ['flotilla storage put videos/cats/1.mp4 cat.mp4 --content-type video/mp4'],
-      handler: async () => (await import('./storage.js')).put,
-    },
-    {
-      name: 'get',
-      summary: 'an object to a file, or to standard output',
-      positionals: [{ name: 'bucket/key', required: true }, { name: 'file' }],
-      options: {
-        version: { type: 'string', value: 'ID', description: 'a version of the object' },
-        ...OPERATOR_OPTIONS,
-      },
-      examples: ['flotilla storage get videos/cats/1.mp4 cat.mp4'],
-      handler: async () => (await import('./storage.js')).get,
-    },
-    {
-      name: 'rm',
-      summary: 'delete an object (a delete marker in a versioned bucket)',
-      positionals: [{ name: 'bucket/key', required: true }],
-      options: OPERATOR_OPTIONS,
-      handler: async () => (await import('./storage.js')).rmObject,
-    },
-    {
-      name: 'policy',
-      summary: "a bucket's effective policy: its own file and the fleet's storage policies",
-      positionals: [{ name: 'bucket', required: true }],
-      options: OPERATOR_OPTIONS,
-      handler: async () => (await import('./storage.js')).policy,
-    },
-  ],
-};
-
 const authCommands: CommandSpec = {
   name: 'auth',
   summary: 'auth service signing keys, and client secret hashes',
@@ -397,29 +299,6 @@ const authCommands: CommandSpec = {
       name: 'hash-secret',
       summary: 'read a client secret on stdin, print its Argon2id hash for the clients file',
       handler: async () => (await import('./auth.js')).hashSecretCommand,
-    },
-  ],
-};
-
-const busCommands: CommandSpec = {
-  name: 'bus',
-  summary: "the message bus's queues and topics, as the fleet file declares them",
-  description:
-    "The queues and topics of the fleet (services[].bus in the fleet file): who sends, consumes,\npublishes and subscribes. The fleet's Cedar policies decide whether each may (bus:Send, …).",
-  subcommands: [
-    {
-      name: 'queues',
-      summary: 'each queue, its senders and its consumers (one consumer handles each message)',
-      options: { output: output(['table', 'json']), file: FILE },
-      examples: ['flotilla bus queues', 'flotilla bus queues -o json'],
-      handler: async () => (await import('./bus.js')).queues,
-    },
-    {
-      name: 'topics',
-      summary: 'each topic, its publishers and its subscribing services (each gets a copy)',
-      options: { output: output(['table', 'json']), file: FILE },
-      examples: ['flotilla bus topics'],
-      handler: async () => (await import('./bus.js')).topics,
     },
   ],
 };
@@ -458,89 +337,6 @@ const otherCommands: CommandSpec[] = [
     ],
   },
 ];
-
-const kmsAdmin =
-  "Calls the running fleet's KMS (mTLS) as the `operator` workload, as `flotilla users` calls auth;\nthe fleet's policies let `operator` administer keys and read their usage, never encrypt or\ndecrypt with them, and the KMS audits every call. The KMS is found in FLOTILLA_KMS_URL or\n<home>/fleet.json.";
-const KEY = [{ name: 'name', required: true }] as const;
-const ONE_KEY = { output: output(['text', 'json']), ...OPERATOR_OPTIONS };
-
-const kmsCommands: CommandSpec = {
-  name: 'kms',
-  summary: 'KMS keys: list, create, rotate, disable, enable, delete, usage',
-  description: `The fleet's KMS keys. ${kmsAdmin}`,
-  subcommands: [
-    {
-      name: 'keys',
-      summary: 'list the keys',
-      options: { output: output(['table', 'json']), ...OPERATOR_OPTIONS },
-      handler: async () => (await import('./kms.js')).keys,
-    },
-    {
-      name: 'create',
-      summary: 'create a key',
-      positionals: KEY,
-      options: {
-        'rotation-days': { type: 'string', value: 'N', description: 'rotate automatically every N days' },
-        description: { type: 'string', value: 'TEXT', description: 'what the key is for' },
-        ...ONE_KEY,
-      },
-      examples: ['flotilla kms create reports --rotation-days 90 --description "monthly reports"'],
-      handler: async () => (await import('./kms.js')).create,
-    },
-    {
-      name: 'rotate',
-      summary: 'a new key version for encryption (older versions still decrypt)',
-      positionals: KEY,
-      options: ONE_KEY,
-      handler: async () => (await import('./kms.js')).rotate,
-    },
-    {
-      name: 'disable',
-      summary: 'refuse every use of a key until it is enabled',
-      positionals: KEY,
-      options: ONE_KEY,
-      handler: async () => (await import('./kms.js')).disable,
-    },
-    {
-      name: 'enable',
-      summary: 'enable a disabled key',
-      positionals: KEY,
-      options: ONE_KEY,
-      handler: async () => (await import('./kms.js')).enable,
-    },
-    {
-      name: 'schedule-deletion',
-      summary: 'destroy a key after 7-30 days (unusable meanwhile)',
-      positionals: KEY,
-      options: {
-        days: { type: 'string', value: 'N', description: 'the waiting period, 7 to 30 days' },
-        ...ONE_KEY,
-      },
-      examples: ['flotilla kms schedule-deletion reports --days 30'],
-      handler: async () => (await import('./kms.js')).scheduleDeletion,
-    },
-    {
-      name: 'cancel-deletion',
-      summary: 'cancel a scheduled deletion (the key comes back disabled)',
-      positionals: KEY,
-      options: ONE_KEY,
-      handler: async () => (await import('./kms.js')).cancelDeletion,
-    },
-    {
-      name: 'usage',
-      summary: 'who used a key for what (key-usage records), newest first',
-      positionals: KEY,
-      options: {
-        since: { type: 'string', value: 'ISO', description: 'from this time', default: '7 days ago' },
-        limit: { type: 'string', value: 'N', description: 'at most N records (1-1000)', default: '100' },
-        output: output(['table', 'json']),
-        ...OPERATOR_OPTIONS,
-      },
-      examples: ['flotilla kms usage storage --since 2026-12-01T00:00:00Z -o json'],
-      handler: async () => (await import('./kms.js')).usage,
-    },
-  ],
-};
 
 export const COMMANDS: readonly CommandSpec[] = [
   ...fleetCommands,

@@ -1,3 +1,6 @@
+// Over 400 lines on purpose: one class holds the RabbitMQ connection, its topology and its
+// consumers, because reconnection must re-declare and resume all three together.
+
 import { once } from 'node:events';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
