@@ -110,8 +110,10 @@ export class BucketAccess {
     if (fleet) decisions.push(fleet.decide(request));
     const own = this.own.get(bucket);
     if (own) decisions.push(own.engine.decide(request));
+    // A policy that failed to evaluate denies, as the KMS and the bus do: Cedar skips it,
+    // and a skipped forbid must not turn into an allow.
     const forbids = decisions.filter(
-      (d) => d.decision === 'deny' && (d.reasons.length > 0 || d.errors.length > 0),
+      (d) => d.errors.length > 0 || (d.decision === 'deny' && d.reasons.length > 0),
     );
     if (forbids.length > 0)
       return { allowed: false, reasons: forbids.flatMap((d) => [...d.reasons, ...d.errors]) };
