@@ -305,6 +305,44 @@ export function busContract(): BusContractCase[] {
       },
     },
     {
+      name: 'a consumer cancelled mid-handler lets it finish: acknowledged, not delivered again',
+      run: (ends) => {
+        const q = unique('q');
+        return withFleet(
+          ends,
+          [
+            ['sender', 'bus:Send', q],
+            ['worker', 'bus:Consume', q],
+          ],
+          async (fleet) => {
+            const stopping = await fleet.instance('worker');
+            let release!: () => void;
+            const held = new Promise<void>((r) => (release = r));
+            let started: string | undefined;
+            const handled: string[] = [];
+            const consumer = await stopping.bus.consume(q, Note, async (_b, m) => {
+              started = m.id;
+              await held; // still running when the cancel comes (a rolling restart)
+              handled.push(m.id);
+            });
+            const sender = await fleet.instance('sender');
+            const { id } = await sender.bus.send(q, Note, { n: 1 });
+            await until('the handler runs', () => started === id);
+            const cancelled = consumer.cancel();
+            await sleep(100);
+            release();
+            await cancelled;
+            assert.deepEqual(handled, [id]);
+            const again: string[] = [];
+            const next = await fleet.instance('worker');
+            await next.bus.consume(q, Note, async (_b, m) => void again.push(m.id));
+            await sleep(1000); // a redelivery would show up now
+            assert.deepEqual(again, [], 'the handled message is not delivered again');
+          },
+        );
+      },
+    },
+    {
       name: 'a poison message is dead-lettered with its last error after N tries; the consumer goes on',
       run: (ends) => {
         const q = unique('q');
@@ -342,9 +380,14 @@ export function busContract(): BusContractCase[] {
             assert.equal(decodeEnvelope(letter!.bytes).id, poison.id);
             await sender.bus.send(q, Note, { n: 2 });
             await until('the consumer keeps going', () => handled.includes(2));
-            const counted = await worker.metrics.getSingleMetricAsString('flotilla_bus_messages_total');
+            let counted = '';
             const count = (outcome: string) =>
               Number(new RegExp(`destination="${q}",outcome="${outcome}"} (\\d+)`).exec(counted)?.[1] ?? 0);
+            // An ack is counted once the broker answers it, a moment after the handler returns.
+            await until('the second ack is counted', async () => {
+              counted = await worker.metrics.getSingleMetricAsString('flotilla_bus_messages_total');
+              return count('acked') >= 2;
+            });
             assert.deepEqual(
               { retried: count('retried'), dead: count('dead_lettered'), acked: count('acked') },
               { retried: 2, dead: 1, acked: 2 },

@@ -2,6 +2,7 @@
 // consumers, because reconnection must re-declare and resume all three together.
 
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { FlotillaError } from '../errors/index.js';
@@ -25,6 +26,7 @@ import type {
   Delivery,
   TransportStatus,
 } from './transport.js';
+import { CANCEL_DRAIN_MS } from './transport.js';
 
 export interface AmqpTransportOptions {
   /** `amqp://user:pass@host:5672/vhost` or `amqps://…` (BUS_URL). */
@@ -155,7 +157,7 @@ export class AmqpTransport implements BusTransport {
     if (this.state === 'closed') return;
     this.setStatus('closed');
     clearTimeout(this.reconnectTimer);
-    await Promise.allSettled([...this.consumers].map((c) => c.stop()));
+    await Promise.allSettled([...this.consumers].map((c) => c.stop(false)));
     this.consumers.clear();
     await this.model?.close().catch(() => undefined);
     this.model = undefined;
@@ -335,7 +337,10 @@ function brokerReason(headers: Record<string, unknown>): string {
 /** One consumer on its own channel; started again on each new connection. */
 class AmqpConsumer {
   private channel: Channel | undefined;
+  private consumerTag: string | undefined;
   private stopped = false;
+  /** Handlers running now, so that a cancel can let them finish. */
+  private readonly running = new Set<Promise<void>>();
 
   constructor(
     private readonly transport: AmqpTransport,
@@ -350,15 +355,28 @@ class AmqpConsumer {
     const ch = await model.createChannel();
     ch.on('error', () => undefined);
     await ch.prefetch(this.prefetch);
-    await ch.consume(this.queue, (msg) => msg && this.deliver(ch, msg), { noAck: false });
+    const { consumerTag } = await ch.consume(this.queue, (msg) => msg && this.deliver(ch, msg), {
+      noAck: false,
+    });
     this.channel = ch;
+    this.consumerTag = consumerTag;
   }
 
-  async stop(): Promise<void> {
+  /** With `drain`, running handlers may settle first (basic.cancel stops new deliveries meanwhile). */
+  async stop(drain = true): Promise<void> {
     this.stopped = true;
-    // Closing the channel returns its unacknowledged messages to the queue.
-    await this.channel?.close().catch(() => undefined);
+    const ch = this.channel;
     this.channel = undefined;
+    if (!ch) return;
+    if (drain && this.consumerTag) {
+      await ch.cancel(this.consumerTag).catch(() => undefined);
+      await Promise.race([
+        Promise.allSettled([...this.running]),
+        sleep(CANCEL_DRAIN_MS, undefined, { ref: false }),
+      ]);
+    }
+    // Closing the channel returns its unacknowledged messages to the queue.
+    await ch.close().catch(() => undefined);
   }
 
   private deliver(ch: Channel, msg: ConsumeMessage): void {
@@ -399,9 +417,11 @@ class AmqpConsumer {
         ch.ack(msg);
       },
     };
-    this.handler(delivery).catch((err: unknown) => {
+    const running = this.handler(delivery).catch((err: unknown) => {
       // Unsettled (the channel or connection went away): the broker redelivers it.
       this.log?.warn({ err, messageId, queue }, 'bus: delivery not settled; the broker will redeliver it');
     });
+    this.running.add(running);
+    void running.finally(() => this.running.delete(running));
   }
 }

@@ -12,6 +12,7 @@ import type {
   Delivery,
   TransportStatus,
 } from './transport.js';
+import { CANCEL_DRAIN_MS } from './transport.js';
 
 /** Codes that mean "no broker to talk to", as opposed to "the broker said no". */
 const UNREACHABLE = new Set([
@@ -58,7 +59,7 @@ export class BrokerTransport implements BusTransport {
   readonly identity: string;
   #status: TransportStatus = 'up';
   readonly #listeners = new Set<(s: TransportStatus, e?: Error) => void>();
-  readonly #consumers = new Set<Consumer>();
+  readonly #loops = new Set<ConsumeLoop>();
 
   constructor(private readonly opts: BrokerTransportOptions) {
     this.identity = opts.identity;
@@ -100,14 +101,13 @@ export class BrokerTransport implements BusTransport {
     if ('topic' in source) this.#ownGroup(source.group);
     const loop = new ConsumeLoop(this.opts, source, handler, options.prefetch, (s, e) => this.#set(s, e));
     await loop.opened;
-    const consumer: Consumer = {
+    this.#loops.add(loop);
+    return {
       cancel: async () => {
-        this.#consumers.delete(consumer);
+        this.#loops.delete(loop);
         await loop.cancel();
       },
     };
-    this.#consumers.add(consumer);
-    return consumer;
   }
 
   async deadLetters(source: BusSource, limit: number): Promise<DeadLetter[]> {
@@ -121,7 +121,8 @@ export class BrokerTransport implements BusTransport {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#consumers].map((c) => c.cancel()));
+    await Promise.all([...this.#loops].map((loop) => loop.cancel(false)));
+    this.#loops.clear();
     this.#set('closed');
   }
 
@@ -173,6 +174,8 @@ class ConsumeLoop {
   readonly opened: Promise<void>;
   #stream: DeliveryStream | undefined;
   #cancelled = false;
+  /** Handlers running now: a cancel lets them finish (up to CANCEL_DRAIN_MS) before it gives leases back. */
+  readonly #running = new Set<Promise<void>>();
   readonly #done: Promise<void>;
 
   constructor(
@@ -189,10 +192,19 @@ class ConsumeLoop {
     this.#done = this.#run(first);
   }
 
-  async cancel(): Promise<void> {
+  /** With `drain`, running handlers may settle first; without, leases go back at once. */
+  async cancel(drain = true): Promise<void> {
+    if (this.#cancelled) return this.#done;
     this.#cancelled = true;
-    // Closing the stream returns what is unsettled to the broker at once (another
-    // instance takes it); a handler that finishes later finds its lease gone.
+    // Acks already made travel first (they are batched per tick); then closing the
+    // stream returns what is unsettled to the broker at once (another instance takes
+    // it), and a handler that finishes later finds its lease gone.
+    if (drain)
+      await Promise.race([
+        Promise.allSettled([...this.#running]),
+        sleep(CANCEL_DRAIN_MS, undefined, { ref: false }),
+      ]);
+    if (this.#stream) await this.opts.client.acksAnswered(this.#stream.consumer);
     this.#stream?.close();
     await this.#done;
   }
@@ -241,8 +253,10 @@ class ConsumeLoop {
       retry: (envelope) => client.requeue(consumer, d.id, envelope),
       deadLetter: (reason) => client.nack(consumer, d.id, reason, false),
     };
-    void this.handler(delivery).catch((err: unknown) =>
+    const running = this.handler(delivery).catch((err: unknown) =>
       this.opts.log?.error({ err }, 'bus handler failed outside the kit'),
     );
+    this.#running.add(running);
+    void running.finally(() => this.#running.delete(running));
   }
 }

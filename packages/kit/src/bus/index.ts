@@ -29,3 +29,4 @@ export type {
   TransportStatus,
 } from './transport.js';
 export { openTransport } from './open-transport.js';
+export { CANCEL_DRAIN_MS } from './transport.js';

@@ -50,9 +50,16 @@ export interface ConsumeOptions {
   readonly prefetch: number;
 }
 
+/** How long a cancelled consumer lets its running handlers finish before it gives their messages back. */
+export const CANCEL_DRAIN_MS = 5_000;
+
 /** A running consumer. */
 export interface Consumer {
-  /** Stops taking new deliveries; resolves when those in flight are settled or returned. */
+  /**
+   * Stops taking new deliveries, lets the handlers already running settle their messages
+   * (up to CANCEL_DRAIN_MS), then gives back what is still unsettled: a rolling restart
+   * neither loses a message nor hands one that was just handled to another instance.
+   */
   cancel(): Promise<void>;
 }
 
@@ -101,6 +108,6 @@ export interface BusTransport {
   readonly status: TransportStatus;
   /** Calls `listener` on every status change; returns the unsubscribe function. */
   onStatus(listener: (status: TransportStatus, error?: Error) => void): () => void;
-  /** Cancels consumers and closes the connection; in-flight deliveries go back to the broker. */
+  /** Closes the connection at once: consumers stop and their in-flight deliveries go back to the broker. */
   close(): Promise<void>;
 }

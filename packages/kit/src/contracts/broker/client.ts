@@ -59,6 +59,8 @@ export class BrokerClient {
   readonly #waitMs: number;
   readonly #timeoutMs: number;
   readonly #acks = new Map<string, Map<string, Pending>>();
+  /** Each consumer's acks not yet answered, so that a closing consumer can wait for them. */
+  readonly #unanswered = new Map<string, Set<Promise<void>>>();
 
   constructor(transport: BrokerTransport, opts: BrokerClientOptions = {}) {
     this.#send = transport;
@@ -97,7 +99,29 @@ export class BrokerClient {
     let settle!: Omit<Pending, 'promise'>;
     const promise = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
     batch.set(id, { promise, ...settle });
+    this.#track(consumer, promise);
     return promise;
+  }
+
+  /**
+   * Resolves once every ack `consumer` has made so far is answered (held or refused).
+   * A consumer waits for this before it closes its delivery stream: closing gives its
+   * leases back, and an ack still on its way would then find its lease gone and the
+   * handled message would be delivered again.
+   */
+  async acksAnswered(consumer: string): Promise<void> {
+    await Promise.allSettled([...(this.#unanswered.get(consumer) ?? [])]);
+  }
+
+  #track(consumer: string, promise: Promise<void>): void {
+    let set = this.#unanswered.get(consumer);
+    if (!set) this.#unanswered.set(consumer, (set = new Set()));
+    set.add(promise);
+    const forget = () => {
+      set.delete(promise);
+      if (set.size === 0 && this.#unanswered.get(consumer) === set) this.#unanswered.delete(consumer);
+    };
+    promise.then(forget, forget);
   }
 
   async #flushAcks(consumer: string): Promise<void> {
