@@ -10,15 +10,10 @@
 // rabbitmqctl reaches the node named by RABBITMQ_NODENAME (its default otherwise): point
 // both at a private node to try this without disturbing a shared one.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { AmqpTransport, Bus, type BusTransport, defineMessage, serviceSpiffeId, Type } from '@flotilla/kit';
-import { Authorizer } from '@flotilla/policy';
-import { nothingLost } from '@flotilla/testing';
-import pino from 'pino';
-import { Registry } from 'prom-client';
+import { AmqpTransport, type BusTransport, defineMessage, serviceSpiffeId, Type } from '@flotilla/kit';
+import { nothingLost, standaloneBus } from '@flotilla/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const COUNT = 10_000;
@@ -67,14 +62,9 @@ function vhostUrl(url: string): string {
   return u.toString();
 }
 
-const policy = new Authorizer({
-  schema: readFileSync(join(import.meta.dirname, '..', '..', 'policies', 'schema.cedarschema'), 'utf8'),
-  files: {
-    'restart.cedar': `
+const PERMITS = `
 permit (principal == Service::"app", action == Action::"bus:Send", resource == Queue::"${QUEUE}");
-permit (principal == Service::"worker", action == Action::"bus:Consume", resource == Queue::"${QUEUE}");`,
-  },
-});
+permit (principal == Service::"worker", action == Action::"bus:Consume", resource == Queue::"${QUEUE}");`;
 
 describe.skipIf(!busUrl)('RabbitMQ stopped and started under load (BUS_URL)', () => {
   const url = busUrl!;
@@ -85,15 +75,7 @@ describe.skipIf(!busUrl)('RabbitMQ stopped and started under load (BUS_URL)', ()
       identity: serviceSpiffeId('flotilla.local', service),
     });
     open.push(transport);
-    return new Bus({
-      service,
-      identity: transport.identity,
-      transport,
-      policy: () => policy,
-      audit: async () => undefined,
-      metrics: new Registry(),
-      log: pino({ level: 'silent' }),
-    });
+    return standaloneBus(transport, service, PERMITS).bus;
   };
 
   beforeAll(async () => {

@@ -14,6 +14,7 @@ export {
   type NothingLostReport,
 } from './nothing-lost.js';
 export { type ServiceProcess, spawnService } from './process.js';
+export { standaloneBus } from './standalone-bus.js';
 export { TestCa } from './test-ca.js';
 export {
   isContractEvent,

@@ -47,7 +47,7 @@ describe.each(backends)('the embedded broker on $name', ({ name, count, env }) =
   let worker: RunningService;
   beforeAll(async () => {
     const backend = await env();
-    drop = backend.drop;
+    drop = () => backend.drop();
     fleet = await brokerFleet(backend.env);
     app = await fleet.service('app');
     worker = await fleet.service('worker');
