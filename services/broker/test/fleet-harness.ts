@@ -64,14 +64,19 @@ export async function brokerFleet(env: Record<string, string> = {}, grants = GRA
     home,
     broker: () => broker!,
     async startBroker() {
-      broker = await spawnService(MAIN, {
-        ...(await joined('broker')),
-        PORT: port,
-        LOG_LEVEL: 'warn',
-        // The child inherits this process's environment: PGlite unless `env` names a database.
-        DATABASE_URL: '',
-        ...env,
-      });
+      broker = await spawnService(
+        MAIN,
+        {
+          ...(await joined('broker')),
+          PORT: port,
+          LOG_LEVEL: 'warn',
+          // The child inherits this process's environment: PGlite unless `env` names a database.
+          DATABASE_URL: '',
+          ...env,
+        },
+        // Not a speed check: a loaded 2-core host can take long to load tsx and PGlite.
+        90_000,
+      );
       return broker;
     },
     async service(name, extra = {}) {
