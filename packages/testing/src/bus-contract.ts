@@ -203,40 +203,47 @@ export function busContract(): BusContractCase[] {
             ['recommend', 'bus:Subscribe', t],
           ],
           async (fleet) => {
-            const history = tally();
-            const recommend = tally();
-            const historyInstances = [0, 0, 0];
-            for (const i of [0, 1, 2]) {
-              const h = await fleet.instance('history');
-              await h.bus.subscribe(t, Note, async (_b, m) => {
-                history.handle(m.id);
-                historyInstances[i]! += 1;
-              });
-            }
-            const r = await fleet.instance('recommend');
-            await r.bus.subscribe(t, Note, async (_b, m) => recommend.handle(m.id));
+            // Two instances of each subscribing service: one copy per service, and the
+            // instances of a service share it (each handles some, none gets a copy of its own).
+            const groups = { history: tally(), recommend: tally() };
+            const perInstance = { history: [0, 0], recommend: [0, 0] };
+            for (const service of ['history', 'recommend'] as const)
+              for (const i of [0, 1]) {
+                const instance = await fleet.instance(service);
+                await instance.bus.subscribe(t, Note, async (_b, m) => {
+                  groups[service].handle(m.id);
+                  perInstance[service][i]! += 1;
+                });
+              }
             const uploader = await fleet.instance('uploader');
             const sent = [];
             for (let n = 0; n < 30; n++) sent.push((await uploader.bus.publish(t, Note, { n })).id);
             await until(
               'both services handle all 30',
-              () => history.total() >= 30 && recommend.total() >= 30,
+              () => groups.history.total() >= 30 && groups.recommend.total() >= 30,
             );
-            await sleep(200);
-            for (const [name, counts] of [
-              ['history', history],
-              ['recommend', recommend],
-            ] as const) {
-              assert.deepEqual([...counts.seen.keys()].sort(), [...sent].sort(), `${name} got every message`);
+            await sleep(200); // a duplicate would show up now
+            for (const service of ['history', 'recommend'] as const) {
+              const counts = groups[service];
+              assert.deepEqual(
+                [...counts.seen.keys()].sort(),
+                [...sent].sort(),
+                `${service} got every message`,
+              );
               assert.ok(
                 [...counts.seen.values()].every((c) => c === 1),
-                `${name} handled each once`,
+                `${service} handled each once`,
+              );
+              assert.equal(
+                perInstance[service].reduce((a, b) => a + b),
+                30,
+                `${service}'s instances share one copy`,
+              );
+              assert.ok(
+                perInstance[service].every((n) => n > 0),
+                `both ${service} instances take turns: ${perInstance[service].join(' + ')}`,
               );
             }
-            assert.equal(
-              historyInstances.reduce((a, b) => a + b),
-              30,
-            );
           },
         );
       },

@@ -7,7 +7,14 @@ export {
 } from './bus-contract.js';
 export { type ControlAdmin, joinToken } from './control-admin.js';
 export { echoMain, echoService } from './echo-service.js';
+export {
+  nothingLost,
+  type NothingLostFault,
+  type NothingLostOptions,
+  type NothingLostReport,
+} from './nothing-lost.js';
 export { type ServiceProcess, spawnService } from './process.js';
+export { standaloneBus } from './standalone-bus.js';
 export { TestCa } from './test-ca.js';
 export {
   isContractEvent,

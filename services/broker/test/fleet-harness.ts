@@ -33,8 +33,10 @@ export interface BrokerFleet {
   broker(): ServiceProcess;
   /** Starts the broker process (again: same port, same home, same database). */
   startBroker(): Promise<ServiceProcess>;
-  /** A service instance of the fleet, in this process. */
-  service(name: string): Promise<RunningService>;
+  /** A service instance of the fleet, in this process (`env` on top of its join settings). */
+  service(name: string, env?: Record<string, string>): Promise<RunningService>;
+  /** The settings a service process needs to join this fleet as `name`. */
+  joinEnv(name: string): Promise<Record<string, string>>;
   client(svc: RunningService, opts?: BrokerClientOptions): BrokerClient;
   audit(): Promise<Array<Record<string, unknown>>>;
   close(): Promise<void>;
@@ -62,19 +64,29 @@ export async function brokerFleet(env: Record<string, string> = {}, grants = GRA
     home,
     broker: () => broker!,
     async startBroker() {
-      broker = await spawnService(MAIN, {
-        ...(await joined('broker')),
-        PORT: port,
-        LOG_LEVEL: 'warn',
-        ...env,
-      });
+      broker = await spawnService(
+        MAIN,
+        {
+          ...(await joined('broker')),
+          PORT: port,
+          LOG_LEVEL: 'warn',
+          // The child inherits this process's environment: PGlite unless `env` names a database.
+          DATABASE_URL: '',
+          ...env,
+        },
+        // Not a speed check: a loaded 2-core host can take long to load tsx and PGlite.
+        90_000,
+      );
       return broker;
     },
-    async service(name) {
-      const svc = await defineService({ name, routes() {} }).start({ env: await joined(name) });
+    async service(name, extra = {}) {
+      const svc = await defineService({ name, routes() {} }).start({
+        env: { ...(await joined(name)), ...extra },
+      });
       services.push(svc);
       return svc;
     },
+    joinEnv: joined,
     client: (svc, opts) => new BrokerClient((r) => svc.ctx.call('broker', r), opts),
     async audit() {
       const text = await readFile(join(home, 'audit', 'broker.jsonl'), 'utf8').catch(() => '');
