@@ -3,11 +3,13 @@
 // let inspect and replay (bus:Inspect, bus:Replay); the broker audits each call. The
 // fleet is the part these commands use — a control plane and the broker, found through
 // <home>/fleet.json as `flotilla up` writes it — so the test stays light on a busy machine.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defineService, type RunningService } from '@flotilla/kit';
+import { promisify } from 'node:util';
+import { AmqpAdmin, AmqpTransport, defineService, type Envelope, type RunningService } from '@flotilla/kit';
 import { BrokerClient, type DeliveryStream } from '@flotilla/kit/contracts';
 import { fleetJoiner } from '@flotilla/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,15 +51,17 @@ let control: RunningControl | undefined;
 let broker: RunningBroker | undefined;
 const services: RunningService[] = [];
 
-function flotilla(args: string[], at = home): Promise<{ code: number; out: string; err: string }> {
+/** One CLI process, as an operator types it, on the fleet file `file` and the state in `at`. */
+function flotilla(
+  args: string[],
+  at = home,
+  file = 'flotilla.yaml',
+): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [BIN, ...args, '--home', at, '--file', join(dir, 'flotilla.yaml')],
-      {
-        env: { ...process.env, FLOTILLA_CLI_TSX: '1', NO_COLOR: '1' },
-      },
-    );
+    const argv = [BIN, ...args, '--home', at, '--file', join(dir, file)];
+    const child = spawn(process.execPath, argv, {
+      env: { ...process.env, FLOTILLA_CLI_TSX: '1', NO_COLOR: '1' },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -150,6 +154,7 @@ describe('flotilla bus on a running fleet', { timeout: 120_000 }, () => {
       ['jobs', 'echo', 'echo', '1', '2'],
       [''],
     ]);
+    expect(await broker!.service.ctx.metrics.metrics()).toMatch(/^bus_dead_letters\{queue="jobs"[^}]*\} 2$/m);
     const topics = await flotilla(['bus', 'topics', '-o', 'json']);
     expect(JSON.parse(topics.out)).toEqual([
       { name: 'uploads', publish: ['echo'], subscribe: ['echo'], depth: 0, inFlight: 0, dead: 1 },
@@ -189,6 +194,12 @@ describe('flotilla bus on a running fleet', { timeout: 120_000 }, () => {
       'replayed 1 dead letter to uploads (echo)\n',
     );
     expect((await flotilla(['bus', 'queues'])).out).toMatch(/\njobs\s+echo\s+echo\s+3\s+0\n/);
+    const metrics = await broker!.service.ctx.metrics.metrics();
+    expect(metrics).toMatch(/^bus_dead_letters\{queue="jobs"[^}]*\} 0$/m);
+    expect(metrics).toMatch(/^bus_messages_total\{queue="jobs",service="operator",event="replayed"\} 2$/m);
+    expect(metrics).toMatch(
+      /^bus_messages_total\{queue="topic:uploads:echo",service="operator",event="replayed"\} 1$/m,
+    );
     const replays = (await audit()).filter((r) => r.action === 'bus.replay');
     expect(replays.map((r) => [r.actor, r.target])).toEqual([
       ['spiffe://flotilla.local/svc/operator', 'jobs'],
@@ -223,5 +234,89 @@ describe('flotilla bus without a running fleet', { timeout: 120_000 }, () => {
       expect(refused.code).toBe(1);
       expect(refused.err.trim()).toMatch(/^flotilla: .*the fleet is not running: start it \("flotilla up"\)/);
     }
+  });
+});
+
+// The same commands when the fleet runs on RabbitMQ (BUS_URL): the CLI reads and replays
+// through amqplib (AmqpAdmin), on queues of this run only.
+describe.skipIf(!process.env.BUS_URL)('flotilla bus on RabbitMQ (BUS_URL)', { timeout: 120_000 }, () => {
+  const run = randomUUID().slice(0, 8);
+  const queue = `cli-${run}`;
+  const identity = 'spiffe://flotilla.local/svc/app';
+  const sent: Envelope[] = [1, 2].map((n) => ({
+    id: randomUUID(),
+    type: 'job',
+    time: new Date().toISOString(),
+    sender: identity,
+    attempt: 2,
+    body: { n },
+  }));
+  let transport: AmqpTransport;
+  let rabbitHome: string;
+
+  beforeAll(async () => {
+    rabbitHome = join(dir, 'rabbit-home');
+    await writeFile(join(dir, 'rabbit.yaml'), FLEET.replaceAll('[jobs]', `[${queue}]`));
+    await writeState(rabbitHome, {
+      name: 'busops',
+      startedAt: new Date().toISOString(),
+      supervisorPid: process.pid,
+      gateway: '',
+      issuer: '',
+      control: 'https://127.0.0.1:1',
+      processes: [],
+    });
+    transport = await AmqpTransport.open({ url: process.env.BUS_URL!, identity });
+    await transport.declareQueue(queue);
+    for (const e of sent) await transport.send(queue, e);
+    let seen = 0;
+    const poisoned = await transport.consume(
+      { queue },
+      async (d) => {
+        seen++;
+        await d.deadLetter(`boom ${seen}`);
+      },
+      { prefetch: 5 },
+    );
+    const admin = await AmqpAdmin.open(process.env.BUS_URL!);
+    for (let i = 0; i < 400 && (await admin.stats({ queue }))?.dead !== 2; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    await admin.close();
+    await poisoned.cancel();
+  });
+
+  afterAll(async () => {
+    await transport?.close();
+    // This run's quorum queues are not free to keep; rabbitmqctl, when the machine has it.
+    for (const q of [`flotilla.q.${queue}`, `flotilla.q.${queue}.dead`])
+      await promisify(execFile)('rabbitmqctl', ['-q', 'delete_queue', q], { timeout: 30_000 }).catch(
+        () => undefined,
+      );
+  });
+
+  const cli = (args: string[]) => flotilla(args, rabbitHome, 'rabbit.yaml');
+
+  it('shows depth and dead letters, and replays by message id and --all', async () => {
+    expect((await cli(['bus', 'queues'])).out).toMatch(
+      new RegExp(`\\n${queue}\\s+echo\\s+echo\\s+0\\s+2\\n`),
+    );
+    const listed = JSON.parse((await cli(['bus', 'dead-letters', queue, '-o', 'json'])).out) as {
+      deadLetters: Array<{ id: string; reason: string; sender: string; attempts: number }>;
+    };
+    expect(listed.deadLetters).toEqual([
+      expect.objectContaining({ id: sent[0]!.id, reason: 'boom 1', sender: identity, attempts: 2 }),
+      expect.objectContaining({ id: sent[1]!.id, reason: 'boom 2' }),
+    ]);
+    expect(await cli(['bus', 'replay', sent[1]!.id])).toMatchObject({
+      code: 0,
+      out: `replayed ${sent[1]!.id} to ${queue}\n`,
+    });
+    const unknown = await cli(['bus', 'replay', randomUUID()]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toMatch(/^flotilla: no dead letter \S+ in the fleet's queues\n$/);
+    expect((await cli(['bus', 'replay', '--all', queue])).out).toBe(`replayed 1 dead letter to ${queue}\n`);
+    expect((await cli(['bus', 'queues'])).out).toMatch(
+      new RegExp(`\\n${queue}\\s+echo\\s+echo\\s+2\\s+0\\n`),
+    );
   });
 });
