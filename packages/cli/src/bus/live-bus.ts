@@ -42,6 +42,8 @@ export interface LiveBus {
 
 const NOT_RUNNING =
   'the fleet is not running: start it ("flotilla up"), or set FLOTILLA_BROKER_URL (embedded broker)';
+const NO_BROKER =
+  'the running fleet has no broker: no service declares bus:, and BUS_URL (RabbitMQ) is not set here';
 
 /**
  * Runs `use` with the running fleet's bus, or with undefined when no fleet runs (and no
@@ -74,9 +76,13 @@ export function requireLiveBus<T>(
   sources: readonly BusSource[],
   use: (bus: LiveBus) => Promise<T>,
 ): Promise<T> {
-  return withLiveBus(args, sources, (bus) => {
-    if (!bus) throw new FlotillaError('FLT_UNAVAILABLE', NOT_RUNNING);
-    return use(bus);
+  return withLiveBus(args, sources, async (bus) => {
+    if (bus) return use(bus);
+    const running = await readState(fleetHome(args)).then(
+      () => true,
+      () => false,
+    );
+    throw new FlotillaError('FLT_UNAVAILABLE', running ? NO_BROKER : NOT_RUNNING);
   });
 }
 
