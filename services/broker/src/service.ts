@@ -10,8 +10,10 @@ import { brokerConfigSchema } from './config.js';
 import { DeliveryEngine } from './delivery/delivery-engine.js';
 import { brokerMetrics } from './metrics.js';
 import { migrations } from './migrations.js';
+import { BrokerAdmin } from './admin-operations.js';
 import { BrokerOperations } from './operations.js';
 import { registerBrokerRoutes } from './routes/broker-routes.js';
+import { AdminStore } from './store/admin-store.js';
 import { Depths } from './store/depths.js';
 import { MessageStore } from './store/message-store.js';
 
@@ -40,6 +42,8 @@ async function setup(app: ServiceApp, ctx: BrokerContext): Promise<void> {
   if (released) ctx.log.info({ released }, 'leases of the previous run released');
   const metrics = brokerMetrics(ctx.metrics);
   const depths = new Depths(await store.depths(), metrics.depth);
+  const adminStore = new AdminStore(ctx.db);
+  const dead = new Depths(await adminStore.deadCounts(), metrics.deadLetters);
   const engine = new DeliveryEngine(
     store,
     {
@@ -51,21 +55,25 @@ async function setup(app: ServiceApp, ctx: BrokerContext): Promise<void> {
     metrics,
     depths,
     (err) => ctx.log.error({ err }, 'delivery failed'),
+    dead,
   );
   engine.start();
   ctx.onClose(() => engine.stop());
-  const ops = new BrokerOperations(
-    store,
+  const authz = new BusAuthz(() => ctx.policy);
+  const admin = new BrokerAdmin(adminStore, engine, authz, metrics, depths, dead, (e) => ctx.audit(e));
+  const ops = new BrokerOperations(store, engine, authz, metrics, depths, cfg.BROKER_MAX_QUEUE_DEPTH);
+  registerBrokerRoutes(
+    app,
+    ctx,
+    ops,
     engine,
-    new BusAuthz(() => ctx.policy),
     metrics,
-    depths,
-    cfg.BROKER_MAX_QUEUE_DEPTH,
+    {
+      maxMessageBytes: cfg.BROKER_MAX_MESSAGE_BYTES,
+      defaultPrefetch: cfg.BROKER_DEFAULT_PREFETCH,
+    },
+    admin,
   );
-  registerBrokerRoutes(app, ctx, ops, engine, metrics, {
-    maxMessageBytes: cfg.BROKER_MAX_MESSAGE_BYTES,
-    defaultPrefetch: cfg.BROKER_DEFAULT_PREFETCH,
-  });
   internals.set(ctx, { store, engine, depths });
 }
 

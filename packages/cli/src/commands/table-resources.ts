@@ -66,25 +66,68 @@ export const storageCommands: CommandSpec = {
   ],
 };
 
+const busAdmin =
+  "When the fleet runs, the live figures come from its broker: the embedded broker's admin API,\ncalled over mTLS as the `operator` identity (the policies grant it bus:Inspect and bus:Replay,\nand the broker audits every call; found in FLOTILLA_BROKER_URL or <home>/fleet.json), or\nRabbitMQ through BUS_URL when the fleet runs on it.";
+const SOURCE_OPTIONS = {
+  topic: { type: 'string', value: 'TOPIC', description: "a topic (with --group: one service's copy)" },
+  group: { type: 'string', value: 'SERVICE', description: 'the subscribing service of --topic' },
+} as const;
+
 export const busCommands: CommandSpec = {
   name: 'bus',
-  summary: "the message bus's queues and topics, as the fleet file declares them",
-  description:
-    "The queues and topics of the fleet (services[].bus in the fleet file): who sends, consumes,\npublishes and subscribes. The fleet's Cedar policies decide whether each may (bus:Send, …).",
+  summary: "the message bus's queues and topics, their depths and dead letters; replay",
+  description: `The queues and topics of the fleet (services[].bus in the fleet file): who sends, consumes,\npublishes and subscribes. The fleet's Cedar policies decide whether each may (bus:Send, …).\n${busAdmin}`,
   subcommands: [
     {
       name: 'queues',
-      summary: 'each queue, its senders and its consumers (one consumer handles each message)',
-      options: { output: output(['table', 'json']), file: FILE },
+      summary:
+        'each queue, its senders and consumers (one consumer handles each message); DEPTH and DEAD when the fleet runs',
+      options: { output: output(['table', 'json']), file: FILE, ...OPERATOR_OPTIONS },
       examples: ['flotilla bus queues', 'flotilla bus queues -o json'],
       handler: async () => (await import('./bus.js')).queues,
     },
     {
       name: 'topics',
-      summary: 'each topic, its publishers and its subscribing services (each gets a copy)',
-      options: { output: output(['table', 'json']), file: FILE },
+      summary:
+        'each topic, its publishers and subscribing services (each gets a copy); DEPTH and DEAD when the fleet runs',
+      options: { output: output(['table', 'json']), file: FILE, ...OPERATOR_OPTIONS },
       examples: ['flotilla bus topics'],
       handler: async () => (await import('./bus.js')).topics,
+    },
+    {
+      name: 'dead-letters',
+      summary: "the dead letters of a queue, of one service's copy of a topic, or of every queue",
+      positionals: [{ name: 'queue' }],
+      options: {
+        ...SOURCE_OPTIONS,
+        limit: { type: 'string', value: 'N', description: 'at most N (1-1000)', default: '100' },
+        output: output(['table', 'json']),
+        file: FILE,
+        ...OPERATOR_OPTIONS,
+      },
+      examples: [
+        'flotilla bus dead-letters',
+        'flotilla bus dead-letters viewed -o json',
+        'flotilla bus dead-letters --topic video-uploaded --group history',
+      ],
+      handler: async () => (await import('./bus.js')).deadLetters,
+    },
+    {
+      name: 'replay',
+      summary: 'move a dead letter (or --all of a queue) back to its queue, attempts reset',
+      positionals: [{ name: 'id|queue' }],
+      options: {
+        all: { type: 'boolean', description: 'every dead letter of the queue (or of --topic and --group)' },
+        ...SOURCE_OPTIONS,
+        file: FILE,
+        ...OPERATOR_OPTIONS,
+      },
+      examples: [
+        'flotilla bus replay 42',
+        'flotilla bus replay --all viewed',
+        'flotilla bus replay --all --topic video-uploaded --group history',
+      ],
+      handler: async () => (await import('./bus.js')).replay,
     },
   ],
 };

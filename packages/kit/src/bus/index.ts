@@ -1,3 +1,4 @@
+export { AmqpAdmin, type AmqpDeadLetter, type AmqpQueueStats } from './amqp-admin.js';
 export { AmqpTransport, type AmqpTransportOptions } from './amqp.js';
 export { BrokerTransport, type BrokerTransportOptions } from './broker-transport.js';
 export {

@@ -2,6 +2,10 @@ import { BUS_RESOURCE, type BusAction, FlotillaError, type PolicyDecider, servic
 
 export type { BusAction };
 
+/** The operator's actions, decided on the queue or on the topic a subscription copies. */
+export type BusAdminAction = 'bus:Inspect' | 'bus:Replay';
+export type BusResource = { type: 'Queue' | 'Topic'; id: string };
+
 /** Who is calling: the service in the client certificate. */
 export interface Caller {
   service: string;
@@ -23,6 +27,19 @@ export class BusAuthz {
       type: BUS_RESOURCE[action],
       id: name,
     });
+  }
+
+  /** May `caller` do an administration action on `resource`? Default deny, as every bus action. */
+  allowsAdmin(caller: Caller, action: BusAdminAction, resource: BusResource): boolean {
+    return serviceMay(this.policy(), { service: caller.service, spiffeId: caller.id }, action, resource);
+  }
+
+  requireAdmin(caller: Caller, action: BusAdminAction, resource: BusResource): void {
+    if (!this.allowsAdmin(caller, action, resource))
+      throw new FlotillaError(
+        'FLT_POLICY_DENIED',
+        `${caller.service} may not ${action} on ${resource.type}::"${resource.id}"`,
+      );
   }
 
   require(caller: Caller, action: BusAction, name: string): void {

@@ -31,6 +31,8 @@ export class DeliveryEngine {
     private readonly metrics: BrokerMetrics,
     private readonly depths: Depths,
     private readonly onError: (err: unknown) => void,
+    /** Dead letters per queue (the `bus_dead_letters` gauge). */
+    private readonly dead?: Depths,
   ) {}
 
   start(): void {
@@ -179,6 +181,7 @@ export class DeliveryEngine {
     else {
       this.metrics.count('dead_lettered', result.queue, service);
       this.depths.remove(result.queue);
+      this.dead?.add(result.queue);
     }
     this.wake(result.queue);
     return true;

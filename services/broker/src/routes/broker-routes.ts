@@ -10,9 +10,11 @@ import {
   Settle,
   TopicParams,
 } from '@flotilla/kit/contracts';
+import type { BrokerAdmin } from '../admin-operations.js';
 import type { DeliveryEngine } from '../delivery/delivery-engine.js';
 import type { BrokerMetrics } from '../metrics.js';
 import type { BrokerOperations } from '../operations.js';
+import { adminRoutes } from './admin-routes.js';
 import { callerOf } from './caller.js';
 import { openDeliveryStream } from './delivery-stream.js';
 
@@ -33,6 +35,7 @@ export function registerBrokerRoutes(
   engine: DeliveryEngine,
   metrics: BrokerMetrics,
   opts: BrokerRouteOptions,
+  admin: BrokerAdmin,
 ): void {
   void app.register(async (api) => {
     api.addHook('onError', async (req, _reply, err) => {
@@ -50,6 +53,7 @@ export function registerBrokerRoutes(
       });
     });
     routes(api, ops, engine, opts);
+    adminRoutes(api, admin);
   });
 }
 

@@ -18,12 +18,12 @@ export class Depths {
     return this.#n.get(queue) ?? 0;
   }
 
-  add(queue: string): void {
-    this.#set(queue, this.of(queue) + 1);
+  add(queue: string, n = 1): void {
+    this.#set(queue, this.of(queue) + n);
   }
 
-  remove(queue: string): void {
-    this.#set(queue, Math.max(0, this.of(queue) - 1));
+  remove(queue: string, n = 1): void {
+    this.#set(queue, Math.max(0, this.of(queue) - n));
   }
 
   #set(queue: string, n: number): void {

@@ -257,7 +257,7 @@ async function nextLine(it: AsyncIterator<string>): Promise<unknown> {
   }
 }
 
-async function answer(res: Dispatcher.ResponseData): Promise<unknown> {
+export async function answer(res: Dispatcher.ResponseData): Promise<unknown> {
   if (res.statusCode === 204) {
     await res.body.dump();
     return undefined;

@@ -7,3 +7,4 @@ export {
   type BrokerTransport,
   type DeliveryStream,
 } from './client.js';
+export { BrokerAdminClient } from './admin-client.js';

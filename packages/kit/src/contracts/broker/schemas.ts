@@ -110,6 +110,75 @@ export const DeadLetterQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * Where dead letters live or go back to, on the admin routes: a queue, or one subscribing
+ * service's (`group`) copy of a topic.
+ */
+export const AdminSource = Type.Union([
+  Type.Object({ queue: BusName }, { additionalProperties: false }),
+  Type.Object({ topic: BusName, group: BusName }, { additionalProperties: false }),
+]);
+export type AdminSource = Static<typeof AdminSource>;
+
+/** One queue of the broker (a subscription queue names its topic and group). */
+export const AdminQueue = Type.Object({
+  /** The broker's queue: `<queue>`, or `topic:<topic>:<group>`. */
+  queue: Type.String(),
+  topic: Type.Optional(Type.String()),
+  group: Type.Optional(Type.String()),
+  /** Messages held, ready or leased. */
+  depth: Type.Integer(),
+  /** Of those, leased to a consumer and not settled yet. */
+  inFlight: Type.Integer(),
+  dead: Type.Integer(),
+});
+export type AdminQueue = Static<typeof AdminQueue>;
+export const AdminQueueList = Type.Object({ queues: Type.Array(AdminQueue) });
+
+export const AdminDeadLetterQuery = Type.Object(
+  {
+    queue: Type.Optional(BusName),
+    topic: Type.Optional(BusName),
+    group: Type.Optional(BusName),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type AdminDeadLetterQuery = Static<typeof AdminDeadLetterQuery>;
+
+/** A dead letter as the operator lists it; its body is not shown. */
+export const AdminDeadLetter = Type.Object({
+  /** The id `replay` takes (the broker's sequence number). */
+  id: Type.String(),
+  queue: Type.String(),
+  topic: Type.Optional(Type.String()),
+  group: Type.Optional(Type.String()),
+  /** The message's type (the kit's envelope), `-` when it has none. */
+  type: Type.String(),
+  /** The envelope's own id, when it has one. */
+  messageId: Type.Optional(Type.String()),
+  sender: Type.String(),
+  /** The last error: why it was dead-lettered. */
+  reason: Type.String(),
+  /** When it was dead-lettered (ISO 8601). */
+  time: Type.String(),
+  attempts: Type.Integer(),
+});
+export type AdminDeadLetter = Static<typeof AdminDeadLetter>;
+export const AdminDeadLetterList = Type.Object({ deadLetters: Type.Array(AdminDeadLetter) });
+
+/** Replays one dead letter by id, or all of one source's. */
+export const ReplayRequest = Type.Union([
+  Type.Object({ id: Type.String({ pattern: '^[0-9]{1,19}$' }) }, { additionalProperties: false }),
+  Type.Object({ all: Type.Literal(true), source: AdminSource }, { additionalProperties: false }),
+]);
+export type ReplayRequest = Static<typeof ReplayRequest>;
+/** What went back: each dead letter's id and its new id in its queue. */
+export const ReplayResult = Type.Object({
+  replayed: Type.Array(Type.Object({ id: Type.String(), queue: Type.String(), newId: Type.String() })),
+});
+export type ReplayResult = Static<typeof ReplayResult>;
+
 /** The broker's API (`services/broker`), every route over mTLS. */
 export const BROKER_ROUTES = {
   send: { method: 'POST', path: '/v1/queues/:queue/messages' },
@@ -122,7 +191,19 @@ export const BROKER_ROUTES = {
   nack: { method: 'POST', path: '/v1/nacks' },
   requeue: { method: 'POST', path: '/v1/requeues' },
   deadLetters: { method: 'GET', path: '/v1/dead-letters' },
+  /** The operator's (`bus:Inspect`): every queue's depth, in-flight and dead counts. */
+  adminQueues: { method: 'GET', path: '/v1/admin/queues' },
+  /** The operator's (`bus:Inspect`): dead letters of a queue, a subscription, or all. */
+  adminDeadLetters: { method: 'GET', path: '/v1/admin/dead-letters' },
+  /** The operator's (`bus:Replay`): dead letters back to their queue, attempts reset. */
+  adminReplays: { method: 'POST', path: '/v1/admin/replays' },
 } as const;
+
+/** The topic and group of a subscription queue (`topic:<topic>:<group>`); undefined for a plain queue. */
+export function subscriptionOf(queue: string): { topic: string; group: string } | undefined {
+  const m = /^topic:([^:]+):([^:]+)$/.exec(queue);
+  return m ? { topic: m[1]!, group: m[2]! } : undefined;
+}
 
 /** The queue that holds a subscribing service's copies of a topic's messages. */
 export function subscriptionQueue(topic: string, service: string): string {
