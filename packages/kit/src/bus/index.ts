@@ -29,3 +29,4 @@ export type {
   TransportStatus,
 } from './transport.js';
 export { openTransport } from './open-transport.js';
+export { keepConsuming, type KeepConsumingOptions, type KeptConsumer } from './keep-consuming.js';
