@@ -109,7 +109,7 @@ describe.each(transports)('a view travels as viewed on $name', ({ rabbit }) => {
   /** A call through the stand-in gateway, over mTLS, with the user's bearer token. */
   async function call(service: string, token: string, method: string, path: string, body?: unknown) {
     const res = await gateway.ctx.call(service, {
-      method: method as 'GET',
+      method,
       path,
       headers: {
         authorization: `Bearer ${token}`,
