@@ -61,6 +61,7 @@ describe.each(transports)('a view travels as viewed on $name', ({ rabbit }) => {
   let gateway: RunningService;
   let metadata: RunningService;
   let history: RunningService;
+  let notYet: { statusCode: number; json(): unknown } | undefined;
 
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), 'flixtube-viewed-'));
@@ -89,7 +90,11 @@ describe.each(transports)('a view travels as viewed on $name', ({ rabbit }) => {
       inMemoryDb: true,
     });
     services.push(history);
-    if (!rabbit) broker = await spawnService(BROKER_MAIN, await joined('broker'));
+    if (!rabbit) {
+      // No broker yet: history is up but not ready, and says why.
+      notYet = await history.app.inject({ method: 'GET', url: '/readyz' });
+      broker = await spawnService(BROKER_MAIN, await joined('broker'));
+    }
     gateway = await defineService({ name: 'gateway', routes() {} }).start({ env: await joined('gateway') });
     services.push(gateway);
   });
@@ -145,6 +150,13 @@ describe.each(transports)('a view travels as viewed on $name', ({ rabbit }) => {
     });
     expect(listed).toEqual([expect.objectContaining({ videoId, title: 'Over the bus' })]);
     expect(listed).toHaveLength(1);
+  });
+
+  it.skipIf(rabbit)('history reports bus:viewed unready while the broker is not there', () => {
+    expect(notYet?.statusCode).toBe(503);
+    expect(notYet?.json()).toMatchObject({
+      checks: { 'bus:viewed': { ok: false, error: expect.stringMatching(/^not consuming viewed: /) } },
+    });
   });
 
   it('refuses what the policies do not grant: history may not publish viewed, metadata may not subscribe', async () => {
