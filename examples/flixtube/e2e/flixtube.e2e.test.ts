@@ -130,6 +130,7 @@ describe.skipIf(!hasChromium)('FlixTube in a browser', () => {
       };
       expect(status.services.map((s) => s.name).sort()).toEqual([
         'auth',
+        'broker',
         'gateway',
         'history',
         'kms',

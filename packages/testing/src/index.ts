@@ -27,3 +27,4 @@ export {
 } from './revocation-contract.js';
 export { startTestIssuer, type TestIssuer, type TestTokenOptions } from './test-issuer.js';
 export { fleetJoiner, type JoinableControl, policiesWithGrants } from './test-fleet.js';
+export { type RabbitVhost, rabbitVhost } from './rabbit-vhost.js';

@@ -31,3 +31,4 @@ export type {
 } from './transport.js';
 export { openTransport } from './open-transport.js';
 export { CANCEL_DRAIN_MS } from './transport.js';
+export { keepConsuming, type KeepConsumingOptions, type KeptConsumer } from './keep-consuming.js';

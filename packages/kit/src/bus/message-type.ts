@@ -1,5 +1,9 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { registerFormats } from './formats.js';
+
+// Message schemas use string formats (uuid, date-time): TypeBox checks them only once registered.
+registerFormats();
 
 /** A message type: its name on the wire and the schema of its body (TypeBox, as the kit's routes). */
 export interface MessageType<S extends TSchema = TSchema> {

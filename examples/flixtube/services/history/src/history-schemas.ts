@@ -1,10 +1,5 @@
 import { Type } from '@flotilla/kit';
 
-export const RecordView = Type.Object(
-  { videoId: Type.String({ format: 'uuid' }) },
-  { additionalProperties: false },
-);
-
 export const HistoryQuery = Type.Object(
   { limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }) },
   { additionalProperties: false },
@@ -22,8 +17,6 @@ const ViewBody = Type.Object({
   title: Type.Union([Type.String(), Type.Null()]),
   viewed: Type.String({ format: 'date-time' }),
 });
-
-export const RecordedView = ViewBody;
 
 export const HistoryBody = Type.Object({
   user: Type.String(),

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   callerOf,
   FlotillaError,
@@ -7,7 +6,7 @@ import {
   type User,
   type UserPolicy,
 } from '@flotilla/kit';
-import { HistoryBody, HistoryQuery, RecordedView, RecordView, UserParams } from './history-schemas.js';
+import { HistoryBody, HistoryQuery, UserParams } from './history-schemas.js';
 import { titlesOf } from './titles.js';
 import type { VideoLookup } from './video-lookup.js';
 import type { ViewStore } from './view-store.js';
@@ -33,20 +32,7 @@ function person(user: User): User {
 }
 
 export function historyRoutes(app: ServiceApp, { store, lookup, policy, log }: Deps): void {
-  app.post(
-    '/history',
-    { schema: { body: RecordView, response: { 201: RecordedView } } },
-    async (req, reply) => {
-      const user = person(callerOf(req));
-      const { videoId } = req.body;
-      // Asking metadata as the user both checks that the video exists and that this user may watch it.
-      const video = await lookup.find(videoId, authorizationOf(req));
-      if (!video) throw new FlotillaError('FLT_NOT_FOUND', `video ${videoId} does not exist`);
-      const view = await store.record(randomUUID(), user.sub, video.id);
-      return reply.code(201).send({ ...view, title: video.title, viewed: view.viewed.toISOString() });
-    },
-  );
-
+  // Views are not posted here: they arrive as `viewed` messages (see viewed.ts).
   const readHistory = async (
     req: { headers: { authorization?: string | undefined } },
     user: User,

@@ -3,16 +3,20 @@ import { historyConfig } from './config.js';
 import { historyRoutes } from './routes.js';
 import { metadataLookup, type VideoLookup } from './video-lookup.js';
 import { ViewStore } from './view-store.js';
+import { recordViewed, subscribeViewed, type ViewedSource } from './viewed.js';
 
 export interface HistoryOptions {
   /** How videos are looked up; default metadata over mTLS (`ctx.call`). Tests pass a fake. */
   lookup?: VideoLookup;
+  /** Where views come from; default the `viewed` topic on the fleet's bus. Tests pass a stand-in. */
+  viewed?: ViewedSource;
 }
 
 /**
- * FlixTube's watch history. It verifies the caller's token itself, asks metadata (over
- * mTLS, with the user's token) whether a video exists and what it is called, and lets
- * the fleet's Cedar policies decide whose history a caller may read.
+ * FlixTube's watch history. Views arrive as `viewed` messages (metadata checks the video
+ * and publishes them) and are recorded once per message id. Reading, it verifies the
+ * caller's token itself, asks metadata (over mTLS, with the user's token) what each video
+ * is called, and lets the fleet's Cedar policies decide whose history a caller may read.
  */
 export function createHistory(opts: HistoryOptions = {}): Service<typeof historyConfig.properties> {
   return defineService({
@@ -22,8 +26,10 @@ export function createHistory(opts: HistoryOptions = {}): Service<typeof history
     async routes(app, ctx) {
       const { config } = ctx;
       const { auth, policy } = await openUserAccess(ctx);
+      const store = new ViewStore(ctx.db);
+      (opts.viewed ?? subscribeViewed)(ctx, recordViewed(store, ctx.log));
       const deps = {
-        store: new ViewStore(ctx.db),
+        store,
         lookup: opts.lookup ?? metadataLookup(ctx, config.METADATA_SERVICE),
         policy,
         log: ctx.log,

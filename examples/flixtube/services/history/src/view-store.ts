@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Queryable } from '@flotilla/kit';
 
 export interface View {
@@ -10,12 +11,17 @@ export interface View {
 export class ViewStore {
   constructor(private readonly db: Queryable) {}
 
-  async record(id: string, viewer: string, videoId: string): Promise<View> {
-    const { rows } = await this.db.query<View>(
-      'INSERT INTO views (id, viewer, video_id) VALUES ($1, $2, $3) RETURNING id, video_id AS "videoId", viewed',
-      [id, viewer, videoId],
+  /**
+   * Records the view a `viewed` message reports, once per message id: a redelivered or
+   * retried message changes nothing. Returns whether this call recorded it.
+   */
+  async recordViewed(messageId: string, viewer: string, videoId: string, viewed: Date): Promise<boolean> {
+    const { rowCount } = await this.db.query(
+      `INSERT INTO views (id, message_id, viewer, video_id, viewed) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (message_id) DO NOTHING`,
+      [randomUUID(), messageId, viewer, videoId, viewed],
     );
-    return rows[0] as View;
+    return rowCount === 1;
   }
 
   /** A viewer's views, newest first. */

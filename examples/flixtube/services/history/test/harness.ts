@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type RunningService } from '@flotilla/kit';
+import { Viewed } from '@flixtube/messages';
+import { type MessageBody, type RunningService } from '@flotilla/kit';
 import { startTestIssuer, type TestIssuer } from '@flotilla/testing';
-import { createHistory, type VideoLookup } from '../src/index.js';
+import { createHistory, type VideoLookup, type ViewedHandler } from '../src/index.js';
 
 export const AUDIENCE = 'flixtube-api';
 export const POLICY_DIR = resolve(import.meta.dirname, '../../../../../policies');
@@ -27,6 +28,14 @@ export interface HistoryHarness {
   /** Subjects unique to this run, so runs sharing a PostgreSQL database do not see each other. */
   subs: Record<Person, string>;
   token(who: Person): Promise<string>;
+  /**
+   * Delivers a `viewed` message to history as its subscription would (the harness stands
+   * in for the bus): checked against the schema, then handled. `id` is the message id;
+   * the same id again is a redelivery.
+   */
+  publishViewed(view: MessageBody<typeof Viewed>, id?: string): Promise<void>;
+  /** `who` viewed `videoId` now (a new message). */
+  view(who: Person, videoId: string): Promise<void>;
   call(token: string | undefined, method: string, path: string, body?: unknown): Promise<Response>;
   auditRecords(): Promise<Array<Record<string, unknown>>>;
   close(): Promise<void>;
@@ -42,7 +51,13 @@ export async function startHistory(
   const home = await mkdtemp(join(tmpdir(), 'flixtube-history-'));
   const run = randomUUID().slice(0, 8);
   const subs = { alice: `alice-${run}`, bob: `bob-${run}` };
-  const service = await createHistory({ lookup }).start({
+  let handler: ViewedHandler | undefined;
+  const service = await createHistory({
+    lookup,
+    viewed: (_ctx, h) => {
+      handler = h;
+    },
+  }).start({
     env: {
       PORT: '0',
       FLOTILLA_HOME: home,
@@ -55,10 +70,26 @@ export async function startHistory(
     },
     inMemoryDb: true,
   });
+  const publishViewed = async (view: MessageBody<typeof Viewed>, id: string = randomUUID()) => {
+    const problem = Viewed.problem(view);
+    if (problem) throw new Error(`the bus would refuse this message: ${problem}`);
+    if (!handler) throw new Error('history did not subscribe to viewed');
+    const message = {
+      id,
+      type: Viewed.name,
+      time: new Date().toISOString(),
+      sender: 'spiffe://flotilla.local/svc/metadata',
+      attempt: 1,
+      redelivered: false,
+    };
+    await handler(view, message);
+  };
   return {
     issuer,
     service,
     subs,
+    publishViewed,
+    view: (who, videoId) => publishViewed({ videoId, userId: subs[who], at: new Date().toISOString() }),
     token: (who) =>
       issuer.token(subs[who], {
         claims: { roles: who === 'bob' ? ['admin'] : ['viewer'], amr: ['pwd', 'otp'] },

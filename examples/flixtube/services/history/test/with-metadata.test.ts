@@ -1,4 +1,4 @@
-import { metadata } from '@flixtube/metadata';
+import { createMetadata } from '@flixtube/metadata';
 import { type RunningService, type ServiceContext } from '@flotilla/kit';
 import { startTestIssuer, type TestIssuer } from '@flotilla/testing';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,8 +11,10 @@ import { AUDIENCE, type HistoryHarness, POLICY_DIR, startHistory } from './harne
 
 /**
  * history and the real metadata service together. Without a control plane there is no
- * mTLS or discovery, so `ctx.call('metadata', …)` is bridged to metadata's plain HTTP
- * address; everything else (the lookup, both services' token checks and policies) is real.
+ * mTLS, discovery or broker, so `ctx.call('metadata', …)` is bridged to metadata's plain
+ * HTTP address and metadata's `viewed` messages are handed to history's handler (the
+ * bus itself is covered by viewed-over-bus.test.ts); everything else (the lookup, both
+ * services' token checks and policies) is real.
  */
 describe('history with the real metadata service', () => {
   let issuer: TestIssuer;
@@ -24,7 +26,7 @@ describe('history with the real metadata service', () => {
   beforeAll(async () => {
     issuer = await startTestIssuer({ audience: AUDIENCE, clientId: 'flixtube-web' });
     home = await mkdtemp(join(tmpdir(), 'flixtube-meta-'));
-    meta = await metadata.start({
+    meta = await createMetadata({ publishViewed: (view) => h.publishViewed(view) }).start({
       env: {
         PORT: '0',
         FLOTILLA_HOME: home,
@@ -60,14 +62,19 @@ describe('history with the real metadata service', () => {
     const video = (await created.json()) as { id: string };
 
     const alice = await h.token('alice');
-    const res = await h.call(alice, 'POST', '/history', { videoId: video.id });
-    expect(res.status).toBe(201);
-    expect(calls).toContain(`metadata GET /videos/${video.id}`);
+    const watch = () =>
+      fetch(`${meta.url}/views`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ videoId: video.id }),
+      });
+    expect((await watch()).status).toBe(202);
 
     const list = async () =>
       ((await (await h.call(alice, 'GET', '/history')).json()) as { views: Array<{ title: string | null }> })
         .views;
     expect((await list())[0]?.title).toBe('Real metadata');
+    expect(calls).toContain(`metadata GET /videos/${video.id}`);
 
     const deleted = await fetch(`${meta.url}/videos/${video.id}`, {
       method: 'DELETE',
@@ -75,6 +82,7 @@ describe('history with the real metadata service', () => {
     });
     expect(deleted.status).toBe(204);
     expect((await list())[0]?.title).toBeNull();
-    expect((await h.call(alice, 'POST', '/history', { videoId: video.id })).status).toBe(404);
+    expect((await watch()).status).toBe(404);
+    expect(await list()).toHaveLength(1);
   });
 });

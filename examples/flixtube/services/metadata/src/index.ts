@@ -1,1 +1,2 @@
-export { metadata } from './service.js';
+export { createMetadata, metadata, type MetadataOptions } from './service.js';
+export type { ViewPublisher } from './view-routes.js';

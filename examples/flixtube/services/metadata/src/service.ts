@@ -1,28 +1,46 @@
-import { defineService, openUserAccess, requireUser } from '@flotilla/kit';
+import { Viewed, VIEWED } from '@flixtube/messages';
+import { defineService, openUserAccess, requireUser, type Service } from '@flotilla/kit';
 import { metadataConfig } from './config.js';
 import { videoRoutes } from './routes.js';
 import { seedVideos } from './seed.js';
+import { viewRoutes, type ViewPublisher } from './view-routes.js';
 import { VideoStore } from './video-store.js';
+
+export interface MetadataOptions {
+  /** How views are announced; default `viewed` on the fleet's bus. Tests without a broker pass their own. */
+  publishViewed?: ViewPublisher;
+}
 
 /**
  * FlixTube's video catalogue. Every route verifies the caller's access token itself
  * (the gateway's check is not trusted alone) and asks the fleet's Cedar policies
- * (`FLOTILLA_POLICY_DIR`) who may read, change or delete a video.
+ * (`FLOTILLA_POLICY_DIR`) who may read, change or delete a video. A view of a video is
+ * checked here and published as `viewed` (a topic: history and recommendations subscribe).
  */
-export const metadata = defineService({
-  name: 'metadata',
-  config: metadataConfig,
-  migrations: { dir: new URL('../migrations', import.meta.url) },
-  async routes(app, ctx) {
-    const { config } = ctx;
-    const { auth, policy } = await openUserAccess(ctx);
-    const store = new VideoStore(ctx.db);
-    if (config.METADATA_SEED) await seedVideos(store, config.METADATA_SEED, ctx.log);
+export function createMetadata(opts: MetadataOptions = {}): Service<typeof metadataConfig.properties> {
+  return defineService({
+    name: 'metadata',
+    config: metadataConfig,
+    migrations: { dir: new URL('../migrations', import.meta.url) },
+    async routes(app, ctx) {
+      const { config } = ctx;
+      const { auth, policy } = await openUserAccess(ctx);
+      const store = new VideoStore(ctx.db);
+      if (config.METADATA_SEED) await seedVideos(store, config.METADATA_SEED, ctx.log);
+      const publish =
+        opts.publishViewed ??
+        (async (view) => {
+          await ctx.bus.publish(VIEWED, Viewed, view);
+        });
 
-    // An encapsulated scope: the token check covers the API, not /livez, /readyz or /metrics.
-    await app.register(async (api) => {
-      api.addHook('onRequest', requireUser(auth));
-      videoRoutes(api, store, policy);
-    });
-  },
-});
+      // An encapsulated scope: the token check covers the API, not /livez, /readyz or /metrics.
+      await app.register(async (api) => {
+        api.addHook('onRequest', requireUser(auth));
+        videoRoutes(api, store, policy);
+        viewRoutes(api, store, policy, publish);
+      });
+    },
+  });
+}
+
+export const metadata = createMetadata();

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type RunningService } from '@flotilla/kit';
 import { startTestIssuer, type TestIssuer } from '@flotilla/testing';
-import { metadata } from '../src/index.js';
+import type { MessageBody } from '@flotilla/kit';
+import type { Viewed } from '@flixtube/messages';
+import { createMetadata } from '../src/index.js';
 
 export const AUDIENCE = 'flixtube-api';
 export const POLICY_DIR = resolve(import.meta.dirname, '../../../../../policies');
@@ -23,6 +25,8 @@ export interface Harness {
   issuer: TestIssuer;
   service: RunningService;
   home: string;
+  /** What metadata published as `viewed`, in order (the harness stands in for the bus). */
+  viewed: Array<MessageBody<typeof Viewed>>;
   /** Subjects unique to this run, so runs sharing a PostgreSQL database do not see each other. */
   subs: { alice: string; bob: string; carol: string; dave: string };
   token(who: keyof Harness['subs']): Promise<string>;
@@ -45,7 +49,12 @@ export async function startMetadata(env: Record<string, string> = {}): Promise<H
   const home = await mkdtemp(join(tmpdir(), 'flixtube-metadata-'));
   const run = randomUUID().slice(0, 8);
   const subs = { alice: `alice-${run}`, bob: `bob-${run}`, carol: `carol-${run}`, dave: `dave-${run}` };
-  const service = await metadata.start({
+  const viewed: Harness['viewed'] = [];
+  const service = await createMetadata({
+    publishViewed: async (view) => {
+      viewed.push(view);
+    },
+  }).start({
     env: {
       PORT: '0',
       FLOTILLA_HOME: home,
@@ -62,6 +71,7 @@ export async function startMetadata(env: Record<string, string> = {}): Promise<H
     issuer,
     service,
     home,
+    viewed,
     subs,
     token: (who) => issuer.token(subs[who], { claims: { ...PEOPLE[who], scope: 'openid videos' } }),
     call: (token, method, path, body) =>

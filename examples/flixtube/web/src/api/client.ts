@@ -1,5 +1,5 @@
 import { ApiError, failureMessage, type Intent, readProblem } from './errors.js';
-import type { History, HistoryEntry, Video, VideoPage } from './types.js';
+import type { History, Video, VideoPage, ViewAccepted } from './types.js';
 
 export interface ApiOptions {
   /** `/api`: the gateway, on the app's own origin. */
@@ -16,7 +16,8 @@ export interface Api {
   getVideo(id: string): Promise<Video>;
   createVideo(input: { title: string; description?: string }): Promise<Video>;
   deleteVideo(id: string): Promise<void>;
-  recordView(videoId: string): Promise<HistoryEntry>;
+  /** Watching a video: metadata checks it and publishes `viewed`; history records it shortly after. */
+  recordView(videoId: string): Promise<ViewAccepted>;
   history(): Promise<History>;
 }
 

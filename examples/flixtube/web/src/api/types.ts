@@ -18,6 +18,12 @@ export interface HistoryEntry {
   viewed: string;
 }
 
+/** A view on its way to the history (metadata published `viewed`; 202). */
+export interface ViewAccepted {
+  videoId: string;
+  viewed: string;
+}
+
 export interface History {
   user: string;
   views: HistoryEntry[];
