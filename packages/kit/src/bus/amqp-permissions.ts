@@ -54,9 +54,9 @@ export function busResources(service: string, use: BusUse): BusResources {
   return { configure: sorted(configure), write: sorted(write), read: sorted(read) };
 }
 
-/** A regex character class can't help here: escape every metacharacter RabbitMQ's PCRE knows. */
+/** Escapes every metacharacter of RabbitMQ's regexes (PCRE), so a name matches only itself. */
 export function escapeRegex(name: string): string {
-  return name.replace(/[\\^$.|?*+()[\]{}-]/g, '\\$&');
+  return name.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
 }
 
 /** An anchored regex that matches exactly these names; `^$` (nothing) for none. */

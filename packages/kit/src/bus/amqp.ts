@@ -46,8 +46,9 @@ const DEAD_AT = 'x-flotilla-dead-at';
 const MAX_RECONNECT_DELAY_MS = 5_000;
 
 /** RabbitMQ's 403 ACCESS_REFUSED (a permission of the service's user) as the kit's error. */
-export function accessRefused(err: unknown, what: string): unknown {
-  if ((err as { code?: unknown } | undefined)?.code !== 403) return err;
+export function accessRefused(err: unknown, what: string): Error {
+  if ((err as { code?: unknown } | undefined)?.code !== 403)
+    return err instanceof Error ? err : new Error(String(err));
   return new FlotillaError('FLT_BUS_ACCESS_REFUSED', `${what}: ${(err as Error).message}`, { cause: err });
 }
 
