@@ -9,6 +9,7 @@ export {
   verifyAuditText,
 } from './audit/index.js';
 export {
+  amqpLogin,
   AmqpTransport,
   type AmqpTransportOptions,
   BrokerTransport,
