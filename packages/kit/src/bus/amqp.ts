@@ -89,8 +89,9 @@ export class AmqpTransport implements BusTransport {
     try {
       await transport.connect();
     } catch (err) {
-      // A login RabbitMQ refuses (no such user, wrong password, no access to the vhost) is final.
-      if (/ACCESS.REFUSED|NOT.ALLOWED/.test((err as Error).message))
+      // A login RabbitMQ refuses (no such user, wrong password, no access to the vhost, a SASL
+      // mechanism the listener does not offer) is final: asking again changes nothing.
+      if (/ACCESS.REFUSED|NOT.ALLOWED|SASL mechanism/.test((err as Error).message))
         throw new FlotillaError('FLT_BUS_ACCESS_REFUSED', `broker login refused: ${(err as Error).message}`, {
           cause: err,
         });
