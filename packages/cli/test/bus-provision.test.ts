@@ -126,17 +126,32 @@ describe.skipIf(!url)('flotilla bus provision (BUS_URL, a vhost of its own)', ()
     await streaming.send('viewed', sent);
     const history = await as('history');
     await history.declareQueue('viewed');
-    const got = await new Promise<string>((resolve) => {
+    const got = await new Promise<{ id: string; publisher: string | undefined }>((resolve) => {
       void history.consume(
         { queue: 'viewed' },
         async (d) => {
           await d.ack();
-          resolve((JSON.parse(d.bytes.toString()) as Envelope).id);
+          resolve({ id: (JSON.parse(d.bytes.toString()) as Envelope).id, publisher: d.publisher });
         },
         { prefetch: 1 },
       );
     });
-    expect(got).toBe(sent.id);
+    // The broker vouches for the publisher: its user, from the message's checked user_id.
+    expect(got).toEqual({ id: sent.id, publisher: id('streaming') });
+  });
+
+  it("refuses a message whose user_id is another service's: the broker checks it", async () => {
+    const history = await as('history'); // may write to the default exchange (its retries)
+    const forged = Buffer.from(JSON.stringify(envelope(id('streaming'))));
+    await expect(
+      history.publishBytes(
+        '',
+        'flotilla.q.viewed',
+        forged,
+        { messageId: randomUUID(), userId: id('streaming') },
+        true,
+      ),
+    ).rejects.toMatchObject({ code: 'FLT_BUS_REFUSED' });
   });
 
   it('refuses a consume of a queue the service does not consume: FLT_BUS_ACCESS_REFUSED', async () => {

@@ -59,8 +59,10 @@ export function accessRefused(err: unknown, what: string): Error {
  * re-declares the topology and resumes the consumers.
  *
  * The publisher's identity on the wire is the envelope's `sender`, checked here against
- * `identity`; with one shared RabbitMQ user the broker cannot vouch for it
- * (`Delivery.publisher` is undefined) — per-service users are `flotilla bus provision`'s.
+ * `identity`. With one shared RabbitMQ user the broker cannot vouch for it
+ * (`Delivery.publisher` is undefined). Logged in as the service's own user (`flotilla bus
+ * provision`, or EXTERNAL with its certificate), messages carry `user_id`, which RabbitMQ
+ * refuses unless it is the connection's user: the consumer's `Delivery.publisher`.
  */
 export class AmqpTransport implements BusTransport {
   readonly identity: string;
@@ -69,6 +71,8 @@ export class AmqpTransport implements BusTransport {
   private confirm: Promise<ConfirmChannel> | undefined;
   /** Why the broker closed the confirm channel (a 403 on a publish closes it). */
   private confirmError: Error | undefined;
+  /** Logged in as the RabbitMQ user named by `identity`: messages carry it as `user_id`. */
+  private ownUser = false;
   private blocked: Promise<unknown> | undefined;
   private drained: Promise<unknown> | undefined;
   private reconnectDelay = 100;
@@ -242,6 +246,8 @@ export class AmqpTransport implements BusTransport {
       messageId: envelope.id,
       type: envelope.type,
       timestamp: Math.floor(Date.parse(envelope.time) / 1000),
+      // RabbitMQ checks it against the connection's user; retries and dead letters carry none.
+      ...(this.ownUser ? { userId: this.identity } : {}),
     };
     await this.publishBytes(exchange, routingKey, bytes, options, mandatory);
   }
@@ -303,8 +309,9 @@ export class AmqpTransport implements BusTransport {
 
   private async connect(): Promise<void> {
     // noDelay: with Nagle's algorithm each publisher confirm waits ~40 ms for a delayed ACK.
+    const login = this.opts.login?.() ?? {};
     const model = await amqp.connect(this.opts.url, {
-      ...this.opts.login?.(),
+      ...login,
       noDelay: true,
       timeout: 10_000,
       clientProperties: { connection_name: this.opts.connectionName ?? `flotilla ${this.identity}` },
@@ -322,6 +329,8 @@ export class AmqpTransport implements BusTransport {
       throw err;
     }
     this.model = model;
+    const { credentials } = login;
+    this.ownUser = credentials?.mechanism === 'EXTERNAL' || credentials?.username === this.identity;
     this.reconnectDelay = 100;
     this.setStatus('up');
   }
@@ -398,10 +407,12 @@ class AmqpConsumer {
     };
     const { transport, queue } = this;
     const messageId = String(msg.properties.messageId ?? '');
+    const userId: unknown = msg.properties.userId;
     const delivery: Delivery = {
       bytes: msg.content,
       redelivered: msg.fields.redelivered,
-      publisher: undefined,
+      // Only a per-service user is an identity (a shared `guest` vouches for no one).
+      publisher: typeof userId === 'string' && userId.startsWith('spiffe://') ? userId : undefined,
       async ack() {
         settle('ack');
         ch.ack(msg);
