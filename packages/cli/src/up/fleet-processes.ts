@@ -124,7 +124,8 @@ export function brokerProcess(): FleetProcess {
 export function serviceProcesses(service: FleetService, home?: string): FleetProcess[] {
   const count = service.instances ?? 1;
   const passwordFile = home && service.bus ? busPasswordFile(home, service.name) : undefined;
-  const bus = passwordFile && existsSync(passwordFile) ? { FLOTILLA_BUS_PASSWORD_FILE: passwordFile } : {};
+  const bus: Record<string, string> =
+    passwordFile && existsSync(passwordFile) ? { FLOTILLA_BUS_PASSWORD_FILE: passwordFile } : {};
   return Array.from({ length: count }, (_, k) => ({
     name: count > 1 ? `${service.name}#${k + 1}` : service.name,
     service: service.name,

@@ -330,7 +330,10 @@ export class AmqpTransport implements BusTransport {
     }
     this.model = model;
     const { credentials } = login;
-    this.ownUser = credentials?.mechanism === 'EXTERNAL' || credentials?.username === this.identity;
+    this.ownUser =
+      credentials !== undefined &&
+      (credentials.mechanism === 'EXTERNAL' ||
+        ('username' in credentials && credentials.username === this.identity));
     this.reconnectDelay = 100;
     this.setStatus('up');
   }
