@@ -69,8 +69,8 @@ export class AmqpTransport implements BusTransport {
   private state: TransportStatus = 'down';
   private model: ChannelModel | undefined;
   private confirm: Promise<ConfirmChannel> | undefined;
-  /** Why the broker closed the confirm channel (a 403 on a publish closes it). */
-  private confirmError: Error | undefined;
+  /** Why the broker closed a confirm channel (a 403 on a publish closes it). */
+  private readonly confirmErrors = new WeakMap<ConfirmChannel, Error>();
   /** Logged in as the RabbitMQ user named by `identity`: messages carry it as `user_id`. */
   private ownUser = false;
   private blocked: Promise<unknown> | undefined;
@@ -210,7 +210,7 @@ export class AmqpTransport implements BusTransport {
           if (err) {
             // The channel's close (with its reason) is handled just before or after this callback.
             setImmediate(() => {
-              const why = this.confirmError;
+              const why = this.confirmErrors.get(ch);
               if ((why as { code?: unknown } | undefined)?.code === 403)
                 return reject(
                   accessRefused(why, `message ${options.messageId} to ${exchange || routingKey}`),
@@ -267,8 +267,7 @@ export class AmqpTransport implements BusTransport {
     this.confirm ??= this.connected()
       .createConfirmChannel()
       .then((ch) => {
-        this.confirmError = undefined;
-        ch.on('error', (err: Error) => (this.confirmError = err));
+        ch.on('error', (err: Error) => this.confirmErrors.set(ch, err));
         ch.on('close', () => (this.confirm = undefined));
         ch.on('return', (msg: ConsumeMessage) => {
           if (typeof msg.properties.messageId === 'string') this.returned.add(msg.properties.messageId);
