@@ -236,6 +236,26 @@ describe.skipIf(!url)('flotilla bus provision (BUS_URL, a vhost of its own)', ()
     await expect(stat(join(tlsHome, 'secrets', 'bus'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('says so in one line when rabbitmqctl fails, and writes no password', async () => {
+    const failHome = join(dir, 'h3');
+    const env = { RABBITMQ_NODENAME: `no-such-node-${process.pid}@localhost` };
+    const { code, err } = await cli(
+      env,
+      'bus',
+      'provision',
+      '--file',
+      file,
+      '--home',
+      failHome,
+      '--vhost',
+      vhost,
+    );
+    expect(code).toBe(1);
+    expect(err).toMatch(/rabbitmqctl import_definitions failed: .*no-such-node/);
+    expect(err.trim().split('\n').length).toBeLessThanOrEqual(2);
+    await expect(stat(failHome)).rejects.toMatchObject({ code: 'ENOENT' });
+  }, 60_000);
+
   it('says so in one line when rabbitmqctl is missing', async () => {
     const env = { FLOTILLA_RABBITMQCTL: join(dir, 'no-such-rabbitmqctl') };
     const { code, err } = await cli(

@@ -206,7 +206,10 @@ async function rabbitmqctl(argv: string[], input?: string): Promise<string> {
       .filter(Boolean);
     const reason =
       lines.find((l) => /error|refused|unable|failed/i.test(l)) ?? lines.at(-1) ?? `exit code ${code}`;
-    throw new FlotillaError('FLT_BUS_UNAVAILABLE', `${bin} ${argv[0]} failed: ${reason}`);
+    throw new FlotillaError(
+      'FLT_BUS_UNAVAILABLE',
+      `${bin} ${argv[0]} failed: ${reason.replace(/^Error:\s*/, '')}`,
+    );
   }
   return stdout;
 }
