@@ -197,17 +197,18 @@ describe.skipIf(!url || !haveRabbit)(
       const sent = envelope(streamingTls.spiffeId);
       await streaming.declareQueue('viewed');
       await streaming.send('viewed', sent);
-      const got = await new Promise<string>((resolve) => {
+      const got = await new Promise<{ id: string; publisher: string | undefined }>((resolve) => {
         void history.consume(
           { queue: 'viewed' },
           async (d) => {
             await d.ack();
-            resolve((JSON.parse(d.bytes.toString()) as Envelope).id);
+            resolve({ id: (JSON.parse(d.bytes.toString()) as Envelope).id, publisher: d.publisher });
           },
           { prefetch: 1 },
         );
       });
-      expect(got).toBe(sent.id);
+      // The user RabbitMQ took from the certificate is the publisher it vouches for.
+      expect(got).toEqual({ id: sent.id, publisher: streamingTls.spiffeId });
       const users = JSON.parse((await ctl('list_users', '--formatter', 'json')).stdout) as { user: string }[];
       expect(users.map((u) => u.user)).toEqual(
         expect.arrayContaining([historyTls.spiffeId, streamingTls.spiffeId]),
