@@ -63,6 +63,7 @@ export const errorCodes = {
   FLT_SENDER_MISMATCH: { status: 403, title: 'Message sender is not the connection identity' },
   FLT_BUS_REFUSED: { status: 502, title: 'Broker refused the message' },
   FLT_BUS_UNAVAILABLE: { status: 503, title: 'Broker unavailable' },
+  FLT_BUS_ACCESS_REFUSED: { status: 403, title: "The broker refused this service's user access" },
   // The embedded broker (services/broker).
   FLT_BUS_BACKPRESSURE: { status: 429, title: 'The broker is applying back-pressure' },
   FLT_BUS_LEASE_LOST: { status: 409, title: 'The delivery is no longer leased to this consumer' },

@@ -1,5 +1,5 @@
 import type { CommandSpec } from '../cli/spec.js';
-import { FILE, OPERATOR_OPTIONS, output } from './table-options.js';
+import { FILE, HOME, OPERATOR_OPTIONS, output } from './table-options.js';
 
 // The commands over the platform's resource services: storage, the bus, the KMS.
 
@@ -75,7 +75,7 @@ const SOURCE_OPTIONS = {
 
 export const busCommands: CommandSpec = {
   name: 'bus',
-  summary: "the message bus's queues and topics, their depths and dead letters; replay",
+  summary: "the message bus's queues and topics, depths and dead letters, replay; RabbitMQ users per service",
   description: `The queues and topics of the fleet (services[].bus in the fleet file): who sends, consumes,\npublishes and subscribes. The fleet's Cedar policies decide whether each may (bus:Send, …).\n${busAdmin}`,
   subcommands: [
     {
@@ -128,6 +128,42 @@ export const busCommands: CommandSpec = {
         'flotilla bus replay --all --topic video-uploaded --group history',
       ],
       handler: async () => (await import('./bus.js')).replay,
+    },
+    {
+      name: 'provision',
+      summary: 'a RabbitMQ user per service, with permissions on exactly its own queues and topics',
+      description:
+        "For each service that declares bus use: a RabbitMQ user named by its SPIFFE ID whose configure,\nwrite and read permissions match exactly its own queues, exchanges and dead-letter queues, and\nthe fleet's queues, exchanges and bindings, imported with `rabbitmqctl import_definitions` on\nstandard input. Passwords are random, written to <home>/secrets/bus/<service> (0600) and never\nprinted; running it again replaces them. See docs/bus-rabbitmq.md.",
+      options: {
+        file: FILE,
+        home: HOME,
+        vhost: {
+          type: 'string',
+          value: 'VHOST',
+          description: 'the RabbitMQ virtual host',
+          default: "BUS_URL's path, else /",
+        },
+        'dry-run': {
+          type: 'boolean',
+          description: 'print the users and their permission regexes; change nothing',
+        },
+        definitions: {
+          type: 'string',
+          value: 'FILE',
+          description: 'write the definitions JSON (0600, with the passwords) instead of importing them',
+        },
+        tls: {
+          type: 'boolean',
+          description: 'passwordless users, for EXTERNAL login with workload certificates (amqps://)',
+        },
+        output: output(['table', 'json']),
+      },
+      examples: [
+        'flotilla bus provision --dry-run',
+        'flotilla bus provision --vhost flixtube',
+        'flotilla bus provision --tls --definitions rabbit-definitions.json',
+      ],
+      handler: async () => (await import('./bus-provision.js')).provision,
     },
   ],
 };

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { busPasswordFile } from '@flotilla/kit';
 import { REVOCATION_EVENTS_PATH } from '@flotilla/kit/contracts';
 import type { Fleet, FleetKey, FleetService } from '../fleet/schema.js';
 import { webConfig } from './platform-env.js';
@@ -115,14 +117,20 @@ export function brokerProcess(): FleetProcess {
   };
 }
 
-/** A service of the fleet file: one process per instance, the first on its fixed port if it has one. */
-export function serviceProcesses(service: FleetService): FleetProcess[] {
+/**
+ * A service of the fleet file: one process per instance, the first on its fixed port if it has one.
+ * A service that uses the bus gets its RabbitMQ password file, once `flotilla bus provision` made it.
+ */
+export function serviceProcesses(service: FleetService, home?: string): FleetProcess[] {
   const count = service.instances ?? 1;
+  const passwordFile = home && service.bus ? busPasswordFile(home, service.name) : undefined;
+  const bus: Record<string, string> =
+    passwordFile && existsSync(passwordFile) ? { FLOTILLA_BUS_PASSWORD_FILE: passwordFile } : {};
   return Array.from({ length: count }, (_, k) => ({
     name: count > 1 ? `${service.name}#${k + 1}` : service.name,
     service: service.name,
     entry: { file: service.entry },
-    env: { PORT: String(k === 0 && service.port ? service.port : 0), ...(service.env ?? {}) },
+    env: { PORT: String(k === 0 && service.port ? service.port : 0), ...bus, ...(service.env ?? {}) },
     database: service.database === true,
   }));
 }

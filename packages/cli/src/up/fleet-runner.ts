@@ -263,7 +263,7 @@ async function startProcesses(
   const brokerStarting = usesEmbeddedBroker(plan.fleet) ? start(brokerProcess()) : undefined;
   const servicesStarting = (async () => {
     for (const wave of startWaves(plan.fleet.services))
-      await Promise.all(wave.flatMap(serviceProcesses).map(start));
+      await Promise.all(wave.flatMap((s) => serviceProcesses(s, plan.home)).map(start));
   })();
   const gatewayStarting = authStarting.then((auth) =>
     start(

@@ -16,6 +16,7 @@ import {
   queueName,
   sourceQueue,
 } from './amqp-topology.js';
+import type { AmqpSocketLogin } from './amqp-login.js';
 import { encodeEnvelope, type Envelope } from './envelope.js';
 import type {
   BusSource,
@@ -38,11 +39,20 @@ export interface AmqpTransportOptions {
   unavailableAfterMs?: number;
   /** Shown by `rabbitmqctl list_connections client_properties`; default `flotilla <identity>`. */
   connectionName?: string;
+  /** The login for each (re)connection (amqp-login.ts): a provisioned password, or EXTERNAL with a certificate. */
+  login?: () => AmqpSocketLogin;
 }
 
 const REASON = 'x-flotilla-reason';
 const DEAD_AT = 'x-flotilla-dead-at';
 const MAX_RECONNECT_DELAY_MS = 5_000;
+
+/** RabbitMQ's 403 ACCESS_REFUSED (a permission of the service's user) as the kit's error. */
+export function accessRefused(err: unknown, what: string): Error {
+  if ((err as { code?: unknown } | undefined)?.code !== 403)
+    return err instanceof Error ? err : new Error(String(err));
+  return new FlotillaError('FLT_BUS_ACCESS_REFUSED', `${what}: ${(err as Error).message}`, { cause: err });
+}
 
 /**
  * The bus on RabbitMQ (amqplib): durable quorum queues, a topic exchange per topic with
@@ -51,14 +61,20 @@ const MAX_RECONNECT_DELAY_MS = 5_000;
  * re-declares the topology and resumes the consumers.
  *
  * The publisher's identity on the wire is the envelope's `sender`, checked here against
- * `identity`; with one shared RabbitMQ user the broker cannot vouch for it
- * (`Delivery.publisher` is undefined) — per-service users are `flotilla bus provision`'s.
+ * `identity`. With one shared RabbitMQ user the broker cannot vouch for it
+ * (`Delivery.publisher` is undefined). Logged in as the service's own user (`flotilla bus
+ * provision`, or EXTERNAL with its certificate), messages carry `user_id`, which RabbitMQ
+ * refuses unless it is the connection's user: the consumer's `Delivery.publisher`.
  */
 export class AmqpTransport implements BusTransport {
   readonly identity: string;
   private state: TransportStatus = 'down';
   private model: ChannelModel | undefined;
   private confirm: Promise<ConfirmChannel> | undefined;
+  /** Why the broker closed a confirm channel (a 403 on a publish closes it). */
+  private readonly confirmErrors = new WeakMap<ConfirmChannel, Error>();
+  /** Logged in as the RabbitMQ user named by `identity`: messages carry it as `user_id`. */
+  private ownUser = false;
   private blocked: Promise<unknown> | undefined;
   private drained: Promise<unknown> | undefined;
   private reconnectDelay = 100;
@@ -79,6 +95,12 @@ export class AmqpTransport implements BusTransport {
     try {
       await transport.connect();
     } catch (err) {
+      // A login RabbitMQ refuses (no such user, wrong password, no access to the vhost, a SASL
+      // mechanism the listener does not offer) is final: asking again changes nothing.
+      if (/ACCESS.REFUSED|NOT.ALLOWED|SASL mechanism/.test((err as Error).message))
+        throw new FlotillaError('FLT_BUS_ACCESS_REFUSED', `broker login refused: ${(err as Error).message}`, {
+          cause: err,
+        });
       throw new FlotillaError('FLT_BUS_UNAVAILABLE', `cannot reach the broker: ${(err as Error).message}`, {
         cause: err,
       });
@@ -121,9 +143,13 @@ export class AmqpTransport implements BusTransport {
     handler: (delivery: Delivery) => Promise<void>,
     options: ConsumeOptions,
   ): Promise<Consumer> {
-    const consumer = new AmqpConsumer(this, sourceQueue(source), handler, options.prefetch, this.opts.log);
+    const queue = sourceQueue(source);
+    const consumer = new AmqpConsumer(this, queue, handler, options.prefetch, this.opts.log);
+    if (this.model)
+      await consumer.start(this.model).catch((err: unknown) => {
+        throw accessRefused(err, `consume ${queue}`);
+      });
     this.consumers.add(consumer);
-    if (this.model) await consumer.start(this.model);
     return {
       cancel: async () => {
         this.consumers.delete(consumer);
@@ -138,7 +164,9 @@ export class AmqpTransport implements BusTransport {
     const letters: DeadLetter[] = [];
     try {
       while (letters.length < limit) {
-        const msg = await ch.get(deadName(sourceQueue(source)), { noAck: false });
+        const msg = await ch
+          .get(deadName(sourceQueue(source)), { noAck: false })
+          .catch((err: unknown) => Promise.reject(accessRefused(err, 'dead letters')));
         if (!msg) break;
         const headers = msg.properties.headers ?? {};
         letters.push({
@@ -182,8 +210,16 @@ export class AmqpTransport implements BusTransport {
         { ...options, persistent: true, mandatory, contentType: 'application/json' },
         (err: Error | null) => {
           if (err) {
-            const code = this.state === 'up' ? 'FLT_BUS_REFUSED' : 'FLT_BUS_UNAVAILABLE';
-            reject(new FlotillaError(code, `message ${options.messageId} not confirmed: ${err.message}`));
+            // The channel's close (with its reason) is handled just before or after this callback.
+            setImmediate(() => {
+              const why = this.confirmErrors.get(ch);
+              if ((why as { code?: unknown } | undefined)?.code === 403)
+                return reject(
+                  accessRefused(why, `message ${options.messageId} to ${exchange || routingKey}`),
+                );
+              const code = this.state === 'up' ? 'FLT_BUS_REFUSED' : 'FLT_BUS_UNAVAILABLE';
+              reject(new FlotillaError(code, `message ${options.messageId} not confirmed: ${err.message}`));
+            });
           } else if (this.returned.delete(options.messageId)) {
             reject(
               new FlotillaError('FLT_BUS_REFUSED', `message ${options.messageId}: no queue ${routingKey}`),
@@ -212,19 +248,19 @@ export class AmqpTransport implements BusTransport {
       messageId: envelope.id,
       type: envelope.type,
       timestamp: Math.floor(Date.parse(envelope.time) / 1000),
+      // RabbitMQ checks it against the connection's user; retries and dead letters carry none.
+      ...(this.ownUser ? { userId: this.identity } : {}),
     };
     await this.publishBytes(exchange, routingKey, bytes, options, mandatory);
   }
 
   private async declare(key: string, declaration: Declaration): Promise<void> {
-    const ch = await this.connected().createChannel();
-    ch.on('error', () => undefined);
     try {
-      await declaration(ch);
-      this.declarations.set(key, declaration);
-    } finally {
-      await ch.close().catch(() => undefined);
+      await declaration(this.connected());
+    } catch (err) {
+      throw accessRefused(err, `declare ${key}`);
     }
+    this.declarations.set(key, declaration);
   }
 
   /** The one confirm channel, made again if the broker closed it (the connection may live on). */
@@ -233,7 +269,7 @@ export class AmqpTransport implements BusTransport {
     this.confirm ??= this.connected()
       .createConfirmChannel()
       .then((ch) => {
-        ch.on('error', () => undefined);
+        ch.on('error', (err: Error) => this.confirmErrors.set(ch, err));
         ch.on('close', () => (this.confirm = undefined));
         ch.on('return', (msg: ConsumeMessage) => {
           if (typeof msg.properties.messageId === 'string') this.returned.add(msg.properties.messageId);
@@ -274,7 +310,9 @@ export class AmqpTransport implements BusTransport {
 
   private async connect(): Promise<void> {
     // noDelay: with Nagle's algorithm each publisher confirm waits ~40 ms for a delayed ACK.
+    const login = this.opts.login?.() ?? {};
     const model = await amqp.connect(this.opts.url, {
+      ...login,
       noDelay: true,
       timeout: 10_000,
       clientProperties: { connection_name: this.opts.connectionName ?? `flotilla ${this.identity}` },
@@ -285,16 +323,18 @@ export class AmqpTransport implements BusTransport {
       this.blocked ??= once(model, 'unblocked').finally(() => (this.blocked = undefined));
     });
     try {
-      const ch = await model.createChannel();
-      ch.on('error', () => undefined);
-      for (const declaration of this.declarations.values()) await declaration(ch);
-      await ch.close();
+      for (const declaration of this.declarations.values()) await declaration(model);
       for (const consumer of this.consumers) await consumer.start(model);
     } catch (err) {
       await model.close().catch(() => undefined);
       throw err;
     }
     this.model = model;
+    const { credentials } = login;
+    this.ownUser =
+      credentials !== undefined &&
+      (credentials.mechanism === 'EXTERNAL' ||
+        ('username' in credentials && credentials.username === this.identity));
     this.reconnectDelay = 100;
     this.setStatus('up');
   }
@@ -387,10 +427,12 @@ class AmqpConsumer {
     };
     const { transport, queue } = this;
     const messageId = String(msg.properties.messageId ?? '');
+    const userId: unknown = msg.properties.userId;
     const delivery: Delivery = {
       bytes: msg.content,
       redelivered: msg.fields.redelivered,
-      publisher: undefined,
+      // Only a per-service user is an identity (a shared `guest` vouches for no one).
+      publisher: typeof userId === 'string' && userId.startsWith('spiffe://') ? userId : undefined,
       async ack() {
         settle('ack');
         ch.ack(msg);

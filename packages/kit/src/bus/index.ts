@@ -1,5 +1,19 @@
 export { AmqpAdmin, type AmqpDeadLetter, type AmqpQueueStats } from './amqp-admin.js';
 export { AmqpTransport, type AmqpTransportOptions } from './amqp.js';
+export { type AmqpLoginOptions, amqpLogin, busPasswordFile } from './amqp-login.js';
+export {
+  type BusPermissions,
+  busPermissions,
+  type BusResources,
+  busResources,
+  type BusTopology,
+  busTopology,
+  type BusUse,
+  DEFAULT_EXCHANGE,
+  escapeRegex,
+  exactly,
+} from './amqp-permissions.js';
+export { consumerQueueArguments, DEAD_QUEUE_ARGUMENTS } from './amqp-topology.js';
 export { BrokerTransport, type BrokerTransportOptions } from './broker-transport.js';
 export {
   Bus,

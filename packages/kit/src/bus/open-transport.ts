@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { BrokerClient, type BrokerTransport as BrokerCall } from '../contracts/broker/index.js';
 import { AmqpTransport } from './amqp.js';
+import { type AmqpLoginOptions, amqpLogin } from './amqp-login.js';
 import { BrokerTransport } from './broker-transport.js';
 import type { BusTransport } from './transport.js';
 
@@ -19,6 +20,7 @@ export async function openTransport(
   identity: string,
   log: Logger,
   broker?: BrokerAccess,
+  login?: Omit<AmqpLoginOptions, 'url' | 'identity'>,
 ): Promise<BusTransport> {
   if (!url) {
     if (!broker)
@@ -33,6 +35,12 @@ export async function openTransport(
     });
   }
   const scheme = new URL(url).protocol;
-  if (scheme === 'amqp:' || scheme === 'amqps:') return AmqpTransport.open({ url, identity, log });
+  if (scheme === 'amqp:' || scheme === 'amqps:')
+    return AmqpTransport.open({
+      url,
+      identity,
+      log,
+      login: login && amqpLogin({ ...login, url, identity }),
+    });
   throw new Error(`BUS_URL: no bus transport for ${scheme}// (amqp:// or amqps://)`);
 }

@@ -80,6 +80,12 @@ export const baseConfigSchema = Type.Object(
         description: 'the message broker of ctx.bus: amqp://… or amqps://… for RabbitMQ',
       }),
     ),
+    FLOTILLA_BUS_PASSWORD_FILE: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: "the service's RabbitMQ password (flotilla bus provision), when BUS_URL has none",
+      }),
+    ),
     FLOTILLA_DEREGISTER_DELAY_MS: Type.Integer({
       minimum: 0,
       maximum: 60_000,

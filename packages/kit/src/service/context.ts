@@ -188,7 +188,13 @@ function openBus<P extends TProperties>(parts: ContextParts<P>, callBroker: Brok
     service: name,
     identity,
     transport: () => {
-      transport ??= openTransport(url, identity, log, broker).then((t) => {
+      const login = {
+        service: name,
+        home: config.FLOTILLA_HOME,
+        passwordFile: config.FLOTILLA_BUS_PASSWORD_FILE,
+        tls: parts.identity && (() => parts.identity!.current()),
+      };
+      transport ??= openTransport(url, identity, log, broker, login).then((t) => {
         parts.readiness.add('bus', () => {
           if (t.status !== 'up') throw new Error(`broker connection ${t.status}`);
         });
