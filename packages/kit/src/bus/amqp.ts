@@ -1,9 +1,5 @@
-// Over 400 lines on purpose: one class holds the RabbitMQ connection, its topology and its
-// consumers, because reconnection must re-declare and resume all three together.
-
 import { once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
-import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { FlotillaError } from '../errors/index.js';
 import {
@@ -27,7 +23,7 @@ import type {
   Delivery,
   TransportStatus,
 } from './transport.js';
-import { CANCEL_DRAIN_MS } from './transport.js';
+import { AmqpConsumer, brokerReason, DEAD_AT, REASON } from './amqp-consumer.js';
 
 export interface AmqpTransportOptions {
   /** `amqp://user:pass@host:5672/vhost` or `amqps://…` (BUS_URL). */
@@ -43,8 +39,6 @@ export interface AmqpTransportOptions {
   login?: () => AmqpSocketLogin;
 }
 
-const REASON = 'x-flotilla-reason';
-const DEAD_AT = 'x-flotilla-dead-at';
 const MAX_RECONNECT_DELAY_MS = 5_000;
 
 /** RabbitMQ's 403 ACCESS_REFUSED (a permission of the service's user) as the kit's error. */
@@ -365,105 +359,5 @@ export class AmqpTransport implements BusTransport {
   private setStatus(status: TransportStatus, error?: Error): void {
     this.state = status;
     for (const listener of [...this.listeners]) listener(status, error);
-  }
-}
-
-/** Why the broker itself dead-lettered a message (the quorum queue's delivery limit), from `x-death`. */
-function brokerReason(headers: Record<string, unknown>): string {
-  const death = (headers['x-death'] as { reason?: string }[] | undefined)?.[0];
-  return `dead-lettered by the broker: ${death?.reason ?? 'unknown'}`;
-}
-
-/** One consumer on its own channel; started again on each new connection. */
-class AmqpConsumer {
-  private channel: Channel | undefined;
-  private consumerTag: string | undefined;
-  private stopped = false;
-  /** Handlers running now, so that a cancel can let them finish. */
-  private readonly running = new Set<Promise<void>>();
-
-  constructor(
-    private readonly transport: AmqpTransport,
-    private readonly queue: string,
-    private readonly handler: (delivery: Delivery) => Promise<void>,
-    private readonly prefetch: number,
-    private readonly log: Logger | undefined,
-  ) {}
-
-  async start(model: ChannelModel): Promise<void> {
-    if (this.stopped) return;
-    const ch = await model.createChannel();
-    ch.on('error', () => undefined);
-    await ch.prefetch(this.prefetch);
-    const { consumerTag } = await ch.consume(this.queue, (msg) => msg && this.deliver(ch, msg), {
-      noAck: false,
-    });
-    this.channel = ch;
-    this.consumerTag = consumerTag;
-  }
-
-  /** With `drain`, running handlers may settle first (basic.cancel stops new deliveries meanwhile). */
-  async stop(drain = true): Promise<void> {
-    this.stopped = true;
-    const ch = this.channel;
-    this.channel = undefined;
-    if (!ch) return;
-    if (drain && this.consumerTag) {
-      await ch.cancel(this.consumerTag).catch(() => undefined);
-      await Promise.race([
-        Promise.allSettled([...this.running]),
-        sleep(CANCEL_DRAIN_MS, undefined, { ref: false }),
-      ]);
-    }
-    // Closing the channel returns its unacknowledged messages to the queue.
-    await ch.close().catch(() => undefined);
-  }
-
-  private deliver(ch: Channel, msg: ConsumeMessage): void {
-    let settled = false;
-    const settle = (what: string) => {
-      if (settled) throw new Error(`message already settled; cannot ${what}`);
-      settled = true;
-    };
-    const { transport, queue } = this;
-    const messageId = String(msg.properties.messageId ?? '');
-    const userId: unknown = msg.properties.userId;
-    const delivery: Delivery = {
-      bytes: msg.content,
-      redelivered: msg.fields.redelivered,
-      // Only a per-service user is an identity (a shared `guest` vouches for no one).
-      publisher: typeof userId === 'string' && userId.startsWith('spiffe://') ? userId : undefined,
-      async ack() {
-        settle('ack');
-        ch.ack(msg);
-      },
-      async nack() {
-        settle('nack');
-        ch.nack(msg, false, true);
-      },
-      async retry(envelope) {
-        settle('retry');
-        await transport.publishBytes(
-          '',
-          queue,
-          encodeEnvelope(envelope),
-          { messageId, type: envelope.type },
-          true,
-        );
-        ch.ack(msg);
-      },
-      async deadLetter(reason) {
-        settle('dead-letter');
-        const headers = { [REASON]: reason, [DEAD_AT]: new Date().toISOString() };
-        await transport.publishBytes('', deadName(queue), msg.content, { messageId, headers }, true);
-        ch.ack(msg);
-      },
-    };
-    const running = this.handler(delivery).catch((err: unknown) => {
-      // Unsettled (the channel or connection went away): the broker redelivers it.
-      this.log?.warn({ err, messageId, queue }, 'bus: delivery not settled; the broker will redeliver it');
-    });
-    this.running.add(running);
-    void running.finally(() => this.running.delete(running));
   }
 }
