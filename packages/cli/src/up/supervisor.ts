@@ -53,7 +53,8 @@ export type SupervisorEvent =
     }
   | { type: 'restarted'; name: string; url: string; pid: number };
 
-const START_TIMEOUT_MS = 30_000;
+// A start on a loaded 2-core host (tsx-compiled services, PGlite opening) was seen past 30 s.
+const START_TIMEOUT_MS = 60_000;
 const MAX_BACKOFF_MS = 30_000;
 
 /**
