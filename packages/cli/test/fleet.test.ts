@@ -34,7 +34,7 @@ const problem = (text: string, schema?: string) => {
 describe('the fleet file', () => {
   it('loads the repository flotilla.yaml', async () => {
     const fleet = await loadFleet(join(root, 'flotilla.yaml'));
-    expect(fleet.services.map((s) => s.name)).toEqual(['metadata', 'history']);
+    expect(fleet.services.map((s) => s.name)).toEqual(['metadata', 'history', 'video-upload']);
     expect(fleet.services[0]?.instances).toBe(1);
   });
 
