@@ -192,6 +192,16 @@ describe('the fleet file', () => {
     );
   });
 
+  it("seals a bucket's objects under its own key, one the fleet declares", () => {
+    const text = `${minimal}keys:\n  - { name: videos }\nbuckets:\n  - { name: videos, key: videos }\n  - { name: posters }\n`;
+    expect(parseFleet(text).buckets).toEqual([{ name: 'videos', key: 'videos' }, { name: 'posters' }]);
+    // `storage` always exists; any other key must be declared under keys:.
+    expect(parseFleet(text.replace('key: videos', 'key: storage')).buckets?.[0]?.key).toBe('storage');
+    expect(problem(text.replace('key: videos', 'key: photos'))).toBe(
+      'fleet.yaml:16: buckets.0.key: unknown key "photos": declare it under keys:',
+    );
+  });
+
   it("names a bucket's missing policy file with its line", () => {
     const text = `${minimal}buckets:\n  - name: videos\n    policy: policies/videos.cedar\n`;
     try {

@@ -36,7 +36,7 @@ export function metadataCatalogue(call: Call, service = 'metadata'): Catalogue {
       if (res.statusCode === 400)
         throw new FlotillaError(
           'FLT_VALIDATION',
-          `metadata refused the entry: ${String(body?.detail ?? '')}`,
+          `metadata refused the entry: ${typeof body?.detail === 'string' ? body.detail : 'invalid'}`,
         );
       if (res.statusCode !== 201 || typeof body?.id !== 'string' || typeof body.title !== 'string')
         throw new FlotillaError('FLT_UPSTREAM_FAILED', `${service} answered ${res.statusCode}`);

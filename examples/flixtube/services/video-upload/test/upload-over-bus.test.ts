@@ -270,7 +270,9 @@ describe.each(transports)('an upload on $name', ({ rabbit }) => {
   it('refuses what the policies do not grant: video-upload may not read the bucket or consume its queue', async () => {
     const uploader = services.find((s) => s.ctx.name === 'video-upload') as RunningService;
     const key = (await storedKeys())[0] as string;
-    await expect(uploader.ctx.storage.get('videos', key)).rejects.toMatchObject({ code: 'FLT_POLICY_DENIED' });
+    await expect(uploader.ctx.storage.get('videos', key)).rejects.toMatchObject({
+      code: 'FLT_POLICY_DENIED',
+    });
     await expect(uploader.ctx.storage.list('videos')).rejects.toMatchObject({ code: 'FLT_POLICY_DENIED' });
     await expect(
       uploader.ctx.bus.consume(VIDEO_UPLOADED, VideoUploaded, async () => undefined),
