@@ -34,7 +34,7 @@ const problem = (text: string, schema?: string) => {
 describe('the fleet file', () => {
   it('loads the repository flotilla.yaml', async () => {
     const fleet = await loadFleet(join(root, 'flotilla.yaml'));
-    expect(fleet.services.map((s) => s.name)).toEqual(['metadata', 'history']);
+    expect(fleet.services.map((s) => s.name)).toEqual(['metadata', 'history', 'video-upload']);
     expect(fleet.services[0]?.instances).toBe(1);
   });
 
@@ -189,6 +189,16 @@ describe('the fleet file', () => {
     );
     expect(problem(`${text}  - { name: videos }\n`)).toBe(
       'fleet.yaml:16: buckets.1.name: bucket "videos" is defined twice',
+    );
+  });
+
+  it("seals a bucket's objects under its own key, one the fleet declares", () => {
+    const text = `${minimal}keys:\n  - { name: videos }\nbuckets:\n  - { name: videos, key: videos }\n  - { name: posters }\n`;
+    expect(parseFleet(text).buckets).toEqual([{ name: 'videos', key: 'videos' }, { name: 'posters' }]);
+    // `storage` always exists; any other key must be declared under keys:.
+    expect(parseFleet(text.replace('key: videos', 'key: storage')).buckets?.[0]?.key).toBe('storage');
+    expect(problem(text.replace('key: videos', 'key: photos'))).toBe(
+      'fleet.yaml:16: buckets.0.key: unknown key "photos": declare it under keys:',
     );
   });
 

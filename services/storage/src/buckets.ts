@@ -16,6 +16,8 @@ export const BucketDeclaration = Type.Object(
       Type.Array(Type.String({ pattern: '^[a-z0-9!#$&^_.+-]+/([a-z0-9!#$&^_.+-]+|\\*)$' }), { minItems: 1 }),
     ),
     versioning: Type.Optional(Type.Boolean()),
+    /** The KMS key this bucket's data keys come from; default STORAGE_KMS_KEY (`storage`). */
+    key: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$' })),
     /** A `.cedar` file of this bucket's own policies (relative to the buckets file). */
     policy: Type.Optional(Type.String({ minLength: 1 })),
   },
@@ -30,6 +32,8 @@ export interface Bucket {
   maxObjectSize: number | undefined;
   contentTypes: string[] | undefined;
   versioning: boolean;
+  /** The KMS key of its data keys; undefined: the service's STORAGE_KMS_KEY. */
+  key?: string | undefined;
   /** Absolute path of the bucket's policy file. */
   policyFile: string | undefined;
 }
@@ -63,6 +67,7 @@ export function toBuckets(json: unknown, baseDir: string, source: string): Bucke
       maxObjectSize: b.maxObjectSize,
       contentTypes: b.contentTypes,
       versioning: b.versioning ?? false,
+      key: b.key,
       policyFile: b.policy === undefined ? undefined : resolve(baseDir, b.policy),
     });
   });

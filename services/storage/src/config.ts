@@ -5,7 +5,7 @@ export const storageConfig = Type.Object({
   STORAGE_BUCKETS_FILE: Type.Optional(
     Type.String({
       minLength: 1,
-      description: 'JSON: [{name, maxObjectSize?, contentTypes?, versioning?, policy?}]',
+      description: 'JSON: [{name, maxObjectSize?, contentTypes?, versioning?, policy?, key?}]',
     }),
   ),
   STORAGE_URL: Type.Optional(

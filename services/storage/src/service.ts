@@ -39,7 +39,7 @@ export function storageInternals(ctx: object): StorageInternals {
 }
 
 /** The data keys: sealed by a local root key when STORAGE_LOCAL_KEY_FILE is set, else by the fleet's KMS. */
-async function openDataKeys(ctx: StorageContext): Promise<DataKeys> {
+async function openDataKeys(ctx: StorageContext, buckets: Bucket[]): Promise<DataKeys> {
   const cfg = ctx.config;
   if (cfg.STORAGE_LOCAL_KEY_FILE) return LocalDataKeys.open(cfg.STORAGE_LOCAL_KEY_FILE);
   if (!ctx.identity)
@@ -47,7 +47,8 @@ async function openDataKeys(ctx: StorageContext): Promise<DataKeys> {
       'STORAGE_LOCAL_KEY_FILE',
       'without a control plane there is no KMS to call: set STORAGE_LOCAL_KEY_FILE',
     );
-  const keys = new KmsDataKeys(ctx.kms, cfg.STORAGE_KMS_KEY);
+  const own = buckets.flatMap((b) => (b.key === undefined ? [] : [[b.name, b.key] as const]));
+  const keys = new KmsDataKeys(ctx.kms, cfg.STORAGE_KMS_KEY, new Map(own));
   ctx.onClose(() => keys.close());
   return keys;
 }
@@ -65,7 +66,7 @@ export function createStorage(opts: StorageOptions = {}) {
       const buckets =
         opts.buckets ?? (cfg.STORAGE_BUCKETS_FILE ? readBucketsFile(cfg.STORAGE_BUCKETS_FILE) : []);
       const access = await BucketAccess.open(buckets, cfg.FLOTILLA_POLICY_DIR, () => ctx.policy);
-      const keys = await openDataKeys(ctx);
+      const keys = await openDataKeys(ctx, buckets);
       const backend = await openBackend(cfg.STORAGE_URL, cfg.FLOTILLA_HOME);
       ctx.onClose(() => backend.close());
       const store = new ObjectStore(ctx.db, backend, keys, ctx.log);

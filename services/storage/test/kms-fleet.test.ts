@@ -14,8 +14,9 @@ import { createStorage, decodeHeader, storageInternals } from '../src/index.js';
 import { POLICY_DIR } from './harness.js';
 
 // The fleet's policies already let Service::"storage" use Key::"storage" (iam-storage-kms)
-// and Service::"operator" administer keys (kms-operator-admin); the test adds `app`'s buckets.
-const GRANTS = ['media', 'vault']
+// and Key::"videos" (iam-storage-kms-videos), and Service::"operator" administer keys
+// (kms-operator-admin); the test adds `app`'s buckets.
+const GRANTS = ['media', 'vault', 'videos']
   .map(
     (bucket) => `
 @id("test-app-objects-${bucket}")
@@ -41,8 +42,12 @@ let joined: (service: string) => Promise<Record<string, string>>;
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'flotilla-storage-kms-'));
   const policies = await policiesWithGrants(home, POLICY_DIR, GRANTS);
-  await writeFile(join(home, 'keys.json'), JSON.stringify([{ name: 'storage' }]));
-  await writeFile(join(home, 'buckets.json'), JSON.stringify([{ name: 'media' }, { name: 'vault' }]));
+  await writeFile(join(home, 'keys.json'), JSON.stringify([{ name: 'storage' }, { name: 'videos' }]));
+  // `videos` has its own key, as in flotilla.yaml (buckets[].key).
+  await writeFile(
+    join(home, 'buckets.json'),
+    JSON.stringify([{ name: 'media' }, { name: 'vault' }, { name: 'videos', key: 'videos' }]),
+  );
   control = await startControl({
     env: { FLOTILLA_HOME: home, LOG_LEVEL: 'silent', PORT: '0', FLOTILLA_POLICY_DIR: policies },
   });
@@ -218,6 +223,36 @@ describe('storage with data keys from the KMS', () => {
     await app.ctx.storage.put('vault', 'secret.txt', 'stored now');
     expect(await (await app.ctx.storage.get('vault', 'secret.txt')).body.text()).toBe('stored now');
     expect((await app.ctx.storage.list('vault')).objects.map((o) => o.key)).toEqual(['secret.txt']);
+  });
+
+  it('seals an object of a bucket with its own key under that key, not under `storage`', async () => {
+    const video = randomBytes(70 * 1024);
+    await app.ctx.storage.put('videos', 'v1', video, { contentType: 'video/mp4' });
+    const sealed = await sealedKeyOf('videos', 'v1');
+    expect(sealed).toMatch(/^kms:v1:videos:1:[A-Za-z0-9_-]+$/);
+    const read = await app.ctx.storage.get('videos', 'v1');
+    expect(Buffer.from(await read.body.arrayBuffer()).equals(video)).toBe(true);
+    // The KMS records storage's use of Key::"videos" for the bucket, and none of
+    // Key::"storage" for it.
+    const videos = await operator.ctx.kms.usage('videos', { limit: 100 });
+    expect(videos).toContainEqual(
+      expect.objectContaining({
+        caller: `${SPIFFE}/storage`,
+        operation: 'GenerateDataKeys',
+        context: { bucket: 'videos' },
+        outcome: 'success',
+      }),
+    );
+    const underStorage = await operator.ctx.kms.usage('storage', { limit: 1000 });
+    expect(underStorage.filter((r) => r.context?.bucket === 'videos')).toEqual([]);
+    // Disabling `storage` leaves the videos bucket readable and writable: its own key.
+    await operator.ctx.kms.disableKey('storage');
+    try {
+      await app.ctx.storage.put('videos', 'v2', 'still sealed', { contentType: 'video/webm' });
+      expect(await sealedKeyOf('videos', 'v2')).toMatch(/^kms:v1:videos:1:/);
+    } finally {
+      await operator.ctx.kms.enableKey('storage');
+    }
   });
 
   // Last: it replaces the storage service. A storage whose STORAGE_KMS_KEY names a key no

@@ -13,15 +13,16 @@ interface EntityJson {
 /**
  * Grants on `Key::"x"` to `Service::"y"` where the fleet file does not say that y uses x
  * (`services[].keys`): a grant nobody declared is either stale or a key quietly shared.
- * The storage service counts as declaring `storage`, the key every fleet has. Policies
+ * The storage service counts as declaring `storage`, the key every fleet has, and the
+ * keys of the buckets it keeps (`buckets[].key`). Policies
  * are read as written: a permit naming one service and one key (`==`), or a key and a
  * `principal in [...]` list.
  */
 export function undeclaredKeyGrants(compiled: CompiledPolicies, fleet: Fleet): KeyGrantWarning[] {
   const declared = new Map<string, Set<string>>(fleet.services.map((s) => [s.name, new Set(s.keys ?? [])]));
+  const storageKeys = new Set<string>([...ALWAYS_KEYS, ...(fleet.buckets ?? []).flatMap((b) => b.key ?? [])]);
   const uses = (service: string, key: string) =>
-    declared.get(service)?.has(key) === true ||
-    (service === 'storage' && (ALWAYS_KEYS as readonly string[]).includes(key));
+    declared.get(service)?.has(key) === true || (service === 'storage' && storageKeys.has(key));
   const out: KeyGrantWarning[] = [];
   for (const p of compiled.policies) {
     if (p.effect !== 'permit') continue;

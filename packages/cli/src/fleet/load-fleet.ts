@@ -212,10 +212,13 @@ function checkBuckets(
     throw new FleetError(file, segments.join('.'), lineOf(root, segments, counter), message);
   };
   const names = (fleet.buckets ?? []).map((b) => b.name);
+  const keys = new Set([...(fleet.keys ?? []).map((k) => k.name), ...ALWAYS_KEYS]);
   (fleet.buckets ?? []).forEach((b, i) => {
     if (names.indexOf(b.name) !== i) fail(['buckets', i, 'name'], `bucket "${b.name}" is defined twice`);
     if (b.policy !== undefined && baseDir !== undefined && !existsSync(resolve(baseDir, b.policy)))
       fail(['buckets', i, 'policy'], `the policy file ${b.policy} does not exist`);
+    if (b.key !== undefined && !keys.has(b.key))
+      fail(['buckets', i, 'key'], `unknown key "${b.key}": declare it under keys:`);
   });
   fleet.services.forEach((s, i) => {
     s.buckets?.forEach((b, j) => {

@@ -38,6 +38,12 @@ export const FleetBucket = Type.Object(
       }),
     ),
     versioning: Type.Optional(Type.Boolean({ description: 'keep every version; a delete adds a marker' })),
+    key: Type.Optional(
+      Type.String({
+        pattern: '^[a-z][a-z0-9-]{0,62}$',
+        description: "the KMS key (a name from `keys:`) the bucket's data keys come from; default `storage`",
+      }),
+    ),
     policy: Type.Optional(
       Type.String({
         minLength: 1,

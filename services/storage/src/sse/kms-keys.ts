@@ -11,7 +11,10 @@ const POOL_SIZE = 32;
 const KEEP_MS = 60_000;
 
 /**
- * Data keys from the fleet's KMS: `kms:GenerateDataKey` and `kms:Decrypt` on one named key.
+ * Data keys from the fleet's KMS: `kms:GenerateDataKey` and `kms:Decrypt` on the bucket's
+ * key (`buckets[].key`, so that one bucket's data can be disabled or rotated apart from the
+ * others), else the service's default key. A sealed key names its KMS key, so opening one
+ * needs no lookup.
  * The context is the bucket's, so a pool per bucket makes keys ahead of need (each used
  * for one object only) and a put does not wait for a KMS round trip; decrypted keys are
  * cached, so reading an object's ranges asks the KMS once. Both keep keys for at most
@@ -26,8 +29,11 @@ export class KmsDataKeys implements DataKeys {
   constructor(
     private readonly kms: Pick<KmsClient, 'generateDataKeys' | 'decrypt'>,
     private readonly keyName: string,
+    /** Bucket name → KMS key, for buckets with their own key. */
+    private readonly bucketKeys: ReadonlyMap<string, string> = new Map(),
   ) {
-    this.describe = `kms:${keyName}`;
+    const own = [...bucketKeys].map(([bucket, key]) => `, ${bucket}: kms:${key}`).join('');
+    this.describe = `kms:${keyName}${own}`;
     this.#opened = new DataKeyCache(kms, { ttlMs: KEEP_MS, maxEntries: 1000 });
   }
 
@@ -48,10 +54,11 @@ export class KmsDataKeys implements DataKeys {
   }
 
   #pool(context: KeyContext): DataKeyPool {
-    const id = JSON.stringify(Object.entries(context).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const keyName = (context.bucket && this.bucketKeys.get(context.bucket)) ?? this.keyName;
+    const id = JSON.stringify([keyName, Object.entries(context).sort(([a], [b]) => (a < b ? -1 : 1))]);
     let pool = this.#pools.get(id);
     if (!pool) {
-      pool = new DataKeyPool(this.kms, this.keyName, context, { size: POOL_SIZE, maxAgeMs: KEEP_MS });
+      pool = new DataKeyPool(this.kms, keyName, context, { size: POOL_SIZE, maxAgeMs: KEEP_MS });
       this.#pools.set(id, pool);
     }
     return pool;
