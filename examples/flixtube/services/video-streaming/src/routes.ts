@@ -63,6 +63,8 @@ export function streamRoutes(app: ServiceApp, deps: Deps): void {
       // The URL carries a credential: neither it nor the bytes belong in a shared cache.
       reply.code(video.status).headers(video.headers).header('cache-control', 'private, no-store');
       if (req.method === 'HEAD') {
+        // The headers are all a HEAD needs: stop storage's read (the abort is expected).
+        video.body.on('error', () => undefined);
         video.body.destroy();
         return reply.send();
       }
