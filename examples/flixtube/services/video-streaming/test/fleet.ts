@@ -47,6 +47,8 @@ export interface Answer {
 export interface StreamFleet {
   issuer: TestIssuer;
   streaming: RunningService;
+  /** A second instance sharing the first one's database (with `sharedDb`). */
+  twin: RunningService | undefined;
   /** Each `viewed` message seen by the stand-in `history` subscriber. */
   viewed: Array<MessageBody<typeof Viewed>>;
   /** storage as video-upload sees it, and as video-streaming does. */
@@ -57,10 +59,18 @@ export interface StreamFleet {
   call(service: string, method: string, path: string, headers?: Record<string, string>): Promise<Answer>;
   /** A video in metadata (created by bob) with `bytes` as its file in the videos bucket. */
   video(bytes: Buffer, title?: string): Promise<string>;
+  /** For a process joining the same fleet (the benchmark's gateway). */
+  control: RunningControl;
+  home: string;
+  joined(service: string): Promise<Record<string, string>>;
   close(): Promise<void>;
 }
 
-export async function startStreamFleet(opts: { busUrl?: string }): Promise<StreamFleet> {
+/**
+ * `sharedDb`: a PostgreSQL URL; video-streaming then runs twice on it (`streaming` and
+ * `twin`), as several instances of the service do.
+ */
+export async function startStreamFleet(opts: { busUrl?: string; sharedDb?: string }): Promise<StreamFleet> {
   const home = await mkdtemp(join(tmpdir(), 'flixtube-streaming-'));
   const closers: Array<() => Promise<unknown>> = [() => rm(home, { recursive: true, force: true })];
   const close = async () => {
@@ -109,11 +119,21 @@ export async function startStreamFleet(opts: { busUrl?: string }): Promise<Strea
       inMemoryDb: true,
     });
     started.push(metadata);
-    const streaming = await createVideoStreaming().start({
-      env: { ...(await joined('video-streaming')), ...users, ...bus },
-      inMemoryDb: true,
-    });
-    started.push(streaming);
+    const startStreaming = async () => {
+      const s = await createVideoStreaming().start({
+        env: {
+          ...(await joined('video-streaming')),
+          ...users,
+          ...bus,
+          ...(opts.sharedDb ? { DATABASE_URL: opts.sharedDb } : {}),
+        },
+        inMemoryDb: !opts.sharedDb,
+      });
+      started.push(s);
+      return s;
+    };
+    const streaming = await startStreaming();
+    const twin = opts.sharedDb ? await startStreaming() : undefined;
     const stand = async (name: string) => {
       const s = await defineService({ name, routes() {} }).start({
         env: { ...(await joined(name)), ...bus },
@@ -156,7 +176,21 @@ export async function startStreamFleet(opts: { busUrl?: string }): Promise<Strea
       await uploader.put('videos', json.id, bytes, { contentType: 'video/mp4', contentLength: bytes.length });
       return json.id;
     };
-    return { issuer, streaming, viewed, uploader, streamer, person, call, video, close };
+    return {
+      issuer,
+      streaming,
+      twin,
+      viewed,
+      uploader,
+      streamer,
+      person,
+      call,
+      video,
+      control,
+      home,
+      joined,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;

@@ -242,3 +242,50 @@ describe.each(transports)('video-streaming on $name', ({ busUrl }) => {
     expect(res.body.equals(VIDEO)).toBe(true);
   });
 });
+
+// Several instances share the service's database: a token one issued is accepted by the
+// other, and a session is announced once whichever instance serves its requests.
+describe.skipIf(!process.env.DATABASE_URL)('two video-streaming instances on one PostgreSQL', () => {
+  let f: StreamFleet;
+  beforeAll(async () => {
+    f = await startStreamFleet({ sharedDb: process.env.DATABASE_URL });
+  }, 180_000);
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  it('agree on the token key and announce each session once', async () => {
+    const videoId = await f.video(VIDEO.subarray(0, 5000));
+    const sub = `carol-${randomBytes(4).toString('hex')}`;
+    const carol = await f.person(sub);
+    const ticket = await f.call('video-streaming', 'POST', `/videos/${videoId}/stream-token`, {
+      authorization: `Bearer ${carol}`,
+    });
+    const url = (ticket.json() as { url: string }).url.replace(/^\/api/, '');
+    const sid = (
+      JSON.parse(
+        Buffer.from((url.split('token=')[1] as string).split('.')[1] as string, 'base64url').toString(),
+      ) as { sid: string }
+    ).sid;
+    // Both instances at once, several range requests each, the same session.
+    const instances = [f.streaming, f.twin!];
+    const answers = await Promise.all(
+      [0, 1, 2, 3, 4, 5].map((i) =>
+        instances[i % 2]!.app.inject({
+          method: 'GET',
+          url,
+          headers: { range: `bytes=${i * 10}-${i * 10 + 9}` },
+        }),
+      ),
+    );
+    for (const [i, res] of answers.entries()) {
+      expect(res.statusCode).toBe(206);
+      expect(res.rawPayload.equals(VIDEO.subarray(i * 10, i * 10 + 10))).toBe(true);
+    }
+    await until('the session announced', () => f.viewed.some((v) => v.sessionId === sid));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(f.viewed.filter((v) => v.sessionId === sid)).toEqual([
+      expect.objectContaining({ videoId, userId: sub, sessionId: sid }),
+    ]);
+  });
+});
