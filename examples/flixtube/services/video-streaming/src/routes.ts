@@ -58,18 +58,33 @@ export function streamRoutes(app: ServiceApp, deps: Deps): void {
     handler: async (req, reply) => {
       const grant = await tokens.verify(req.query.token, req.params.id);
       const range = parseByteRange(req.headers.range);
-      await lookup.exists(grant.videoId);
-      const video = await readVideo(ctx, storage, bucket, grant.videoId, range);
+      // Both at once: a seek's first byte waits for one round trip, not two. Metadata's
+      // answer still decides: a video it no longer has is 404 and its bytes are dropped.
+      const [exists, read] = await Promise.allSettled([
+        lookup.exists(grant.videoId),
+        readVideo(ctx, storage, bucket, grant.videoId, range),
+      ]);
+      if (exists.status === 'rejected') {
+        if (read.status === 'fulfilled') discard(read.value.body);
+        throw exists.reason;
+      }
+      if (read.status === 'rejected') throw read.reason;
+      const video = read.value;
       // The URL carries a credential: neither it nor the bytes belong in a shared cache.
       reply.code(video.status).headers(video.headers).header('cache-control', 'private, no-store');
       if (req.method === 'HEAD') {
-        // The headers are all a HEAD needs: stop storage's read (the abort is expected).
-        video.body.on('error', () => undefined);
-        video.body.destroy();
+        // The headers are all a HEAD needs: stop storage's read.
+        discard(video.body);
         return reply.send();
       }
       await announceOnce(grant, sessions, publish, ctx.log);
       return reply.send(video.body);
     },
   });
+}
+
+/** Stops a storage read nobody will consume (the abort it causes is expected, not an error). */
+function discard(body: NodeJS.ReadableStream & { destroy(): void }): void {
+  body.on('error', () => undefined);
+  body.destroy();
 }
