@@ -235,6 +235,23 @@ describe('forwarding', () => {
     expect(upstream.seen.at(-1)?.url).toBe('/pub/a/b%20c');
   });
 
+  it('passes Range up and 206, Content-Range, Accept-Ranges and 416 down (video streams seek)', async () => {
+    const part = await get('/public/range?token=t0k', { range: 'bytes=2-5' });
+    expect(upstream.seen.at(-1)?.headers.range).toBe('bytes=2-5');
+    expect(upstream.seen.at(-1)?.url).toBe('/pub/range?token=t0k');
+    expect(part.status).toBe(206);
+    expect(part.headers['content-range']).toBe('bytes 2-5/10');
+    expect(part.headers['accept-ranges']).toBe('bytes');
+    expect(part.headers['content-length']).toBe('4');
+    expect(part.text).toBe('2345');
+    const head = await get('/public/range', { range: 'bytes=0-0' }, 'HEAD');
+    expect(head.status).toBe(206);
+    expect(head.headers['content-range']).toBe('bytes 0-0/10');
+    const beyond = await get('/public/range', { range: 'bytes=10-19' });
+    expect(beyond.status).toBe(416);
+    expect(beyond.headers['content-range']).toBe('bytes */10');
+  });
+
   it.each([
     ['/api/down', 503, 'FLT_UNAVAILABLE'],
     ['/api/slow', 504, 'FLT_UPSTREAM_TIMEOUT'],

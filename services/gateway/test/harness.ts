@@ -74,6 +74,25 @@ export async function startUpstream() {
       seen.push(entry);
       if (req.url?.startsWith('/slow')) return; // never answers
       if (req.url?.startsWith('/broken')) return req.socket.end('HTTP/1.1 ??? nonsense\r\n\r\n');
+      if (req.url?.startsWith('/pub/range')) {
+        // A ranged file as video-streaming serves one: 0123456789, one byte range at a time.
+        const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+        if (!m) {
+          res.writeHead(200, { 'accept-ranges': 'bytes', 'content-length': '10' });
+          return res.end('0123456789');
+        }
+        const [first, last] = [Number(m[1]), Number(m[2])];
+        if (first > 9) {
+          res.writeHead(416, { 'content-range': 'bytes */10', 'content-type': 'application/problem+json' });
+          return res.end('{"code":"FLT_RANGE_NOT_SATISFIABLE"}');
+        }
+        res.writeHead(206, {
+          'accept-ranges': 'bytes',
+          'content-range': `bytes ${first}-${last}/10`,
+          'content-length': String(last - first + 1),
+        });
+        return res.end(req.method === 'HEAD' ? undefined : '0123456789'.slice(first, last + 1));
+      }
       res.writeHead(200, {
         'content-type': 'application/json',
         connection: 'keep-alive, x-hop',

@@ -1,6 +1,7 @@
 import { Viewed, VIEWED } from '@flixtube/messages';
 import { defineService, openUserAccess, requireUser, type Service } from '@flotilla/kit';
 import { metadataConfig } from './config.js';
+import { internalRoutes } from './internal-routes.js';
 import { videoRoutes } from './routes.js';
 import { seedVideos } from './seed.js';
 import { viewRoutes, type ViewPublisher } from './view-routes.js';
@@ -39,6 +40,8 @@ export function createMetadata(opts: MetadataOptions = {}): Service<typeof metad
         videoRoutes(api, store, policy);
         viewRoutes(api, store, policy, publish);
       });
+      // For services without a user token (video-streaming); the endpoint policy decides who.
+      await app.register(async (api) => internalRoutes(api, store));
     },
   });
 }
