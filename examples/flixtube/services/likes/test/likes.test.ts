@@ -38,7 +38,7 @@ describe.each(backends())('likes on $name', ({ env }) => {
   });
   afterAll(() => h?.close());
 
-  const video = () => {
+  const video = (): string => {
     const id = randomUUID();
     metadata.videos.add(id);
     return id;
