@@ -134,7 +134,9 @@ describe.skipIf(!hasChromium)('FlixTube in a browser', () => {
         'gateway',
         'history',
         'kms',
+        'likes',
         'metadata',
+        'recommendations',
         'storage',
       ]);
       for (const s of status.services) {

@@ -34,7 +34,11 @@ const problem = (text: string, schema?: string) => {
 describe('the fleet file', () => {
   it('loads the repository flotilla.yaml', async () => {
     const fleet = await loadFleet(join(root, 'flotilla.yaml'));
-    expect(fleet.services.map((s) => s.name)).toEqual(['metadata', 'history', 'video-upload']);
+    // Each FlixTube service adds itself; metadata, the catalogue, comes first.
+    expect(fleet.services.map((s) => s.name)).toEqual(
+      expect.arrayContaining(['metadata', 'history', 'video-upload', 'video-streaming', 'likes', 'recommendations']),
+    );
+    expect(fleet.services[0]?.name).toBe('metadata');
     expect(fleet.services[0]?.instances).toBe(1);
   });
 
@@ -141,8 +145,8 @@ describe('the fleet file', () => {
     expect(parseFleet(withAction('video:Read'), 'fleet.yaml', schema).gateway.routes[0]?.action).toBe(
       'video:Read',
     );
-    expect(problem(withAction('video:Like'), schema)).toBe(
-      'fleet.yaml:9: gateway.routes.0.action: action "video:Like" is not declared for Route in policies/schema.cedarschema',
+    expect(problem(withAction('video:Share'), schema)).toBe(
+      'fleet.yaml:9: gateway.routes.0.action: action "video:Share" is not declared for Route in policies/schema.cedarschema',
     );
     // Declared, but for keys: no route is decided on it.
     expect(problem(withAction('kms:Decrypt'), schema)).toMatch(
@@ -163,7 +167,7 @@ describe('the fleet file', () => {
       const file = join(dir, 'flotilla.yaml');
       await writeFile(
         file,
-        minimal.replace('upstreamPath: /a }', "upstreamPath: /a, action: 'video:Like' }"),
+        minimal.replace('upstreamPath: /a }', "upstreamPath: /a, action: 'video:Share' }"),
       );
       await expect(loadFleet(file)).rejects.toThrow(
         `${file}:9: gateway.routes.0: cannot read policies/schema.cedarschema (ENOENT): the route's action cannot be checked`,
@@ -174,7 +178,7 @@ describe('the fleet file', () => {
         await readFile(join(root, 'policies', 'schema.cedarschema'), 'utf8'),
       );
       await expect(loadFleet(file)).rejects.toThrow(
-        `${file}:9: gateway.routes.0.action: action "video:Like"`,
+        `${file}:9: gateway.routes.0.action: action "video:Share"`,
       );
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -68,12 +68,12 @@ describe('Authorizer.decide', () => {
   it('denies an unknown action with an error naming it', () => {
     const d = new Authorizer(fleet).decide({
       principal: 'User::"bob"',
-      action: 'video:Like',
+      action: 'video:Share',
       resource: 'Video::"v1"',
       entities: people,
     });
     expect(d.decision).toBe('deny');
-    expect(d.errors.join()).toMatch(/Action::"video:Like"/);
+    expect(d.errors.join()).toMatch(/Action::"video:Share"/);
   });
 
   it('denies when an entity lacks a required attribute, naming the attribute', () => {

@@ -70,11 +70,11 @@ describe('compilePolicies', () => {
     const unknownAction = issuesOf(() =>
       compilePolicies({
         schema,
-        files: { 'a.cedar': '\npermit(principal, action == Action::"video:Like", resource);' },
+        files: { 'a.cedar': '\npermit(principal, action == Action::"video:Share", resource);' },
       }),
     );
     expect(unknownAction.issues[0]).toMatchObject({ file: 'a.cedar', line: 2 });
-    expect(unknownAction.issues[0]?.message).toMatch(/unrecognized action `Action::"video:Like"`/);
+    expect(unknownAction.issues[0]?.message).toMatch(/unrecognized action `Action::"video:Share"`/);
 
     const unknownType = issuesOf(() =>
       compilePolicies({ schema, files: { 'a.cedar': 'permit(principal is Robot, action, resource);' } }),

@@ -182,7 +182,7 @@ describe('Cedar policies at the edge', () => {
         'upstreams: { videos: http://127.0.0.1:9 }',
         'routes:',
         '  - { method: GET, path: /api/videos, service: videos, upstreamPath: /videos, auth: required, action: "video:Read" }',
-        '  - { method: POST, path: /api/likes, service: videos, upstreamPath: /likes, auth: required, action: "video:Like" }',
+        '  - { method: POST, path: /api/shares, service: videos, upstreamPath: /shares, auth: required, action: "video:Share" }',
         '',
       ].join('\n'),
     );
@@ -195,7 +195,7 @@ describe('Cedar policies at the edge', () => {
     });
     expect(err).toMatchObject({ code: 'FLT_CONFIG_INVALID' });
     expect(err.message).toBe(
-      `${file}: /routes/1/action "video:Like" is not an action the policy schema declares for Route`,
+      `${file}: /routes/1/action "video:Share" is not an action the policy schema declares for Route`,
     );
   });
 

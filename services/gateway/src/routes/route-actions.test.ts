@@ -47,7 +47,7 @@ describe('route actions', () => {
   });
 
   it.each([
-    [route({ action: 'video:Like' }), 'routes.yaml: /routes/1/action "video:Like" is not an action'],
+    [route({ action: 'video:Share' }), 'routes.yaml: /routes/1/action "video:Share" is not an action'],
     [route({ action: 'kms:Decrypt' }), 'routes.yaml: /routes/1/action "kms:Decrypt" is not an action'],
     [route({ method: 'OPTIONS' }), 'routes.yaml: /routes/1/method decides on http:OPTIONS, which is not'],
   ])('refuses a route the policies could never allow (%#)', (bad, message) => {

@@ -1,14 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import { callerOf, FlotillaError, type ServiceApp, type UserPolicy } from '@flotilla/kit';
+import type { VideoDeleted } from '@flixtube/messages';
+import {
+  callerOf,
+  FlotillaError,
+  type MessageBody,
+  type ServiceApp,
+  type ServiceContext,
+  type UserPolicy,
+} from '@flotilla/kit';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { videoEntity } from './video-entity.js';
 import { CreateVideo, ListQuery, UpdateVideo, VideoBody, VideoPage, VideoParams } from './video-schemas.js';
 import type { Video, VideoStore } from './video-store.js';
 
+/** Announces a deletion: by default `ctx.bus.publish('video-deleted', …)`; tests pass their own. */
+export type DeletePublisher = (deleted: MessageBody<typeof VideoDeleted>) => Promise<void>;
+
 const notFound = (id: string) => new FlotillaError('FLT_NOT_FOUND', `video ${id} does not exist`);
 
 /** The video routes; every one needs a signed-in caller and the policy's permission. */
-export function videoRoutes(app: ServiceApp, store: VideoStore, access: UserPolicy): void {
+export function videoRoutes(
+  app: ServiceApp,
+  store: VideoStore,
+  access: UserPolicy,
+  publishDeleted: DeletePublisher,
+  log: ServiceContext['log'],
+): void {
   app.get('/videos', { schema: { querystring: ListQuery, response: { 200: VideoPage } } }, async (req) => {
     const user = callerOf(req);
     const { limit, cursor } = req.query;
@@ -67,6 +84,11 @@ export function videoRoutes(app: ServiceApp, store: VideoStore, access: UserPoli
     if (!video) throw notFound(req.params.id);
     await access.require(callerOf(req), 'video:Delete', videoEntity(video), 'you may not delete this video');
     if (!(await store.delete(video.id))) throw notFound(req.params.id);
+    // The video is gone from the catalogue whatever the bus says: a failed announcement is
+    // logged (likes, recommendations, history keep an orphan the catalogue no longer shows).
+    await publishDeleted({ videoId: video.id, at: new Date().toISOString() }).catch((err: unknown) =>
+      log.error({ err, videoId: video.id }, 'video-deleted could not be published'),
+    );
     return reply.code(204).send();
   });
 }

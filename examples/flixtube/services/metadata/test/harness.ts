@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { type RunningService } from '@flotilla/kit';
 import { startTestIssuer, type TestIssuer } from '@flotilla/testing';
 import type { MessageBody } from '@flotilla/kit';
-import type { Viewed } from '@flixtube/messages';
+import type { VideoDeleted, Viewed } from '@flixtube/messages';
 import { createMetadata } from '../src/index.js';
 
 export const AUDIENCE = 'flixtube-api';
@@ -27,6 +27,8 @@ export interface Harness {
   home: string;
   /** What metadata published as `viewed`, in order (the harness stands in for the bus). */
   viewed: Array<MessageBody<typeof Viewed>>;
+  /** What metadata published as `video-deleted`, in order. */
+  deleted: Array<MessageBody<typeof VideoDeleted>>;
   /** Subjects unique to this run, so runs sharing a PostgreSQL database do not see each other. */
   subs: { alice: string; bob: string; carol: string; dave: string };
   token(who: keyof Harness['subs']): Promise<string>;
@@ -50,7 +52,11 @@ export async function startMetadata(env: Record<string, string> = {}): Promise<H
   const run = randomUUID().slice(0, 8);
   const subs = { alice: `alice-${run}`, bob: `bob-${run}`, carol: `carol-${run}`, dave: `dave-${run}` };
   const viewed: Harness['viewed'] = [];
+  const deleted: Harness['deleted'] = [];
   const service = await createMetadata({
+    publishVideoDeleted: async (d) => {
+      deleted.push(d);
+    },
     publishViewed: async (view) => {
       viewed.push(view);
     },
@@ -72,6 +78,7 @@ export async function startMetadata(env: Record<string, string> = {}): Promise<H
     service,
     home,
     viewed,
+    deleted,
     subs,
     token: (who) => issuer.token(subs[who], { claims: { ...PEOPLE[who], scope: 'openid videos' } }),
     call: (token, method, path, body) =>

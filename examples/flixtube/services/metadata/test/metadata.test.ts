@@ -169,6 +169,8 @@ describe.each(backends())('metadata on $name', ({ env }) => {
       const video = await create('carol', "Carol's video");
       expect((await h.call(await h.token('bob'), 'DELETE', `/videos/${video.id}`)).status).toBe(204);
       await problem(await h.call(await h.token('bob'), 'GET', `/videos/${video.id}`), 404);
+      // Every service that kept something of it hears that it is gone.
+      expect(h.deleted).toContainEqual({ videoId: video.id, at: expect.any(String) });
     });
 
     it('lets the owner delete her own video', async () => {
@@ -179,6 +181,8 @@ describe.each(backends())('metadata on $name', ({ env }) => {
     it('refuses deleting without a second factor, even to an administrator', async () => {
       const video = await create('carol', 'Needs MFA');
       await problem(await h.call(await h.token('dave'), 'DELETE', `/videos/${video.id}`), 403);
+      // A refused deletion announces nothing.
+      expect(h.deleted.map((d) => d.videoId)).not.toContain(video.id);
       // Updating does not need it.
       const res = await h.call(await h.token('dave'), 'PATCH', `/videos/${video.id}`, { description: 'ok' });
       expect(res.status).toBe(200);
