@@ -138,6 +138,8 @@ describe.skipIf(!hasChromium)('FlixTube in a browser', () => {
         'metadata',
         'recommendations',
         'storage',
+        'video-streaming',
+        'video-upload',
       ]);
       for (const s of status.services) {
         expect(s.ready, s.name).toBe(true);
