@@ -36,7 +36,14 @@ describe('the fleet file', () => {
     const fleet = await loadFleet(join(root, 'flotilla.yaml'));
     // Each FlixTube service adds itself; metadata, the catalogue, comes first.
     expect(fleet.services.map((s) => s.name)).toEqual(
-      expect.arrayContaining(['metadata', 'history', 'video-upload', 'video-streaming', 'likes', 'recommendations']),
+      expect.arrayContaining([
+        'metadata',
+        'history',
+        'video-upload',
+        'video-streaming',
+        'likes',
+        'recommendations',
+      ]),
     );
     expect(fleet.services[0]?.name).toBe('metadata');
     expect(fleet.services[0]?.instances).toBe(1);
