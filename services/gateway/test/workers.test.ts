@@ -25,12 +25,18 @@ let tls: ReturnType<typeof testCertificate>;
 let gw: ChildProcess;
 let gwUrl: string;
 const lines: Array<Record<string, unknown>> = [];
+// Resolved when the slow upstream holds a request: SIGTERM must come after that, not after
+// a guessed delay (on a loaded host the request may not have reached a worker yet).
+let slowArrived: () => void = () => {};
 const dir = mkdtempSync(join(tmpdir(), 'gw-workers-'));
 
 beforeAll(async () => {
   issuer = await startIssuer();
   upstream = await startUpstream();
-  slow = await listen((_req, res) => void setTimeout(() => res.end('late'), 400));
+  slow = await listen((_req, res) => {
+    slowArrived();
+    setTimeout(() => res.end('late'), 400);
+  });
   // The auth server's revocation stream (SSE): every worker subscribes to it.
   events = await listen((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -184,8 +190,9 @@ describe('gateway with GATEWAY_WORKERS=2', () => {
 
   it('stops every worker on SIGTERM after answering the requests in flight, with one audit chain', async () => {
     const workers = new Set(access('User:limited-user').map((a) => a.pid));
+    const arrived = new Promise<void>((r) => (slowArrived = r));
     const inFlight = get('/slow');
-    await new Promise((r) => setTimeout(r, 100));
+    await arrived;
     gw.kill('SIGTERM');
     expect(await inFlight).toEqual({ status: 200, body: 'late' });
     const [code] = (await once(gw, 'exit')) as [number];
