@@ -30,7 +30,10 @@ export function createVideoStreaming(
       const { config } = ctx;
       const { auth } = await openUserAccess(ctx);
       const deps = {
-        tokens: new StreamTokens(await streamKey(ctx.db), config.STREAM_TOKEN_TTL_SECONDS),
+        tokens: new StreamTokens(
+          await streamKey(ctx.db, ctx.kms, config.STREAM_KEY_NAME),
+          config.STREAM_TOKEN_TTL_SECONDS,
+        ),
         lookup: metadataLookup(ctx, config.METADATA_SERVICE),
         sessions: new ViewingSessions(ctx.db),
         publish: opts.publishViewed ?? publishOnBus(ctx),

@@ -1,10 +1,10 @@
-// A small fleet for video-streaming's tests: a real control plane, storage (the videos
-// bucket, local data keys), metadata, video-streaming, and the bus (the embedded broker
+// A small fleet for video-streaming's tests: a real control plane, a KMS (the key that
+// seals the stream-token key), storage (the videos bucket, local data keys), metadata, video-streaming, and the bus (the embedded broker
 // as its own process, or a RabbitMQ vhost of its own), each with its workload identity
 // (mTLS) and the repository's policies. Stand-ins named `gateway`, `video-upload` and
 // `history` make the calls those services would, under their own identities.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,6 +13,7 @@ import { Viewed, VIEWED } from '@flixtube/messages';
 import { type RunningControl, startControl } from '@flotilla/control';
 import { defineService, type MessageBody, type RunningService } from '@flotilla/kit';
 import { StorageClient, storageOverCall } from '@flotilla/kit/contracts';
+import { createKmsService } from '@flotilla/kms';
 import { startStorage } from '@flotilla/storage';
 import {
   fleetJoiner,
@@ -59,6 +60,8 @@ export interface StreamFleet {
   call(service: string, method: string, path: string, headers?: Record<string, string>): Promise<Answer>;
   /** A video in metadata (created by bob) with `bytes` as its file in the videos bucket. */
   video(bytes: Buffer, title?: string): Promise<string>;
+  /** A stand-in service of the fleet by that name (already started ones are reused). */
+  stand(name: string): Promise<RunningService>;
   /** For a process joining the same fleet (the benchmark's gateway). */
   control: RunningControl;
   home: string;
@@ -100,6 +103,17 @@ export async function startStreamFleet(opts: { busUrl?: string; sharedDb?: strin
       const broker: ServiceProcess = await spawnService(BROKER_MAIN, await joined('broker'));
       closers.push(() => broker.kill('SIGKILL'));
     }
+    // The KMS, with the fleet's `stream-tokens` key. Its root key is made here, per run.
+    await writeFile(join(home, 'keys.json'), JSON.stringify([{ name: 'stream-tokens' }]));
+    const kms = await createKmsService().start({
+      env: {
+        ...(await joined('kms')),
+        FLOTILLA_KMS_ROOT_KEY: randomBytes(32).toString('base64'),
+        KMS_KEYS_FILE: join(home, 'keys.json'),
+      },
+      inMemoryDb: true,
+    });
+    started.push(kms);
     const storage = await startStorage({
       env: { ...(await joined('storage')), STORAGE_LOCAL_KEY_FILE: join(home, 'storage.key') },
       buckets: [
@@ -134,11 +148,15 @@ export async function startStreamFleet(opts: { busUrl?: string; sharedDb?: strin
     };
     const streaming = await startStreaming();
     const twin = opts.sharedDb ? await startStreaming() : undefined;
+    const stands = new Map<string, RunningService>();
     const stand = async (name: string) => {
+      const known = stands.get(name);
+      if (known) return known;
       const s = await defineService({ name, routes() {} }).start({
         env: { ...(await joined(name)), ...bus },
       });
       started.push(s);
+      stands.set(name, s);
       return s;
     };
     const gateway = await stand('gateway');
@@ -186,6 +204,7 @@ export async function startStreamFleet(opts: { busUrl?: string; sharedDb?: strin
       person,
       call,
       video,
+      stand,
       control,
       home,
       joined,

@@ -167,7 +167,7 @@ describe.each(transports)('video-streaming on $name', ({ busUrl }) => {
     it('an expired token: 401 FLT_TOKEN_EXPIRED', async () => {
       // The service's own key, read as an instance would, signs a token that expired.
       const { streamKey } = await import('../src/stream-keys.js');
-      const key = await streamKey(f.streaming.ctx.db);
+      const key = await streamKey(f.streaming.ctx.db, f.streaming.ctx.kms, 'stream-tokens');
       const past = Math.floor(Date.now() / 1000) - 3600;
       const expired = await new SignJWT({ vid: videoId, sid: 's-expired' })
         .setProtectedHeader({ alg: 'HS256', typ: 'flixtube-stream+jwt' })
@@ -178,6 +178,23 @@ describe.each(transports)('video-streaming on $name', ({ busUrl }) => {
         .setExpirationTime(past + 600)
         .sign(key);
       problem(await get(`/videos/${videoId}/stream?token=${expired}`), 401, 'FLT_TOKEN_EXPIRED');
+    });
+
+    it('keeps its signing key sealed by the KMS: the database holds no key another service can open', async () => {
+      const { rows } = await f.streaming.ctx.db.query<{ sealed: string }>('SELECT sealed FROM stream_keys');
+      expect(rows).toHaveLength(1);
+      const sealed = rows[0]!.sealed;
+      const key = await f.streaming.ctx.kms.decrypt(sealed, {
+        service: 'video-streaming',
+        purpose: 'stream-token-hmac',
+      });
+      expect(key).toHaveLength(32);
+      expect(sealed).not.toContain(key.toString('base64'));
+      // Another service of the fleet holding the row still cannot open it (iam.cedar).
+      const history = await f.stand('history');
+      await expect(
+        history.ctx.kms.decrypt(sealed, { service: 'video-streaming', purpose: 'stream-token-hmac' }),
+      ).rejects.toMatchObject({ code: 'FLT_POLICY_DENIED' });
     });
 
     it('no stream token without a signed-in user: 401', async () => {
