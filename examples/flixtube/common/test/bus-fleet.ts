@@ -100,6 +100,12 @@ export interface BusFleet {
     path: string,
     body?: unknown,
   ): Promise<JsonAnswer>;
+  /**
+   * Waits until `service` is ready (`/readyz`; ready only once its subscriptions consume),
+   * then until `from` finds it (discovery lists only ready instances). Polling `call` alone
+   * would count every "no instance" against `from`'s circuit breaker for the service.
+   */
+  ready(service: RunningService, from: RunningService, method: string, path: string): Promise<void>;
   /** Stops everything, newest first, and removes the home. */
   stop(): Promise<void>;
 }
@@ -149,7 +155,7 @@ export async function openBusFleet(prefix: string, rabbit: boolean): Promise<Bus
     throw err;
   }
   const joiner = fleetJoiner(control, { home, policies: join(home, 'policies') });
-  const bus = vhost ? { BUS_URL: vhost.url } : {};
+  const bus: Record<string, string> = vhost ? { BUS_URL: vhost.url } : {};
   const users = { AUTH_ISSUER: issuer.issuer, AUTH_JWKS_URL: issuer.jwksUrl, POLICY_WATCH: 'false' };
   const tag = `${process.pid}-${rabbit ? 'rmq' : 'emb'}`;
   const joined = async (service: string) => ({ ...(await joiner(service)), ...bus });
@@ -189,6 +195,20 @@ export async function openBusFleet(prefix: string, rabbit: boolean): Promise<Bus
       });
       const text = await res.body.text();
       return { status: res.statusCode, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    },
+    async ready(service, from, method, path) {
+      await until(`${service.name} is ready`, async () =>
+        (await service.app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200 ? true : undefined,
+      );
+      await until(`${from.name} finds ${service.name}`, async () => {
+        const res = await from.ctx.call(service.name, {
+          method,
+          path,
+          headers: { accept: 'application/json' },
+        });
+        await res.body.dump();
+        return true;
+      });
     },
     stop,
   };
