@@ -85,6 +85,8 @@ export interface BusFleet {
     service: Startable,
     opts?: { env?: Record<string, string>; inMemoryDb?: boolean },
   ): Promise<RunningService>;
+  /** The services started so far under `name` (to stop one, or restart it). */
+  services(name: string): RunningService[];
   /** A service with no routes, named `name`, to do what the fleet's `name` would. */
   standIn(name: string): Promise<RunningService>;
   /** Starts the embedded broker as its own process (nothing on RabbitMQ: it is there). */
@@ -174,6 +176,7 @@ export async function openBusFleet(prefix: string, rabbit: boolean): Promise<Bus
       const env = { ...(await joined(name)), ...users, ...opts.env };
       return keep(await service.start({ env, inMemoryDb: opts.inMemoryDb ?? false }));
     },
+    services: (name) => services.filter((s) => s.name === name),
     async standIn(name) {
       return keep(await defineService({ name, routes() {} }).start({ env: await joined(name) }));
     },
