@@ -93,15 +93,8 @@ export interface BusFleet {
   startBroker(): Promise<void>;
   /** A person's access token (`<name>-<tag>`, MFA done). */
   person(name: string, roles?: string[]): Promise<string>;
-  /** A JSON call through `from` (the stand-in gateway), over mTLS, with the user's bearer token. */
-  call(
-    from: RunningService,
-    service: string,
-    token: string,
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<JsonAnswer>;
+  /** A JSON call from the stand-in `gateway` (`standIn('gateway')`), over mTLS, with the user's bearer token. */
+  call(service: string, token: string, method: string, path: string, body?: unknown): Promise<JsonAnswer>;
   /**
    * Waits until `service` is ready (`/readyz`; ready only once its subscriptions consume),
    * then until `from` finds it (discovery lists only ready instances). Polling `call` alone
@@ -185,7 +178,9 @@ export async function openBusFleet(prefix: string, rabbit: boolean): Promise<Bus
     },
     person: (name, roles = ['viewer']) =>
       testIssuer.token(`${name}-${tag}`, { claims: { roles, amr: ['pwd', 'otp'] } }),
-    async call(from, service, token, method, path, body) {
+    async call(service, token, method, path, body) {
+      const from = services.find((s) => s.name === 'gateway');
+      if (!from) throw new Error("no stand-in gateway: start one with standIn('gateway')");
       const res = await from.ctx.call(service, {
         method,
         path,

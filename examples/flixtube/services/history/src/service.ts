@@ -1,8 +1,13 @@
 import { defineService, openUserAccess, requireUser, type Service } from '@flotilla/kit';
 import { historyConfig } from './config.js';
 import { historyRoutes } from './routes.js';
-import { metadataLookup, type VideoLookup } from '@flixtube/common';
-import { forgetDeleted, subscribeVideoDeleted, type VideoDeletedSource } from './video-deleted.js';
+import {
+  metadataLookup,
+  subscribeVideoDeleted,
+  type VideoDeletedSource,
+  type VideoLookup,
+} from '@flixtube/common';
+import { forgetDeleted } from './video-deleted.js';
 import { ViewStore } from './view-store.js';
 import { recordViewed, subscribeViewed, type ViewedSource } from './viewed.js';
 

@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 describe.each(busTransports('viewed-over-bus'))('a view travels as viewed on $name', ({ rabbit }) => {
   let fleet: BusFleet;
-  let gateway: RunningService;
   let metadata: RunningService;
   let history: RunningService;
   let notYet: { statusCode: number; json(): unknown } | undefined;
@@ -27,32 +26,28 @@ describe.each(busTransports('viewed-over-bus'))('a view travels as viewed on $na
       notYet = await history.app.inject({ method: 'GET', url: '/readyz' });
       await fleet.startBroker();
     }
-    gateway = await fleet.standIn('gateway');
+    await fleet.standIn('gateway');
   });
 
   afterAll(() => fleet?.stop());
 
-  const person = (name: string, roles: string[]) => fleet.person(name, roles);
-  const call = (service: string, token: string, method: string, path: string, body?: unknown) =>
-    fleet.call(gateway, service, token, method, path, body);
-
   it('POST /views on metadata → history lists the view', async () => {
-    const bob = await person('bob', ['admin']);
-    const alice = await person('alice', ['viewer']);
-    const created = await call('metadata', bob, 'POST', '/videos', { title: 'Over the bus' });
+    const bob = await fleet.person('bob', ['admin']);
+    const alice = await fleet.person('alice', ['viewer']);
+    const created = await fleet.call('metadata', bob, 'POST', '/videos', { title: 'Over the bus' });
     expect(created.status).toBe(201);
     const videoId = created.json.id as string;
 
     // history is discoverable only once ready, and it is ready only once it consumes `viewed`.
     await until('history is ready (subscribed to viewed)', async () => {
-      const res = await call('history', alice, 'GET', '/history');
+      const res = await fleet.call('history', alice, 'GET', '/history');
       return res.status === 200 ? res : undefined;
     });
-    const viewed = await call('metadata', alice, 'POST', '/views', { videoId });
+    const viewed = await fleet.call('metadata', alice, 'POST', '/views', { videoId });
     expect(viewed.status).toBe(202);
 
     const listed = await until('history lists the view', async () => {
-      const res = await call('history', alice, 'GET', '/history');
+      const res = await fleet.call('history', alice, 'GET', '/history');
       const views = (res.json.views ?? []) as Array<{ videoId: string; title: string | null }>;
       return views.length > 0 ? views : undefined;
     });
@@ -82,17 +77,19 @@ describe.each(busTransports('viewed-over-bus'))('a view travels as viewed on $na
   });
 
   it('a video deleted in metadata is forgotten by history (video-deleted)', async () => {
-    const bob = await person('bob', ['admin']);
-    const carol = await person('carol', ['viewer']);
-    const created = await call('metadata', bob, 'POST', '/videos', { title: 'Soon gone' });
+    const bob = await fleet.person('bob', ['admin']);
+    const carol = await fleet.person('carol', ['viewer']);
+    const created = await fleet.call('metadata', bob, 'POST', '/videos', { title: 'Soon gone' });
     const videoId = created.json.id as string;
-    expect((await call('metadata', carol, 'POST', '/views', { videoId })).status).toBe(202);
+    expect((await fleet.call('metadata', carol, 'POST', '/views', { videoId })).status).toBe(202);
     const watched = async () =>
-      ((await call('history', carol, 'GET', '/history')).json.views ?? []) as Array<{ videoId: string }>;
+      ((await fleet.call('history', carol, 'GET', '/history')).json.views ?? []) as Array<{
+        videoId: string;
+      }>;
     await until('history lists the view', async () =>
       (await watched()).some((v) => v.videoId === videoId) ? true : undefined,
     );
-    expect((await call('metadata', bob, 'DELETE', `/videos/${videoId}`)).status).toBe(204);
+    expect((await fleet.call('metadata', bob, 'DELETE', `/videos/${videoId}`)).status).toBe(204);
     await until('history forgets the deleted video', async () =>
       (await watched()).some((v) => v.videoId === videoId) ? undefined : true,
     );

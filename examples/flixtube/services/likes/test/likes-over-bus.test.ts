@@ -14,7 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 describe.each(busTransports('likes-over-bus'))('likes travel on $name', ({ rabbit }) => {
   let fleet: BusFleet;
-  let gateway: RunningService;
   let metadata: RunningService;
   let likes: RunningService;
   let recommendations: RunningService;
@@ -25,23 +24,20 @@ describe.each(busTransports('likes-over-bus'))('likes travel on $name', ({ rabbi
     metadata = await fleet.start('metadata', createMetadata(), { inMemoryDb: true });
     likes = await fleet.start('likes', createLikes(), { inMemoryDb: true });
     recommendations = await fleet.start('recommendations', createRecommendations(), { inMemoryDb: true });
-    gateway = await fleet.standIn('gateway');
+    await fleet.standIn('gateway');
     // Three services, a broker and a control plane: more than the default on a busy machine.
   }, 180_000);
 
   afterAll(() => fleet?.stop());
 
-  const person = (name: string, roles = ['viewer']) => fleet.person(name, roles);
-  const call = (service: string, token: string, method: string, path: string, body?: unknown) =>
-    fleet.call(gateway, service, token, method, path, body);
   /** Waits until `service` is discoverable, which it is only once ready (consuming its subscriptions). */
   const ready = (service: string, token: string, path: string) =>
     until(`${service} is ready (subscribed)`, async () => {
-      const res = await call(service, token, 'GET', path);
+      const res = await fleet.call(service, token, 'GET', path);
       return res.status === 200 ? res : undefined;
     });
   const recommended = async (token: string) =>
-    ((await call('recommendations', token, 'GET', '/recommendations?limit=50')).json.recommendations ??
+    ((await fleet.call('recommendations', token, 'GET', '/recommendations?limit=50')).json.recommendations ??
       []) as Array<{
       videoId: string;
       reason: string;
@@ -49,24 +45,24 @@ describe.each(busTransports('likes-over-bus'))('likes travel on $name', ({ rabbi
 
   it('a like reaches recommendations as liked; a deletion in metadata reaches likes as video-deleted', async () => {
     const [bob, alice, carol] = [
-      await person('bob', ['admin']),
-      await person('alice'),
-      await person('carol'),
+      await fleet.person('bob', ['admin']),
+      await fleet.person('alice'),
+      await fleet.person('carol'),
     ];
     await ready('likes', alice, '/favorites');
     await ready('recommendations', carol, '/recommendations');
     const [a, b] = await Promise.all(
       ['Liked by both', 'Liked by alice'].map(async (title) => {
-        const created = await call('metadata', bob, 'POST', '/videos', { title });
+        const created = await fleet.call('metadata', bob, 'POST', '/videos', { title });
         expect(created.status).toBe(201);
         return created.json.id as string;
       }),
     );
     for (const id of [a, b])
-      expect((await call('likes', alice, 'PUT', `/videos/${id}/like`)).status).toBe(204);
-    expect((await call('likes', alice, 'PUT', `/videos/${b}/favorite`)).status).toBe(204);
-    expect((await call('likes', carol, 'PUT', `/videos/${a}/like`)).status).toBe(204);
-    expect((await call('likes', carol, 'GET', `/videos/${a}/likes`)).json).toEqual({
+      expect((await fleet.call('likes', alice, 'PUT', `/videos/${id}/like`)).status).toBe(204);
+    expect((await fleet.call('likes', alice, 'PUT', `/videos/${b}/favorite`)).status).toBe(204);
+    expect((await fleet.call('likes', carol, 'PUT', `/videos/${a}/like`)).status).toBe(204);
+    expect((await fleet.call('likes', carol, 'GET', `/videos/${a}/likes`)).json).toEqual({
       videoId: a,
       likes: 2,
       liked: true,
@@ -81,16 +77,16 @@ describe.each(busTransports('likes-over-bus'))('likes travel on $name', ({ rabbi
     expect(recs.map((r) => r.videoId)).not.toContain(a);
 
     // bob deletes b in metadata: likes forgets alice's favorite, recommendations the video.
-    expect((await call('metadata', bob, 'DELETE', `/videos/${b}`)).status).toBe(204);
+    expect((await fleet.call('metadata', bob, 'DELETE', `/videos/${b}`)).status).toBe(204);
     await until('likes forgets the deleted video', async () => {
-      const res = await call('likes', alice, 'GET', '/favorites');
+      const res = await fleet.call('likes', alice, 'GET', '/favorites');
       const favorites = res.json.favorites as Array<{ videoId: string }>;
       return favorites.some((f) => f.videoId === b) ? undefined : favorites;
     });
     await until('recommendations drops the deleted video', async () =>
       (await recommended(carol)).some((r) => r.videoId === b) ? undefined : true,
     );
-    expect((await call('likes', alice, 'PUT', `/videos/${b}/like`)).status).toBe(404);
+    expect((await fleet.call('likes', alice, 'PUT', `/videos/${b}/like`)).status).toBe(404);
   });
 
   it('refuses what the policies do not grant: likes may not publish viewed nor subscribe to liked, metadata may not publish liked', async () => {

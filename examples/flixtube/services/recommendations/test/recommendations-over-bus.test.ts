@@ -15,7 +15,6 @@ describe.each(busTransports('recommendations-over-bus'))(
   'views become recommendations on $name',
   ({ rabbit }) => {
     let fleet: BusFleet;
-    let gateway: RunningService;
     let recommendations: RunningService;
     let notYet: { statusCode: number; json(): unknown } | undefined;
 
@@ -28,39 +27,36 @@ describe.each(busTransports('recommendations-over-bus'))(
         notYet = await recommendations.app.inject({ method: 'GET', url: '/readyz' });
         await fleet.startBroker();
       }
-      gateway = await fleet.standIn('gateway');
+      await fleet.standIn('gateway');
       // Two services, a broker and a control plane: more than the default on a busy machine.
     }, 180_000);
 
     afterAll(() => fleet?.stop());
 
-    const person = (name: string, roles = ['viewer']) => fleet.person(name, roles);
-    const call = (service: string, token: string, method: string, path: string, body?: unknown) =>
-      fleet.call(gateway, service, token, method, path, body);
     const recommended = async (token: string) => {
-      const res = await call('recommendations', token, 'GET', '/recommendations?limit=50');
+      const res = await fleet.call('recommendations', token, 'GET', '/recommendations?limit=50');
       if (res.status !== 200) return undefined;
       return res.json.recommendations as Array<{ videoId: string; title: string | null; reason: string }>;
     };
 
     it('carol watches what alice watched and gets alice’s other video, titled; deleting it in metadata removes it', async () => {
       const [bob, alice, carol] = [
-        await person('bob', ['admin']),
-        await person('alice'),
-        await person('carol'),
+        await fleet.person('bob', ['admin']),
+        await fleet.person('alice'),
+        await fleet.person('carol'),
       ];
       // recommendations is discoverable only once ready, and ready only once it consumes its topics.
       await until('recommendations is ready (subscribed)', () => recommended(carol));
       const [both, other] = await Promise.all(
         ['Watched by both', 'Watched by alice'].map(async (title) => {
-          const created = await call('metadata', bob, 'POST', '/videos', { title });
+          const created = await fleet.call('metadata', bob, 'POST', '/videos', { title });
           expect(created.status).toBe(201);
           return created.json.id as string;
         }),
       );
       for (const videoId of [both, other])
-        expect((await call('metadata', alice, 'POST', '/views', { videoId })).status).toBe(202);
-      expect((await call('metadata', carol, 'POST', '/views', { videoId: both })).status).toBe(202);
+        expect((await fleet.call('metadata', alice, 'POST', '/views', { videoId })).status).toBe(202);
+      expect((await fleet.call('metadata', carol, 'POST', '/views', { videoId: both })).status).toBe(202);
 
       const recs = await until('recommendations learns the views', async () => {
         const list = await recommended(carol);
@@ -74,7 +70,7 @@ describe.each(busTransports('recommendations-over-bus'))(
       });
       expect(recs.map((r) => r.videoId)).not.toContain(both);
 
-      expect((await call('metadata', bob, 'DELETE', `/videos/${other}`)).status).toBe(204);
+      expect((await fleet.call('metadata', bob, 'DELETE', `/videos/${other}`)).status).toBe(204);
       await until('recommendations drops the deleted video', async () => {
         const list = await recommended(carol);
         return list && !list.some((r) => r.videoId === other) ? list : undefined;

@@ -1,10 +1,15 @@
-import { DEMO_VIDEOS, type DemoVideo } from '@flixtube/common';
+import {
+  DEMO_VIDEOS,
+  type DemoVideo,
+  subscribeVideoDeleted,
+  type VideoDeletedSource,
+} from '@flixtube/common';
 import { defineService, openUserAccess, requireUser, type Service } from '@flotilla/kit';
 import { type Catalogue, metadataCatalogue } from './catalogue.js';
 import { videoUploadConfig } from './config.js';
 import { type DemoSeedResult, seedDemoVideos } from './demo-seed.js';
 import { uploadRoutes } from './upload-route.js';
-import { deleteStoredVideo, subscribeVideoDeleted, type VideoDeletedSource } from './video-deleted.js';
+import { deleteStoredVideo } from './video-deleted.js';
 
 export interface VideoUploadOptions {
   /** Where catalogue entries go; default metadata over mTLS (`ctx.call`). */

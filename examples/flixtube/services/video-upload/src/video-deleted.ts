@@ -1,27 +1,5 @@
-import { VIDEO_DELETED, VideoDeleted } from '@flixtube/messages';
-import {
-  FlotillaError,
-  keepConsuming,
-  type KeptConsumer,
-  type MessageHandler,
-  type ServiceContext,
-} from '@flotilla/kit';
-
-export type VideoDeletedHandler = MessageHandler<(typeof VideoDeleted)['schema']>;
-
-/** Where deletions come from: by default the `video-deleted` topic; tests without a broker pass their own. */
-export type VideoDeletedSource = (
-  ctx: ServiceContext,
-  handler: VideoDeletedHandler,
-) => KeptConsumer | undefined;
-
-/**
- * video-upload's copy of every `video-deleted` (subscriber group `video-upload`). Kept
- * trying in the background while the broker is not up; `/readyz` reports
- * `bus:video-deleted` until it consumes.
- */
-export const subscribeVideoDeleted: VideoDeletedSource = (ctx, handler) =>
-  keepConsuming(ctx, VIDEO_DELETED, () => ctx.bus.subscribe(VIDEO_DELETED, VideoDeleted, handler));
+import type { VideoDeletedHandler } from '@flixtube/common';
+import { FlotillaError, type ServiceContext } from '@flotilla/kit';
 
 /**
  * Deletes a deleted video's bytes from the bucket: video-upload holds the bucket's write
