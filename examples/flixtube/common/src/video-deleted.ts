@@ -7,10 +7,7 @@ export type VideoDeletedHandler = MessageHandler<(typeof VideoDeleted)['schema']
  * Where deletions come from: by default the `video-deleted` topic (`subscribeVideoDeleted`,
  * which gives back its kept consumer); tests without a broker pass their own and keep the handler.
  */
-export type VideoDeletedSource = (
-  ctx: ServiceContext,
-  handler: VideoDeletedHandler,
-) => KeptConsumer | void;
+export type VideoDeletedSource = (ctx: ServiceContext, handler: VideoDeletedHandler) => KeptConsumer | void;
 
 /**
  * A service's copy of every `video-deleted` (subscriber group: the service's name; its
