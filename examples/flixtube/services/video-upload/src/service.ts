@@ -53,8 +53,8 @@ export function createVideoUpload(
       if (config.UPLOAD_DEMO) {
         const closing = new AbortController();
         ctx.onClose(() => closing.abort());
-        // Never in the way of readiness: once the bus is there (the subscription consumes),
-        // the demo goes in behind the service's back.
+        // Never in the way of readiness: not awaited, and started once the bus is there
+        // (the video-deleted subscription consumes), so the first sends find a broker.
         void (async () => {
           if (deletions && !(await deletions.started)) return;
           const result = await seedDemoVideos(ingest, opts.demoVideos ?? DEMO_VIDEOS, {
