@@ -1,3 +1,3 @@
 export { createHistory, history, type HistoryOptions } from './service.js';
-export type { VideoLookup, VideoSummary } from './video-lookup.js';
+export type { VideoDeletedHandler, VideoDeletedSource, VideoLookup, VideoSummary } from '@flixtube/common';
 export type { ViewedHandler, ViewedSource } from './viewed.js';

@@ -8,7 +8,7 @@ import {
 } from '@flotilla/kit';
 import { HistoryBody, HistoryQuery, UserParams } from './history-schemas.js';
 import { titlesOf } from './titles.js';
-import type { VideoLookup } from './video-lookup.js';
+import type { VideoLookup } from '@flixtube/common';
 import type { ViewStore } from './view-store.js';
 
 interface Deps {

@@ -1,7 +1,13 @@
 import { defineService, openUserAccess, requireUser, type Service } from '@flotilla/kit';
 import { historyConfig } from './config.js';
 import { historyRoutes } from './routes.js';
-import { metadataLookup, type VideoLookup } from './video-lookup.js';
+import {
+  metadataLookup,
+  subscribeVideoDeleted,
+  type VideoDeletedSource,
+  type VideoLookup,
+} from '@flixtube/common';
+import { forgetDeleted } from './video-deleted.js';
 import { ViewStore } from './view-store.js';
 import { recordViewed, subscribeViewed, type ViewedSource } from './viewed.js';
 
@@ -10,11 +16,14 @@ export interface HistoryOptions {
   lookup?: VideoLookup;
   /** Where views come from; default the `viewed` topic on the fleet's bus. Tests pass a stand-in. */
   viewed?: ViewedSource;
+  /** Where deletions come from; default the `video-deleted` topic. Tests pass a stand-in. */
+  videoDeleted?: VideoDeletedSource;
 }
 
 /**
- * FlixTube's watch history. Views arrive as `viewed` messages (metadata checks the video
- * and publishes them) and are recorded once per message id. Reading, it verifies the
+ * FlixTube's watch history. Views arrive as `viewed` messages (video-streaming and
+ * metadata publish them) and are recorded once per message id; a `video-deleted` forgets
+ * the video's views. Reading, it verifies the
  * caller's token itself, asks metadata (over mTLS, with the user's token) what each video
  * is called, and lets the fleet's Cedar policies decide whose history a caller may read.
  */
@@ -28,6 +37,7 @@ export function createHistory(opts: HistoryOptions = {}): Service<typeof history
       const { auth, policy } = await openUserAccess(ctx);
       const store = new ViewStore(ctx.db);
       (opts.viewed ?? subscribeViewed)(ctx, recordViewed(store, ctx.log));
+      (opts.videoDeleted ?? subscribeVideoDeleted)(ctx, forgetDeleted(store, ctx.log));
       const deps = {
         store,
         lookup: opts.lookup ?? metadataLookup(ctx, config.METADATA_SERVICE),

@@ -1,5 +1,5 @@
 import type { ServiceContext } from '@flotilla/kit';
-import type { VideoLookup } from './video-lookup.js';
+import type { VideoLookup } from '@flixtube/common';
 
 // Enough to hide metadata's latency without one history page flooding it.
 const CONCURRENCY = 8;

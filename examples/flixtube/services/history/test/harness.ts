@@ -2,10 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Viewed } from '@flixtube/messages';
+import { VideoDeleted, Viewed } from '@flixtube/messages';
 import { type MessageBody, type RunningService } from '@flotilla/kit';
 import { startTestIssuer, type TestIssuer } from '@flotilla/testing';
-import { createHistory, type VideoLookup, type ViewedHandler } from '../src/index.js';
+import {
+  createHistory,
+  type VideoDeletedHandler,
+  type VideoLookup,
+  type ViewedHandler,
+} from '../src/index.js';
 
 export const AUDIENCE = 'flixtube-api';
 export const POLICY_DIR = resolve(import.meta.dirname, '../../../../../policies');
@@ -34,6 +39,8 @@ export interface HistoryHarness {
    * the same id again is a redelivery.
    */
   publishViewed(view: MessageBody<typeof Viewed>, id?: string): Promise<void>;
+  /** Delivers a `video-deleted` for `videoId` to history, as its subscription would. */
+  deleteVideo(videoId: string): Promise<void>;
   /** `who` viewed `videoId` now (a new message). */
   view(who: Person, videoId: string): Promise<void>;
   call(token: string | undefined, method: string, path: string, body?: unknown): Promise<Response>;
@@ -52,10 +59,14 @@ export async function startHistory(
   const run = randomUUID().slice(0, 8);
   const subs = { alice: `alice-${run}`, bob: `bob-${run}` };
   let handler: ViewedHandler | undefined;
+  let onDeleted: VideoDeletedHandler | undefined;
   const service = await createHistory({
     lookup,
     viewed: (_ctx, h) => {
       handler = h;
+    },
+    videoDeleted: (_ctx, h) => {
+      onDeleted = h;
     },
   }).start({
     env: {
@@ -70,25 +81,33 @@ export async function startHistory(
     },
     inMemoryDb: true,
   });
+  const envelope = (id: string, type: string) => ({
+    id,
+    type,
+    time: new Date().toISOString(),
+    sender: 'spiffe://flotilla.local/svc/metadata',
+    attempt: 1,
+    redelivered: false,
+  });
   const publishViewed = async (view: MessageBody<typeof Viewed>, id: string = randomUUID()) => {
     const problem = Viewed.problem(view);
     if (problem) throw new Error(`the bus would refuse this message: ${problem}`);
     if (!handler) throw new Error('history did not subscribe to viewed');
-    const message = {
-      id,
-      type: Viewed.name,
-      time: new Date().toISOString(),
-      sender: 'spiffe://flotilla.local/svc/metadata',
-      attempt: 1,
-      redelivered: false,
-    };
-    await handler(view, message);
+    await handler(view, envelope(id, Viewed.name));
+  };
+  const deleteVideo = async (videoId: string) => {
+    const deleted = { videoId, at: new Date().toISOString() };
+    const problem = VideoDeleted.problem(deleted);
+    if (problem) throw new Error(`the bus would refuse this message: ${problem}`);
+    if (!onDeleted) throw new Error('history did not subscribe to video-deleted');
+    await onDeleted(deleted, envelope(randomUUID(), VideoDeleted.name));
   };
   return {
     issuer,
     service,
     subs,
     publishViewed,
+    deleteVideo,
     view: (who, videoId) => publishViewed({ videoId, userId: subs[who], at: new Date().toISOString() }),
     token: (who) =>
       issuer.token(subs[who], {

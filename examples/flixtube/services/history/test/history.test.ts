@@ -26,7 +26,7 @@ function fakeMetadata(): VideoLookup & { seen: string[]; titles: Map<string, str
       if (id === SECRET) throw new FlotillaError('FLT_FORBIDDEN', 'you may not watch this video');
       if (id === BROKEN) throw new FlotillaError('FLT_UPSTREAM_FAILED', 'metadata answered 500');
       const title = titles.get(id);
-      return title === undefined ? undefined : { id, title };
+      return title === undefined ? undefined : { id, title, owner: 'bob' };
     },
   };
 }
@@ -130,6 +130,20 @@ describe.each(backends())('history on $name', ({ env }) => {
     await view('bob', BROKEN);
     const body = await list('bob');
     expect(body.views[0]).toMatchObject({ videoId: BROKEN, title: null });
+  });
+
+  it('forgets a deleted video: its views go, a late view of it is not recorded, a redelivery changes nothing', async () => {
+    const GONE = randomUUID();
+    await view('alice', GONE);
+    await view('bob', GONE);
+    expect((await list('alice')).views.map((v) => v.videoId)).toContain(GONE);
+    await h.deleteVideo(GONE);
+    await h.deleteVideo(GONE);
+    // A viewed that was on its way when the video was deleted.
+    await view('alice', GONE);
+    expect((await list('alice')).views.map((v) => v.videoId)).not.toContain(GONE);
+    expect((await list('bob')).views.map((v) => v.videoId)).not.toContain(GONE);
+    expect((await list('alice')).views.map((v) => v.videoId)).toContain(CATS);
   });
 
   it('answers 401 without a valid token', async () => {

@@ -3,148 +3,51 @@
 // when BUS_URL is set), metadata and history with their workload identities (mTLS) and
 // the repository's policies, unchanged. A stand-in gateway (a service named `gateway`,
 // which the policies let call both) makes the calls the real gateway would.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createHistory } from '@flixtube/history';
-import { createMetadata } from '@flixtube/metadata';
 import { Viewed } from '@flixtube/messages';
-import { type RunningControl, startControl } from '@flotilla/control';
-import { defineService, type RunningService } from '@flotilla/kit';
-import {
-  fleetJoiner,
-  policiesWithGrants,
-  type RabbitVhost,
-  rabbitVhost,
-  type ServiceProcess,
-  spawnService,
-  startTestIssuer,
-  type TestIssuer,
-} from '@flotilla/testing';
+import { createMetadata } from '@flixtube/metadata';
+import { type BusFleet, busTransports, openBusFleet, until } from '@flixtube/common/testing';
+import type { RunningService } from '@flotilla/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIENCE, POLICY_DIR } from './harness.js';
 
-const BROKER_MAIN = createRequire(import.meta.url).resolve('@flotilla/broker/main');
-const BUS_URL = process.env.BUS_URL;
-if (!BUS_URL)
-  console.warn('BUS_URL is not set: viewed-over-bus runs on the embedded broker only, not RabbitMQ');
-
-const transports = [
-  { name: 'the embedded broker', rabbit: false },
-  ...(BUS_URL ? [{ name: 'RabbitMQ', rabbit: true }] : []),
-];
-
-/** Waits for `what`, polling; fails after `ms` with the last answer (not a speed check). */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what} (last: ${String(last)})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-describe.each(transports)('a view travels as viewed on $name', ({ rabbit }) => {
-  let home: string;
-  let control: RunningControl;
-  let issuer: TestIssuer;
-  let vhost: RabbitVhost | undefined;
-  let broker: ServiceProcess | undefined;
-  const services: RunningService[] = [];
-  let gateway: RunningService;
+describe.each(busTransports('viewed-over-bus'))('a view travels as viewed on $name', ({ rabbit }) => {
+  let fleet: BusFleet;
   let metadata: RunningService;
   let history: RunningService;
   let notYet: { statusCode: number; json(): unknown } | undefined;
 
   beforeAll(async () => {
-    home = await mkdtemp(join(tmpdir(), 'flixtube-viewed-'));
-    // The repository's policies as they are: no grants added for the test.
-    const policies = await policiesWithGrants(home, POLICY_DIR, '// no test grants\n');
-    control = await startControl({
-      env: { FLOTILLA_HOME: home, LOG_LEVEL: 'silent', PORT: '0', FLOTILLA_POLICY_DIR: policies },
-    });
-    const joined = fleetJoiner(control, { home, policies });
-    issuer = await startTestIssuer({ audience: AUDIENCE, clientId: 'flixtube-web' });
-    vhost = rabbit ? await rabbitVhost(BUS_URL as string, 'flixtube-viewed') : undefined;
-    const env = {
-      AUTH_ISSUER: issuer.issuer,
-      AUTH_JWKS_URL: issuer.jwksUrl,
-      POLICY_WATCH: 'false',
-      ...(vhost ? { BUS_URL: vhost.url } : {}),
-    };
-    metadata = await createMetadata().start({
-      env: { ...(await joined('metadata')), ...env },
-      inMemoryDb: true,
-    });
-    services.push(metadata);
+    fleet = await openBusFleet('flixtube-viewed', rabbit);
+    metadata = await fleet.start('metadata', createMetadata(), { inMemoryDb: true });
     // history starts before the broker: it keeps trying to subscribe until the broker is there.
-    history = await createHistory().start({
-      env: { ...(await joined('history')), ...env },
-      inMemoryDb: true,
-    });
-    services.push(history);
+    history = await fleet.start('history', createHistory(), { inMemoryDb: true });
     if (!rabbit) {
       // No broker yet: history is up but not ready, and says why.
       notYet = await history.app.inject({ method: 'GET', url: '/readyz' });
-      broker = await spawnService(BROKER_MAIN, await joined('broker'));
+      await fleet.startBroker();
     }
-    gateway = await defineService({ name: 'gateway', routes() {} }).start({ env: await joined('gateway') });
-    services.push(gateway);
+    await fleet.standIn('gateway');
   });
 
-  afterAll(async () => {
-    for (const s of services.reverse()) await s.stop().catch(() => undefined);
-    await broker?.kill('SIGKILL');
-    await control?.stop();
-    await issuer?.close();
-    await vhost?.delete();
-    if (home) await rm(home, { recursive: true, force: true });
-  });
-
-  const person = (sub: string, roles: string[]) =>
-    issuer.token(sub, { claims: { roles, amr: ['pwd', 'otp'] } });
-
-  /** A call through the stand-in gateway, over mTLS, with the user's bearer token. */
-  async function call(service: string, token: string, method: string, path: string, body?: unknown) {
-    const res = await gateway.ctx.call(service, {
-      method,
-      path,
-      headers: {
-        authorization: `Bearer ${token}`,
-        accept: 'application/json',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.body.text();
-    return { status: res.statusCode, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  }
+  afterAll(() => fleet?.stop());
 
   it('POST /views on metadata → history lists the view', async () => {
-    const bob = await person(`bob-${process.pid}`, ['admin']);
-    const aliceSub = `alice-${process.pid}-${rabbit ? 'rmq' : 'emb'}`;
-    const alice = await person(aliceSub, ['viewer']);
-    const created = await call('metadata', bob, 'POST', '/videos', { title: 'Over the bus' });
+    const bob = await fleet.person('bob', ['admin']);
+    const alice = await fleet.person('alice', ['viewer']);
+    const created = await fleet.call('metadata', bob, 'POST', '/videos', { title: 'Over the bus' });
     expect(created.status).toBe(201);
     const videoId = created.json.id as string;
 
     // history is discoverable only once ready, and it is ready only once it consumes `viewed`.
     await until('history is ready (subscribed to viewed)', async () => {
-      const res = await call('history', alice, 'GET', '/history');
+      const res = await fleet.call('history', alice, 'GET', '/history');
       return res.status === 200 ? res : undefined;
     });
-    const viewed = await call('metadata', alice, 'POST', '/views', { videoId });
+    const viewed = await fleet.call('metadata', alice, 'POST', '/views', { videoId });
     expect(viewed.status).toBe(202);
 
     const listed = await until('history lists the view', async () => {
-      const res = await call('history', alice, 'GET', '/history');
+      const res = await fleet.call('history', alice, 'GET', '/history');
       const views = (res.json.views ?? []) as Array<{ videoId: string; title: string | null }>;
       return views.length > 0 ? views : undefined;
     });
@@ -171,5 +74,24 @@ describe.each(transports)('a view travels as viewed on $name', ({ rabbit }) => {
     await expect(metadata.ctx.bus.subscribe('viewed', Viewed, async () => undefined)).rejects.toMatchObject({
       code: 'FLT_POLICY_DENIED',
     });
+  });
+
+  it('a video deleted in metadata is forgotten by history (video-deleted)', async () => {
+    const bob = await fleet.person('bob', ['admin']);
+    const carol = await fleet.person('carol', ['viewer']);
+    const created = await fleet.call('metadata', bob, 'POST', '/videos', { title: 'Soon gone' });
+    const videoId = created.json.id as string;
+    expect((await fleet.call('metadata', carol, 'POST', '/views', { videoId })).status).toBe(202);
+    const watched = async () =>
+      ((await fleet.call('history', carol, 'GET', '/history')).json.views ?? []) as Array<{
+        videoId: string;
+      }>;
+    await until('history lists the view', async () =>
+      (await watched()).some((v) => v.videoId === videoId) ? true : undefined,
+    );
+    expect((await fleet.call('metadata', bob, 'DELETE', `/videos/${videoId}`)).status).toBe(204);
+    await until('history forgets the deleted video', async () =>
+      (await watched()).some((v) => v.videoId === videoId) ? undefined : true,
+    );
   });
 });

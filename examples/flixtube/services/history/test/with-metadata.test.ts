@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metadataLookup } from '../src/video-lookup.js';
+import { metadataLookup } from '@flixtube/common';
 import { AUDIENCE, type HistoryHarness, POLICY_DIR, startHistory } from './harness.js';
 
 /**

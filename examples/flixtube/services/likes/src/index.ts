@@ -1,3 +1,3 @@
 export { createLikes, likes, type LikesOptions } from './service.js';
 export type { LikedPublisher, VideoDeletedSource } from './messages.js';
-export type { VideoLookup, VideoSummary } from './video-lookup.js';
+export type { VideoLookup, VideoSummary } from '@flixtube/common';

@@ -10,7 +10,7 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 import { FavoritesPage, FavoritesQuery, LikesBody, VideoParams } from './like-schemas.js';
 import type { LikeStore } from './like-store.js';
 import type { LikedPublisher } from './messages.js';
-import type { VideoLookup, VideoSummary } from './video-lookup.js';
+import type { VideoLookup, VideoSummary } from '@flixtube/common';
 
 interface Deps {
   store: LikeStore;

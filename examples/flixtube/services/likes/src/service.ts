@@ -9,7 +9,7 @@ import {
   type VideoDeletedSource,
 } from './messages.js';
 import { likeRoutes } from './routes.js';
-import { metadataLookup, type VideoLookup } from './video-lookup.js';
+import { metadataLookup, type VideoLookup } from '@flixtube/common';
 
 export interface LikesOptions {
   /** How videos are checked; default metadata over mTLS (`ctx.call`). Tests pass a fake. */

@@ -17,7 +17,7 @@ function fakeMetadata(): VideoLookup & { videos: Set<string>; asked: string[] } 
     async find(id, authorization) {
       asked.push(authorization);
       if (id === HIDDEN) throw new FlotillaError('FLT_FORBIDDEN', 'you may not watch this video');
-      return videos.has(id) ? { id, owner: 'bob' } : undefined;
+      return videos.has(id) ? { id, title: 'A video', owner: 'bob' } : undefined;
     },
   };
 }

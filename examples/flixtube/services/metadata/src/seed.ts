@@ -1,32 +1,19 @@
+import { DEMO_VIDEOS } from '@flixtube/common';
 import type { ServiceContext } from '@flotilla/kit';
 import type { VideoStore } from './video-store.js';
 
-// Fixed ids make seeding idempotent: a restart finds them and adds nothing.
-const DEMO = [
-  {
-    id: '6f1d2b8e-3c1a-4e0f-9a51-0b7c4d2e9a01',
-    title: 'Welcome to FlixTube',
-    description: 'A short tour of the app.',
-  },
-  {
-    id: '6f1d2b8e-3c1a-4e0f-9a51-0b7c4d2e9a02',
-    title: 'Mutual TLS in five minutes',
-    description: 'How every FlixTube service proves who it is.',
-  },
-  {
-    id: '6f1d2b8e-3c1a-4e0f-9a51-0b7c4d2e9a03',
-    title: 'Policies as code',
-    description: 'Who may delete a video, and why: Cedar.',
-  },
-] as const;
-
-/** Adds the demo videos owned by `owner`, unless they are there already. */
+/**
+ * Adds the demo catalogue's entries owned by `owner`, unless they are there already. The
+ * ids are fixed (one list, @flixtube/common), so a restart adds nothing, and video-upload
+ * (`UPLOAD_DEMO`) stores each entry's video under the same id.
+ */
 export async function seedVideos(
   store: VideoStore,
   owner: string,
   log: ServiceContext['log'],
 ): Promise<void> {
   let added = 0;
-  for (const video of DEMO) if (await store.ensure({ ...video, owner })) added += 1;
+  for (const { id, title, description } of DEMO_VIDEOS)
+    if (await store.ensure({ id, title, description, owner })) added += 1;
   if (added > 0) log.info({ added }, 'demo videos added');
 }

@@ -1,3 +1,3 @@
 export { createRecommendations, recommendations, type RecommendationsOptions } from './service.js';
 export type { SignalHandlers, SignalSource } from './signals.js';
-export type { VideoLookup, VideoSummary } from './video-lookup.js';
+export type { VideoLookup, VideoSummary } from '@flixtube/common';

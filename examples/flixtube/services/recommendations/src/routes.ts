@@ -1,7 +1,7 @@
 import { callerOf, FlotillaError, type ServiceApp, type ServiceContext, type User } from '@flotilla/kit';
 import { RecommendationsBody, RecommendationsQuery } from './schemas.js';
 import type { Candidate, SignalStore } from './signal-store.js';
-import type { VideoLookup } from './video-lookup.js';
+import type { VideoLookup } from '@flixtube/common';
 
 interface Deps {
   store: SignalStore;

@@ -3,7 +3,7 @@ import { recommendationsConfig } from './config.js';
 import { recommendationRoutes } from './routes.js';
 import { SignalStore } from './signal-store.js';
 import { signalHandlers, type SignalSource, subscribeSignals } from './signals.js';
-import { metadataLookup, type VideoLookup } from './video-lookup.js';
+import { metadataLookup, type VideoLookup } from '@flixtube/common';
 
 export interface RecommendationsOptions {
   /** How videos are looked up; default metadata over mTLS (`ctx.call`). Tests pass a fake. */

@@ -21,7 +21,7 @@ function fakeMetadata(): VideoLookup & {
       if (hidden.has(id)) throw new FlotillaError('FLT_FORBIDDEN', 'you may not watch this video');
       if (broken.has(id)) throw new FlotillaError('FLT_UPSTREAM_FAILED', 'metadata answered 500');
       const title = titles.get(id);
-      return title === undefined ? undefined : { id, title };
+      return title === undefined ? undefined : { id, title, owner: 'bob' };
     },
   };
 }

@@ -13,6 +13,11 @@ export const videoUploadConfig = Type.Object({
     maxLength: 63,
     description: "the storage bucket uploads go to (its maxObjectSize is the upload's limit)",
   }),
+  UPLOAD_DEMO: Type.Boolean({
+    default: false,
+    description:
+      "once ready, store the demo catalogue's videos (metadata's METADATA_SEED entries) where missing",
+  }),
   UPLOAD_TIMEOUT_MS: Type.Integer({
     minimum: 0,
     default: 3_600_000,

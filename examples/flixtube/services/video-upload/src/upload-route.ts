@@ -1,14 +1,6 @@
-import { VIDEO_UPLOADED, VideoUploaded } from '@flixtube/messages';
-import {
-  callerOf,
-  FlotillaError,
-  type ServiceApp,
-  type ServiceContext,
-  Type,
-  type UserPolicy,
-} from '@flotilla/kit';
+import { callerOf, type ServiceApp, Type, type UserPolicy } from '@flotilla/kit';
 import type { Catalogue } from './catalogue.js';
-import { declaredVideoType, peek, SNIFF_BYTES, sniffVideo } from './sniff.js';
+import { type IngestDeps, ingestVideo } from './ingest.js';
 
 /** The route the gateway forwards `POST /api/uploads` from: the Cedar resource decided again here. */
 const UPLOAD_ROUTE = {
@@ -31,20 +23,16 @@ const Uploaded = Type.Object({
   size: Type.Integer(),
 });
 
-export interface UploadDeps {
-  ctx: Pick<ServiceContext, 'storage' | 'bus' | 'log' | 'audit'>;
+export interface UploadDeps extends IngestDeps {
   catalogue: Catalogue;
   policy: UserPolicy;
-  bucket: string;
 }
 
 /**
  * `POST /uploads?title=…[&description=…]`: the raw video as the body (`Content-Type`
- * video/mp4 or video/webm). In order: the policy (`video:Upload`), the declared type, the
- * sniffed first bytes (a mismatch is 415 before anything is written), the catalogue entry
- * in metadata (as the user), the bytes streamed into the bucket (`<videoId>`; the bucket's
- * limit refuses a larger file while streaming, 413), then `video-uploaded` on the queue.
- * A failure after the entry exists removes what was written: nothing half-written.
+ * video/mp4 or video/webm). The policy (`video:Upload`) first, then the path every video
+ * takes in (`ingestVideo`: type checks, the catalogue entry in metadata as the user, the
+ * streamed put, `video-uploaded`); a failure after the entry exists removes the entry too.
  */
 export function uploadRoutes(app: ServiceApp, deps: UploadDeps): void {
   // The body is never parsed: it streams from the socket into storage.
@@ -63,68 +51,17 @@ export function uploadRoutes(app: ServiceApp, deps: UploadDeps): void {
     async (req, reply) => {
       const user = callerOf(req);
       await deps.policy.require(user, 'video:Upload', UPLOAD_ROUTE, 'you may not upload videos');
-      const declared = declaredVideoType(req.headers['content-type']);
-      if (!declared) throw new FlotillaError('FLT_MEDIA_TYPE', 'an upload must be video/mp4 or video/webm');
-      const { head, whole } = await peek(req.raw[Symbol.asyncIterator](), SNIFF_BYTES);
-      if (head.length === 0) throw new FlotillaError('FLT_VALIDATION', 'the upload is empty');
-      const sniffed = sniffVideo(head);
-      if (sniffed !== declared)
-        throw new FlotillaError(
-          'FLT_MEDIA_TYPE',
-          sniffed
-            ? `the file is ${sniffed}, not the declared ${declared}`
-            : `the file is not a video (${declared} declared)`,
-        );
-
       const authorization = req.headers.authorization ?? '';
-      const entry = await deps.catalogue.create(
-        { title: req.query.title, ...(req.query.description ? { description: req.query.description } : {}) },
-        authorization,
-      );
-      const length = Number(req.headers['content-length'] ?? Number.NaN);
-      let stored = false;
-      try {
-        const put = await deps.ctx.storage.put(deps.bucket, entry.id, whole, {
-          contentType: declared,
-          ifNoneMatch: '*',
-          ...(Number.isSafeInteger(length) ? { contentLength: length } : {}),
-        });
-        stored = true;
-        await deps.ctx.bus.send(VIDEO_UPLOADED, VideoUploaded, {
-          videoId: entry.id,
-          contentType: declared,
-          size: put.size,
-        });
-        await deps.ctx.audit({
-          actor: user.sub,
-          action: 'video.upload',
-          target: `${deps.bucket}/${entry.id}`,
-          outcome: 'success',
-          details: { size: put.size, contentType: declared },
-        });
-        return reply
-          .code(201)
-          .header('location', `/videos/${entry.id}`)
-          .send({ id: entry.id, title: entry.title, contentType: declared, size: put.size });
-      } catch (err) {
-        await undo(deps, entry.id, stored, authorization);
-        throw err;
-      }
+      const { title, description } = req.query;
+      const uploaded = await ingestVideo(deps, {
+        declared: req.headers['content-type'],
+        body: req.raw[Symbol.asyncIterator](),
+        length: Number(req.headers['content-length'] ?? Number.NaN),
+        actor: user.sub,
+        entry: () => deps.catalogue.create({ title, ...(description ? { description } : {}) }, authorization),
+        undoEntry: (id) => deps.catalogue.remove(id, authorization),
+      });
+      return reply.code(201).header('location', `/videos/${uploaded.id}`).send(uploaded);
     },
   );
-}
-
-/** Removes what a failed upload wrote (its object, then its entry); a failure here is logged, the upload's error stands. */
-async function undo(deps: UploadDeps, id: string, stored: boolean, authorization: string): Promise<void> {
-  if (stored)
-    await deps.ctx.storage
-      .delete(deps.bucket, id)
-      .catch((err: unknown) =>
-        deps.ctx.log.error({ err, videoId: id }, 'could not delete the object of a failed upload'),
-      );
-  await deps.catalogue
-    .remove(id, authorization)
-    .catch((err: unknown) =>
-      deps.ctx.log.error({ err, videoId: id }, 'could not delete the catalogue entry of a failed upload'),
-    );
 }

@@ -1,4 +1,8 @@
-import { resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { BusFleet } from '@flixtube/common/testing';
+import type { RunningService } from '@flotilla/kit';
+import { createStorage } from '@flotilla/storage';
 
 export const AUDIENCE = 'flixtube-api';
 export const POLICY_DIR = resolve(import.meta.dirname, '../../../../../policies');
@@ -35,4 +39,28 @@ export function tinyWebm(size = 1024): Buffer {
     Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 0x01]),
     Buffer.alloc(size, 0x42),
   ]);
+}
+
+/** Starts the storage service with the bucket `videos` (the repository's bucket policy, `limit`). */
+export async function startVideosBucket(fleet: BusFleet, limit: number): Promise<RunningService> {
+  await writeFile(
+    join(fleet.home, 'buckets.json'),
+    JSON.stringify([
+      {
+        name: 'videos',
+        key: 'videos',
+        maxObjectSize: limit,
+        contentTypes: ['video/*'],
+        policy: VIDEOS_POLICY,
+      },
+    ]),
+  );
+  return fleet.start('storage', createStorage(), {
+    env: {
+      STORAGE_BUCKETS_FILE: join(fleet.home, 'buckets.json'),
+      STORAGE_LOCAL_KEY_FILE: join(fleet.home, 'storage.key'),
+      STORAGE_URL: `file://${join(fleet.home, 'objects')}`,
+    },
+    inMemoryDb: true,
+  });
 }

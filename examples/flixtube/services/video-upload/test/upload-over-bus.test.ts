@@ -6,144 +6,45 @@
 // policies, unchanged. Stand-ins named `gateway` (the policies let it call video-upload and
 // metadata), `thumbnails` (the queue's consumer) and `operator` (lists and reads the
 // bucket) do what those would.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { type BusFleet, busTransports, openBusFleet, until } from '@flixtube/common/testing';
 import { createMetadata } from '@flixtube/metadata';
 import { VIDEO_UPLOADED, VideoUploaded } from '@flixtube/messages';
-import { type RunningControl, startControl } from '@flotilla/control';
-import { defineService, type MessageBody, type RunningService } from '@flotilla/kit';
-import { createStorage } from '@flotilla/storage';
-import {
-  fleetJoiner,
-  policiesWithGrants,
-  type RabbitVhost,
-  rabbitVhost,
-  type ServiceProcess,
-  spawnService,
-  startTestIssuer,
-  type TestIssuer,
-} from '@flotilla/testing';
+import { type MessageBody, type RunningService } from '@flotilla/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVideoUpload } from '../src/index.js';
-import { AUDIENCE, POLICY_DIR, tinyMp4, tinyWebm, VIDEOS_POLICY } from './fixtures.js';
-
-const BROKER_MAIN = createRequire(import.meta.url).resolve('@flotilla/broker/main');
-const BUS_URL = process.env.BUS_URL;
-if (!BUS_URL)
-  console.warn('BUS_URL is not set: upload-over-bus runs on the embedded broker only, not RabbitMQ');
-
-const transports = [
-  { name: 'the embedded broker', rabbit: false },
-  ...(BUS_URL ? [{ name: 'RabbitMQ', rabbit: true }] : []),
-];
+import { startVideosBucket, tinyMp4, tinyWebm } from './fixtures.js';
 
 /** The videos bucket's limit in this test: small, so that "over the limit" is cheap. */
 const LIMIT = 64 * 1024;
 
-/** Waits for `what`, polling; fails after `ms` with the last answer (not a speed check). */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what} (last: ${String(last)})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-describe.each(transports)('an upload on $name', ({ rabbit }) => {
-  let home: string;
-  let control: RunningControl;
-  let issuer: TestIssuer;
-  let vhost: RabbitVhost | undefined;
-  let broker: ServiceProcess | undefined;
-  const services: RunningService[] = [];
+describe.each(busTransports('upload-over-bus'))('an upload on $name', ({ rabbit }) => {
+  let fleet: BusFleet;
   let gateway: RunningService;
   let operator: RunningService;
+  let uploader: RunningService;
+  let tag: string;
   const received: Array<MessageBody<typeof VideoUploaded>> = [];
-  const tag = `${process.pid}-${rabbit ? 'rmq' : 'emb'}`;
 
   beforeAll(async () => {
-    home = await mkdtemp(join(tmpdir(), 'flixtube-upload-'));
-    // The repository's policies as they are: no grants added for the test.
-    const policies = await policiesWithGrants(home, POLICY_DIR, '// no test grants\n');
-    control = await startControl({
-      env: { FLOTILLA_HOME: home, LOG_LEVEL: 'silent', PORT: '0', FLOTILLA_POLICY_DIR: policies },
-    });
-    const joined = fleetJoiner(control, { home, policies });
-    issuer = await startTestIssuer({ audience: AUDIENCE, clientId: 'flixtube-web' });
-    vhost = rabbit ? await rabbitVhost(BUS_URL as string, 'flixtube-upload') : undefined;
-    const env = {
-      AUTH_ISSUER: issuer.issuer,
-      AUTH_JWKS_URL: issuer.jwksUrl,
-      POLICY_WATCH: 'false',
-      ...(vhost ? { BUS_URL: vhost.url } : {}),
-    };
-    await writeFile(
-      join(home, 'buckets.json'),
-      JSON.stringify([
-        {
-          name: 'videos',
-          key: 'videos',
-          maxObjectSize: LIMIT,
-          contentTypes: ['video/*'],
-          policy: VIDEOS_POLICY,
-        },
-      ]),
-    );
-    const start = async (service: RunningService | Promise<RunningService>) => {
-      services.push(await service);
-      return services.at(-1) as RunningService;
-    };
-    await start(
-      createStorage().start({
-        env: {
-          ...(await joined('storage')),
-          STORAGE_BUCKETS_FILE: join(home, 'buckets.json'),
-          STORAGE_LOCAL_KEY_FILE: join(home, 'storage.key'),
-          STORAGE_URL: `file://${join(home, 'objects')}`,
-        },
-        inMemoryDb: true,
-      }),
-    );
-    await start(createMetadata().start({ env: { ...(await joined('metadata')), ...env }, inMemoryDb: true }));
-    await start(createVideoUpload().start({ env: { ...(await joined('video-upload')), ...env } }));
-    if (!rabbit) broker = await spawnService(BROKER_MAIN, await joined('broker'));
-    const thumbnails = await start(
-      defineService({ name: 'thumbnails', routes() {} }).start({
-        env: { ...(await joined('thumbnails')), ...env },
-      }),
-    );
+    fleet = await openBusFleet('flixtube-upload', rabbit);
+    tag = fleet.tag;
+    await startVideosBucket(fleet, LIMIT);
+    await fleet.start('metadata', createMetadata(), { inMemoryDb: true });
+    uploader = await fleet.start('video-upload', createVideoUpload());
+    await fleet.startBroker();
+    const thumbnails = await fleet.standIn('thumbnails');
     await thumbnails.ctx.bus.consume(VIDEO_UPLOADED, VideoUploaded, async (body) => {
       received.push(body);
     });
-    gateway = await start(
-      defineService({ name: 'gateway', routes() {} }).start({ env: await joined('gateway') }),
-    );
-    operator = await start(
-      defineService({ name: 'operator', routes() {} }).start({ env: await joined('operator') }),
-    );
+    gateway = await fleet.standIn('gateway');
+    operator = await fleet.standIn('operator');
+    await fleet.ready(uploader, gateway, 'POST', '/uploads?title=ready');
   });
 
-  afterAll(async () => {
-    for (const s of services.reverse()) await s.stop().catch(() => undefined);
-    await broker?.kill('SIGKILL');
-    await control?.stop();
-    await issuer?.close();
-    await vhost?.delete();
-    if (home) await rm(home, { recursive: true, force: true });
-  });
+  afterAll(() => fleet?.stop());
 
-  const person = (name: string, roles: string[]) =>
-    issuer.token(`${name}-${tag}`, { claims: { roles, amr: ['pwd', 'otp'] } });
+  const person = (name: string, roles: string[]) => fleet.person(name, roles);
 
   /** An upload through the stand-in gateway, over mTLS, with the user's bearer token. */
   async function upload(
@@ -268,7 +169,6 @@ describe.each(transports)('an upload on $name', ({ rabbit }) => {
   });
 
   it('refuses what the policies do not grant: video-upload may not read the bucket or consume its queue', async () => {
-    const uploader = services.find((s) => s.ctx.name === 'video-upload') as RunningService;
     const key = (await storedKeys())[0] as string;
     await expect(uploader.ctx.storage.get('videos', key)).rejects.toMatchObject({
       code: 'FLT_POLICY_DENIED',
@@ -277,5 +177,24 @@ describe.each(transports)('an upload on $name', ({ rabbit }) => {
     await expect(
       uploader.ctx.bus.consume(VIDEO_UPLOADED, VideoUploaded, async () => undefined),
     ).rejects.toMatchObject({ code: 'FLT_POLICY_DENIED' });
+  });
+
+  it('deletes the object when metadata announces video-deleted: the video is gone from storage too', async () => {
+    const bob = await person('bob', ['admin']);
+    const res = await upload(bob, `To delete ${tag}`, 'video/mp4', tinyMp4(2_000));
+    expect(res.status).toBe(201);
+    const id = res.json.id as string;
+    expect(await storedKeys()).toContain(id);
+    const deleted = await gateway.ctx.call('metadata', {
+      method: 'DELETE',
+      path: `/videos/${id}`,
+      headers: { authorization: `Bearer ${bob}`, accept: 'application/json' },
+    });
+    await deleted.body.dump();
+    expect(deleted.statusCode).toBe(204);
+    await until('video-upload deletes the object', async () =>
+      (await storedKeys()).includes(id) ? undefined : true,
+    );
+    await expect(operator.ctx.storage.get('videos', id)).rejects.toMatchObject({ code: 'FLT_NOT_FOUND' });
   });
 });
