@@ -50,7 +50,11 @@ export function posterMaker(opts: PosterMakerOptions) {
     );
   }
 
-  async function fromVideo(ffmpeg: string, videoId: string, contentType: string): Promise<Poster | undefined> {
+  async function fromVideo(
+    ffmpeg: string,
+    videoId: string,
+    contentType: string,
+  ): Promise<Poster | undefined> {
     const demuxer = DEMUXERS[contentType];
     if (!demuxer) {
       log.error({ videoId, contentType }, 'not a type thumbnails decodes: placeholder poster');
@@ -75,7 +79,10 @@ export function posterMaker(opts: PosterMakerOptions) {
       throw new UndecodableVideo('ffmpeg found no frame to take');
     } catch (err) {
       if (!(err instanceof UndecodableVideo)) throw err;
-      log.error({ videoId, contentType, reason: err.message }, 'ffmpeg cannot decode the video: placeholder poster');
+      log.error(
+        { videoId, contentType, reason: err.message },
+        'ffmpeg cannot decode the video: placeholder poster',
+      );
       return { jpeg: PLACEHOLDER_JPEG, placeholder: 'undecodable' };
     } finally {
       await rm(dir, { recursive: true, force: true });
