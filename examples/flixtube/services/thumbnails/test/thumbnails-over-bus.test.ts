@@ -2,6 +2,7 @@
 // is set): real videos made with ffmpeg go in as video-upload would put them, posters come
 // out of the route, video-deleted takes them away. The policies are the repository's.
 import { randomUUID } from 'node:crypto';
+import { VIDEO_UPLOADED, VideoUploaded } from '@flixtube/messages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PLACEHOLDER_JPEG } from '../src/index.js';
 import { type PosterFleet, startPosterFleet, until } from './fleet.js';
@@ -91,7 +92,7 @@ describe.skipIf(!ffmpeg).each(transports)('posters on $name', ({ busUrl }) => {
     });
     const bad = await fleet.poster('..%2Fvideos%2Fx');
     expect(bad.status).toBe(400);
-    expect(bad.json()).toMatchObject({ status: 400 });
+    expect(bad.json()).toMatchObject({ status: 400, code: 'FLT_VALIDATION' });
     expect((await fleet.poster(randomUUID(), null)).status).toBe(401);
   });
 
@@ -114,7 +115,7 @@ describe.skipIf(!ffmpeg).each(transports)('posters on $name', ({ busUrl }) => {
     await expect(metadata.ctx.storage.delete('posters', `${id}.jpg`)).rejects.toMatchObject(denied);
     // thumbnails consumes video-uploaded; it may not send it.
     await expect(
-      thumbnails.ctx.bus.send('video-uploaded', (await import('@flixtube/messages')).VideoUploaded, {
+      thumbnails.ctx.bus.send(VIDEO_UPLOADED, VideoUploaded, {
         videoId: id,
         contentType: 'video/mp4',
         size: 1,
