@@ -22,6 +22,7 @@ import {
   rabbitVhost,
   spawnService,
   startTestIssuer,
+  until,
 } from '@flotilla/testing';
 import { createThumbnails } from '../src/index.js';
 
@@ -59,22 +60,6 @@ export interface PosterFleetOptions {
   ffmpegPath?: string;
   /** Where thumbnails' log lines go (default: nowhere). */
   logStream?: Writable;
-}
-
-/** Waits for `what`, polling; fails after `ms` with the last answer (not a speed check). */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what} (last: ${String(last)})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 export async function startPosterFleet(opts: PosterFleetOptions = {}): Promise<PosterFleet> {
@@ -164,10 +149,14 @@ export async function startPosterFleet(opts: PosterFleetOptions = {}): Promise<P
       };
     };
     // Discovery routes only to a ready service: thumbnails is ready once it consumes both.
-    await until('thumbnails is ready (consuming)', async () => {
-      const res = await poster(randomUUID());
-      return res.status === 404 ? res : undefined;
-    });
+    await until(
+      'thumbnails is ready (consuming)',
+      async () => {
+        const res = await poster(randomUUID());
+        return res.status === 404 ? res : undefined;
+      },
+      60_000,
+    );
     return {
       thumbnails,
       uploader,
@@ -198,7 +187,7 @@ export async function startPosterFleet(opts: PosterFleetOptions = {}): Promise<P
             const res = await poster(videoId);
             return res.status === 200 ? res : undefined;
           },
-          ms,
+          ms ?? 60_000,
         ),
       close,
     };

@@ -1,9 +1,10 @@
 // Without ffmpeg (FFMPEG_PATH pointing at nothing) the worker still runs: one warning at
 // start, and every poster is the shipped placeholder. The videos need no ffmpeg here.
 import { Writable } from 'node:stream';
+import { until } from '@flotilla/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PLACEHOLDER_JPEG } from '../src/index.js';
-import { type PosterFleet, startPosterFleet, until } from './fleet.js';
+import { type PosterFleet, startPosterFleet } from './fleet.js';
 import { isJpeg } from './media.js';
 
 describe('thumbnails without ffmpeg', () => {

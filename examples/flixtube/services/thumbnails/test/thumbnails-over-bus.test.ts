@@ -3,9 +3,10 @@
 // out of the route, video-deleted takes them away. The policies are the repository's.
 import { randomUUID } from 'node:crypto';
 import { VIDEO_UPLOADED, VideoUploaded } from '@flixtube/messages';
+import { until } from '@flotilla/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PLACEHOLDER_JPEG } from '../src/index.js';
-import { type PosterFleet, startPosterFleet, until } from './fleet.js';
+import { type PosterFleet, startPosterFleet } from './fleet.js';
 import { haveFfmpeg, isJpeg, probeImage, testVideo } from './media.js';
 
 const BUS_URL = process.env.BUS_URL;
