@@ -60,6 +60,8 @@ export interface PosterFleetOptions {
   ffmpegPath?: string;
   /** Where thumbnails' log lines go (default: nowhere). */
   logStream?: Writable;
+  /** Leave the posters bucket out of storage (a misconfigured fleet). */
+  withoutPosters?: boolean;
 }
 
 export async function startPosterFleet(opts: PosterFleetOptions = {}): Promise<PosterFleet> {
@@ -101,7 +103,10 @@ export async function startPosterFleet(opts: PosterFleetOptions = {}): Promise<P
     started.push(
       await startStorage({
         env: { ...(await joined('storage')), STORAGE_LOCAL_KEY_FILE: join(home, 'storage.key') },
-        buckets: [bucket('videos', ['video/*']), bucket('posters', ['image/*'])],
+        buckets: [
+          bucket('videos', ['video/*']),
+          ...(opts.withoutPosters ? [] : [bucket('posters', ['image/*'])]),
+        ],
         inMemoryDb: true,
       }),
     );
