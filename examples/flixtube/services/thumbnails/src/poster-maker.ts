@@ -73,7 +73,15 @@ export function posterMaker(opts: PosterMakerOptions) {
       await pipeline(video.body, createWriteStream(input, { mode: 0o600 }));
       for (const [i, atSeconds] of FRAME_TIMES.entries()) {
         const output = join(dir, `poster-${i}.jpg`);
-        const jpeg = await grabFrame({ ...opts, bin: ffmpeg, input, demuxer, output, atSeconds });
+        const jpeg = await grabFrame({
+          bin: ffmpeg,
+          input,
+          demuxer,
+          output,
+          atSeconds,
+          size: opts.size,
+          timeoutMs: opts.timeoutMs,
+        });
         if (jpeg) return { jpeg };
       }
       throw new UndecodableVideo('ffmpeg found no frame to take');
