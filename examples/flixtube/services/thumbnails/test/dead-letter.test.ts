@@ -6,16 +6,9 @@
 import { decodeEnvelope } from '@flotilla/kit';
 import { until } from '@flotilla/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PosterFleet, startPosterFleet } from './fleet.js';
+import { busTransports, type PosterFleet, startPosterFleet } from './fleet.js';
 
-const BUS_URL = process.env.BUS_URL;
-if (!BUS_URL)
-  console.warn('BUS_URL is not set: thumbnails dead-letter runs on the embedded broker only, not RabbitMQ');
-
-const transports = [
-  { name: 'the embedded broker', busUrl: undefined },
-  ...(BUS_URL ? [{ name: 'RabbitMQ', busUrl: BUS_URL }] : []),
-];
+const transports = busTransports('thumbnails dead-letter');
 
 describe.each(transports)('a poster that cannot be written, on $name', ({ busUrl }) => {
   let fleet: PosterFleet;

@@ -64,6 +64,16 @@ export interface PosterFleetOptions {
   withoutPosters?: boolean;
 }
 
+/** The buses to run on: the embedded broker always, RabbitMQ too when BUS_URL is set. */
+export function busTransports(test: string): Array<{ name: string; busUrl: string | undefined }> {
+  const url = process.env.BUS_URL;
+  if (!url) console.warn(`BUS_URL is not set: ${test} runs on the embedded broker only, not RabbitMQ`);
+  return [
+    { name: 'the embedded broker', busUrl: undefined },
+    ...(url ? [{ name: 'RabbitMQ', busUrl: url }] : []),
+  ];
+}
+
 export async function startPosterFleet(opts: PosterFleetOptions = {}): Promise<PosterFleet> {
   const home = await mkdtemp(join(tmpdir(), 'flixtube-thumbnails-'));
   const closers: Array<() => Promise<unknown>> = [() => rm(home, { recursive: true, force: true })];

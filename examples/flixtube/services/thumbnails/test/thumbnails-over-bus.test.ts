@@ -6,19 +6,12 @@ import { VIDEO_UPLOADED, VideoUploaded } from '@flixtube/messages';
 import { until } from '@flotilla/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PLACEHOLDER_JPEG } from '../src/index.js';
-import { type PosterFleet, startPosterFleet } from './fleet.js';
+import { busTransports, type PosterFleet, startPosterFleet } from './fleet.js';
 import { haveFfmpeg, isJpeg, probeImage, testVideo } from './media.js';
 
-const BUS_URL = process.env.BUS_URL;
-if (!BUS_URL)
-  console.warn('BUS_URL is not set: thumbnails-over-bus runs on the embedded broker only, not RabbitMQ');
 const ffmpeg = await haveFfmpeg();
 if (!ffmpeg) console.warn('ffmpeg is not installed: the poster tests are skipped (apt-get install ffmpeg)');
-
-const transports = [
-  { name: 'the embedded broker', busUrl: undefined },
-  ...(BUS_URL ? [{ name: 'RabbitMQ', busUrl: BUS_URL }] : []),
-];
+const transports = busTransports('thumbnails-over-bus');
 
 describe.skipIf(!ffmpeg).each(transports)('posters on $name', ({ busUrl }) => {
   let fleet: PosterFleet;
