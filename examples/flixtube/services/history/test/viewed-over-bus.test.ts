@@ -1,19 +1,22 @@
 // A view travels as a `viewed` message, as in `flotilla up`: a real control plane, the
 // fleet's broker (the embedded one as its own process; RabbitMQ in a vhost of its own
 // when BUS_URL is set), metadata and history with their workload identities (mTLS) and
-// the repository's policies, unchanged. A stand-in gateway (a service named `gateway`,
-// which the policies let call both) makes the calls the real gateway would.
+// the repository's policies, unchanged. Stand-ins make the calls the real ones would: a
+// `gateway` calls metadata and history, a `video-streaming` publishes `viewed` (in the
+// fleet it does so once per viewing session).
 import { createHistory } from '@flixtube/history';
-import { Viewed } from '@flixtube/messages';
+import { Viewed, VIEWED } from '@flixtube/messages';
 import { createMetadata } from '@flixtube/metadata';
 import { type BusFleet, busTransports, openBusFleet, until } from '@flixtube/common/testing';
 import type { RunningService } from '@flotilla/kit';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 describe.each(busTransports('viewed-over-bus'))('a view travels as viewed on $name', ({ rabbit }) => {
   let fleet: BusFleet;
   let metadata: RunningService;
   let history: RunningService;
+  let streaming: RunningService;
   let notYet: { statusCode: number; json(): unknown } | undefined;
 
   beforeAll(async () => {
@@ -27,11 +30,20 @@ describe.each(busTransports('viewed-over-bus'))('a view travels as viewed on $na
       await fleet.startBroker();
     }
     await fleet.standIn('gateway');
+    streaming = await fleet.standIn('video-streaming');
   });
+
+  /** What video-streaming publishes when `who` starts watching `videoId`. */
+  const watch = (who: string, videoId: string) =>
+    streaming.ctx.bus.publish(VIEWED, Viewed, {
+      videoId,
+      userId: `${who}-${fleet.tag}`,
+      at: new Date().toISOString(),
+    });
 
   afterAll(() => fleet?.stop());
 
-  it('POST /views on metadata → history lists the view', async () => {
+  it('viewed from video-streaming → history lists the view, with the title from metadata', async () => {
     const bob = await fleet.person('bob', ['admin']);
     const alice = await fleet.person('alice', ['viewer']);
     const created = await fleet.call('metadata', bob, 'POST', '/videos', { title: 'Over the bus' });
@@ -43,8 +55,7 @@ describe.each(busTransports('viewed-over-bus'))('a view travels as viewed on $na
       const res = await fleet.call('history', alice, 'GET', '/history');
       return res.status === 200 ? res : undefined;
     });
-    const viewed = await fleet.call('metadata', alice, 'POST', '/views', { videoId });
-    expect(viewed.status).toBe(202);
+    await watch('alice', videoId);
 
     const listed = await until('history lists the view', async () => {
       const res = await fleet.call('history', alice, 'GET', '/history');
@@ -62,13 +73,16 @@ describe.each(busTransports('viewed-over-bus'))('a view travels as viewed on $na
     });
   });
 
-  it('refuses what the policies do not grant: history may not publish viewed, metadata may not subscribe', async () => {
+  it('refuses what the policies do not grant: history and metadata may not publish viewed, metadata may not subscribe', async () => {
     const body = {
       videoId: '0b9c1a52-6f0e-4d3b-8a1e-2c4d6e8f0a01',
       userId: 'mallory',
       at: new Date().toISOString(),
     };
     await expect(history.ctx.bus.publish('viewed', Viewed, body)).rejects.toMatchObject({
+      code: 'FLT_POLICY_DENIED',
+    });
+    await expect(metadata.ctx.bus.publish('viewed', Viewed, body)).rejects.toMatchObject({
       code: 'FLT_POLICY_DENIED',
     });
     await expect(metadata.ctx.bus.subscribe('viewed', Viewed, async () => undefined)).rejects.toMatchObject({
@@ -81,7 +95,7 @@ describe.each(busTransports('viewed-over-bus'))('a view travels as viewed on $na
     const carol = await fleet.person('carol', ['viewer']);
     const created = await fleet.call('metadata', bob, 'POST', '/videos', { title: 'Soon gone' });
     const videoId = created.json.id as string;
-    expect((await fleet.call('metadata', carol, 'POST', '/views', { videoId })).status).toBe(202);
+    await watch('carol', videoId);
     const watched = async () =>
       ((await fleet.call('history', carol, 'GET', '/history')).json.views ?? []) as Array<{
         videoId: string;

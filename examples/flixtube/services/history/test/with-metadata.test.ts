@@ -12,9 +12,9 @@ import { AUDIENCE, type HistoryHarness, POLICY_DIR, startHistory } from './harne
 /**
  * history and the real metadata service together. Without a control plane there is no
  * mTLS, discovery or broker, so `ctx.call('metadata', …)` is bridged to metadata's plain
- * HTTP address and metadata's `viewed` messages are handed to history's handler (the
- * bus itself is covered by viewed-over-bus.test.ts); everything else (the lookup, both
- * services' token checks and policies) is real.
+ * HTTP address and `viewed` (video-streaming's, in the fleet) is handed to history's
+ * handler (the bus itself is covered by viewed-over-bus.test.ts); everything else (the
+ * lookup, both services' token checks and policies) is real.
  */
 describe('history with the real metadata service', () => {
   let issuer: TestIssuer;
@@ -26,7 +26,7 @@ describe('history with the real metadata service', () => {
   beforeAll(async () => {
     issuer = await startTestIssuer({ audience: AUDIENCE, clientId: 'flixtube-web' });
     home = await mkdtemp(join(tmpdir(), 'flixtube-meta-'));
-    meta = await createMetadata({ publishViewed: (view) => h.publishViewed(view) }).start({
+    meta = await createMetadata().start({
       env: {
         PORT: '0',
         FLOTILLA_HOME: home,
@@ -62,13 +62,7 @@ describe('history with the real metadata service', () => {
     const video = (await created.json()) as { id: string };
 
     const alice = await h.token('alice');
-    const watch = () =>
-      fetch(`${meta.url}/views`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ videoId: video.id }),
-      });
-    expect((await watch()).status).toBe(202);
+    await h.view('alice', video.id);
 
     const list = async () =>
       ((await (await h.call(alice, 'GET', '/history')).json()) as { views: Array<{ title: string | null }> })
@@ -82,7 +76,6 @@ describe('history with the real metadata service', () => {
     });
     expect(deleted.status).toBe(204);
     expect((await list())[0]?.title).toBeNull();
-    expect((await watch()).status).toBe(404);
     expect(await list()).toHaveLength(1);
   });
 });

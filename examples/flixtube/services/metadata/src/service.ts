@@ -1,15 +1,12 @@
-import { VIDEO_DELETED, VideoDeleted, Viewed, VIEWED } from '@flixtube/messages';
+import { VIDEO_DELETED, VideoDeleted } from '@flixtube/messages';
 import { defineService, openUserAccess, requireUser, type Service } from '@flotilla/kit';
 import { metadataConfig } from './config.js';
 import { internalRoutes } from './internal-routes.js';
 import { videoRoutes, type DeletePublisher } from './routes.js';
 import { seedVideos } from './seed.js';
-import { viewRoutes, type ViewPublisher } from './view-routes.js';
 import { VideoStore } from './video-store.js';
 
 export interface MetadataOptions {
-  /** How views are announced; default `viewed` on the fleet's bus. Tests without a broker pass their own. */
-  publishViewed?: ViewPublisher;
   /** How a deletion is announced; default `video-deleted` on the fleet's bus. Tests pass their own. */
   publishVideoDeleted?: DeletePublisher;
 }
@@ -17,9 +14,7 @@ export interface MetadataOptions {
 /**
  * FlixTube's video catalogue. Every route verifies the caller's access token itself
  * (the gateway's check is not trusted alone) and asks the fleet's Cedar policies
- * (`FLOTILLA_POLICY_DIR`) who may read, change or delete a video. A view of a video is
- * checked here and published as `viewed` (a topic: history and recommendations subscribe);
- * a deletion is published as `video-deleted`, so every service forgets what it kept of it.
+ * (`FLOTILLA_POLICY_DIR`) who may read, change or delete a video. A deletion is published as `video-deleted`, so every service forgets what it kept of it.
  */
 export function createMetadata(opts: MetadataOptions = {}): Service<typeof metadataConfig.properties> {
   return defineService({
@@ -31,11 +26,6 @@ export function createMetadata(opts: MetadataOptions = {}): Service<typeof metad
       const { auth, policy } = await openUserAccess(ctx);
       const store = new VideoStore(ctx.db);
       if (config.METADATA_SEED) await seedVideos(store, config.METADATA_SEED, ctx.log);
-      const publish =
-        opts.publishViewed ??
-        (async (view) => {
-          await ctx.bus.publish(VIEWED, Viewed, view);
-        });
       const publishDeleted =
         opts.publishVideoDeleted ??
         (async (deleted) => {
@@ -46,7 +36,6 @@ export function createMetadata(opts: MetadataOptions = {}): Service<typeof metad
       await app.register(async (api) => {
         api.addHook('onRequest', requireUser(auth));
         videoRoutes(api, store, policy, publishDeleted, ctx.log);
-        viewRoutes(api, store, policy, publish);
       });
       // For services without a user token (video-streaming); the endpoint policy decides who.
       await app.register(async (api) => internalRoutes(api, store));

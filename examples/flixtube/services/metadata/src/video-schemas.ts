@@ -39,14 +39,3 @@ export const VideoPage = Type.Object({
   /** Pass as `?cursor=` for the next page; null on the last page. */
   next: Type.Union([Type.String(), Type.Null()]),
 });
-
-export const RecordView = Type.Object(
-  { videoId: Type.String({ format: 'uuid' }) },
-  { additionalProperties: false },
-);
-
-/** A view on its way to whoever records it (`viewed` is published). */
-export const ViewAccepted = Type.Object({
-  videoId: Type.String(),
-  viewed: Type.String({ format: 'date-time' }),
-});

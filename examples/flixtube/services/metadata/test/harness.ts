@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { type RunningService } from '@flotilla/kit';
 import { startTestIssuer, type TestIssuer } from '@flotilla/testing';
 import type { MessageBody } from '@flotilla/kit';
-import type { VideoDeleted, Viewed } from '@flixtube/messages';
+import type { VideoDeleted } from '@flixtube/messages';
 import { createMetadata } from '../src/index.js';
 
 export const AUDIENCE = 'flixtube-api';
@@ -25,8 +25,6 @@ export interface Harness {
   issuer: TestIssuer;
   service: RunningService;
   home: string;
-  /** What metadata published as `viewed`, in order (the harness stands in for the bus). */
-  viewed: Array<MessageBody<typeof Viewed>>;
   /** What metadata published as `video-deleted`, in order. */
   deleted: Array<MessageBody<typeof VideoDeleted>>;
   /** Subjects unique to this run, so runs sharing a PostgreSQL database do not see each other. */
@@ -51,14 +49,10 @@ export async function startMetadata(env: Record<string, string> = {}): Promise<H
   const home = await mkdtemp(join(tmpdir(), 'flixtube-metadata-'));
   const run = randomUUID().slice(0, 8);
   const subs = { alice: `alice-${run}`, bob: `bob-${run}`, carol: `carol-${run}`, dave: `dave-${run}` };
-  const viewed: Harness['viewed'] = [];
   const deleted: Harness['deleted'] = [];
   const service = await createMetadata({
     publishVideoDeleted: async (d) => {
       deleted.push(d);
-    },
-    publishViewed: async (view) => {
-      viewed.push(view);
     },
   }).start({
     env: {
@@ -77,7 +71,6 @@ export async function startMetadata(env: Record<string, string> = {}): Promise<H
     issuer,
     service,
     home,
-    viewed,
     deleted,
     subs,
     token: (who) => issuer.token(subs[who], { claims: { ...PEOPLE[who], scope: 'openid videos' } }),

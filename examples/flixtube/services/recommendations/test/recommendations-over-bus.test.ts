@@ -1,11 +1,10 @@
 // Views travel as `viewed` and deletions as `video-deleted`, as in `flotilla up`: a real
 // control plane, the fleet's broker (the embedded one as its own process; RabbitMQ in a
 // vhost of its own when BUS_URL is set), metadata and recommendations with their workload
-// identities (mTLS) and the repository's policies, unchanged. A stand-in gateway (a
-// service named `gateway`, which the policies let call both) makes the calls the real
-// gateway would.
+// identities (mTLS) and the repository's policies, unchanged. Stand-ins make the calls the
+// real ones would: a `gateway` calls both, a `video-streaming` publishes `viewed`.
 import { type BusFleet, busTransports, openBusFleet, until } from '@flixtube/common/testing';
-import { Liked, VideoDeleted, Viewed } from '@flixtube/messages';
+import { Liked, VideoDeleted, Viewed, VIEWED } from '@flixtube/messages';
 import { createMetadata } from '@flixtube/metadata';
 import type { RunningService } from '@flotilla/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ describe.each(busTransports('recommendations-over-bus'))(
   ({ rabbit }) => {
     let fleet: BusFleet;
     let recommendations: RunningService;
+    let streaming: RunningService;
     let notYet: { statusCode: number; json(): unknown } | undefined;
 
     beforeAll(async () => {
@@ -28,10 +28,19 @@ describe.each(busTransports('recommendations-over-bus'))(
         await fleet.startBroker();
       }
       await fleet.standIn('gateway');
+      streaming = await fleet.standIn('video-streaming');
       // Two services, a broker and a control plane: more than the default on a busy machine.
     }, 180_000);
 
     afterAll(() => fleet?.stop());
+
+    /** What video-streaming publishes when `who` starts watching `videoId`. */
+    const watch = (who: string, videoId: string) =>
+      streaming.ctx.bus.publish(VIEWED, Viewed, {
+        videoId,
+        userId: `${who}-${fleet.tag}`,
+        at: new Date().toISOString(),
+      });
 
     const recommended = async (token: string) => {
       const res = await fleet.call('recommendations', token, 'GET', '/recommendations?limit=50');
@@ -40,23 +49,18 @@ describe.each(busTransports('recommendations-over-bus'))(
     };
 
     it('carol watches what alice watched and gets alice’s other video, titled; deleting it in metadata removes it', async () => {
-      const [bob, alice, carol] = [
-        await fleet.person('bob', ['admin']),
-        await fleet.person('alice'),
-        await fleet.person('carol'),
-      ];
+      const [bob, carol] = [await fleet.person('bob', ['admin']), await fleet.person('carol')];
       // recommendations is discoverable only once ready, and ready only once it consumes its topics.
       await until('recommendations is ready (subscribed)', () => recommended(carol));
-      const [both, other] = await Promise.all(
+      const [both = '', other = ''] = await Promise.all(
         ['Watched by both', 'Watched by alice'].map(async (title) => {
           const created = await fleet.call('metadata', bob, 'POST', '/videos', { title });
           expect(created.status).toBe(201);
           return created.json.id as string;
         }),
       );
-      for (const videoId of [both, other])
-        expect((await fleet.call('metadata', alice, 'POST', '/views', { videoId })).status).toBe(202);
-      expect((await fleet.call('metadata', carol, 'POST', '/views', { videoId: both })).status).toBe(202);
+      for (const videoId of [both, other]) await watch('alice', videoId);
+      await watch('carol', both);
 
       const recs = await until('recommendations learns the views', async () => {
         const list = await recommended(carol);
