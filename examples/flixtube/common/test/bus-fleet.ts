@@ -18,6 +18,7 @@ import {
   spawnService,
   startTestIssuer,
   type TestIssuer,
+  until,
 } from '@flotilla/testing';
 
 /** The audience FlixTube's services verify tokens for in tests. */
@@ -45,21 +46,8 @@ export function busTransports(test: string): Transport[] {
   ];
 }
 
-/** Waits for `what`, polling; fails after `ms` with the last answer (not a speed check). */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what} (last: ${String(last)})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Waits for `what`, polling (re-exported: the FlixTube tests import it from here). */
+export { until };
 
 export interface JsonAnswer {
   status: number;
