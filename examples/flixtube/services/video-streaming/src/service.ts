@@ -1,7 +1,7 @@
 import { defineService, openUserAccess, requireUser, type Service } from '@flotilla/kit';
 import { streamingConfig } from './config.js';
 import { streamRoutes, tokenRoutes } from './routes.js';
-import { streamKey } from './stream-keys.js';
+import { lazyStreamKey } from './stream-keys.js';
 import { StreamTokens } from './stream-tokens.js';
 import { metadataLookup } from './video-lookup.js';
 import { publishOnBus, type ViewedPublisher } from './viewed.js';
@@ -29,11 +29,11 @@ export function createVideoStreaming(
     async routes(app, ctx) {
       const { config } = ctx;
       const { auth } = await openUserAccess(ctx);
+      const key = lazyStreamKey(ctx.db, ctx.kms, config.STREAM_KEY_NAME);
+      // Opened in the background: the KMS may still be starting (the first token retries).
+      key().catch((err: unknown) => ctx.log.info({ err }, 'stream-token key not opened yet; will retry'));
       const deps = {
-        tokens: new StreamTokens(
-          await streamKey(ctx.db, ctx.kms, config.STREAM_KEY_NAME),
-          config.STREAM_TOKEN_TTL_SECONDS,
-        ),
+        tokens: new StreamTokens(key, config.STREAM_TOKEN_TTL_SECONDS),
         lookup: metadataLookup(ctx, config.METADATA_SERVICE),
         sessions: new ViewingSessions(ctx.db),
         publish: opts.publishViewed ?? publishOnBus(ctx),

@@ -30,3 +30,24 @@ async function readSealed(db: Queryable): Promise<string | undefined> {
   const { rows } = await db.query<{ sealed: string }>('SELECT sealed FROM stream_keys WHERE id = 1');
   return rows[0]?.sealed;
 }
+
+/**
+ * `streamKey` when first needed, then from memory. The fleet starts its services and the
+ * KMS together and nothing waits for the KMS at start: the key is opened at the first
+ * token (or in the background right after start), and a failure (the KMS not up yet) is
+ * not remembered, so the next request tries again.
+ */
+export function lazyStreamKey(
+  db: Queryable,
+  kms: Pick<KmsClient, 'encrypt' | 'decrypt'>,
+  keyName: string,
+): () => Promise<Uint8Array> {
+  let opening: Promise<Uint8Array> | undefined;
+  return () => {
+    opening ??= streamKey(db, kms, keyName).catch((err: unknown) => {
+      opening = undefined;
+      throw err;
+    });
+    return opening;
+  };
+}

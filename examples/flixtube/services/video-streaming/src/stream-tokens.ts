@@ -20,10 +20,15 @@ export interface StreamGrant {
  * The kit's logger redacts `token=` in URLs.
  */
 export class StreamTokens {
+  /** `key`: the key, or how to get it when first needed (see `lazyStreamKey`). */
   constructor(
-    private readonly key: Uint8Array,
+    private readonly key: Uint8Array | (() => Promise<Uint8Array>),
     private readonly ttlSeconds: number,
   ) {}
+
+  private signingKey(): Promise<Uint8Array> {
+    return typeof this.key === 'function' ? this.key() : Promise.resolve(this.key);
+  }
 
   async issue(videoId: string, sub: string): Promise<{ token: string; expires: Date; sessionId: string }> {
     const sessionId = randomUUID();
@@ -35,7 +40,7 @@ export class StreamTokens {
       .setSubject(sub)
       .setIssuedAt(now)
       .setExpirationTime(now + this.ttlSeconds)
-      .sign(this.key);
+      .sign(await this.signingKey());
     return { token, expires: new Date((now + this.ttlSeconds) * 1000), sessionId };
   }
 
@@ -47,7 +52,7 @@ export class StreamTokens {
     if (!token) throw new FlotillaError('FLT_UNAUTHENTICATED', 'a stream needs its token (?token=…)');
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(token, this.key, {
+      ({ payload } = await jwtVerify(token, await this.signingKey(), {
         algorithms: ['HS256'],
         issuer: ISSUER,
         audience: AUDIENCE,
