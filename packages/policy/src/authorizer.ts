@@ -56,6 +56,8 @@ export interface AuthorizerOptions {
   cache?: { max: number } | false;
   /** Entities the engine keeps between requests (users, roles, buckets...). */
   entities?: readonly EntityInput[];
+  /** The version of the signed bundle `policies` came from (see `bundleVersion`). */
+  bundleVersion?: number;
 }
 
 const EMPTY: readonly string[] = Object.freeze([]);
@@ -85,6 +87,7 @@ export class Authorizer {
     this.#onDecision = options.onDecision;
     this.#logAllows = options.logAllows ?? false;
     if (options.entities) this.#store.upsert(options.entities);
+    this.#bundleVersion = options.bundleVersion ?? 0;
   }
 
   /** Increments on every successful reload; part of every cache key. */

@@ -57,6 +57,20 @@ export async function verifyBundle(
   bytes: Uint8Array | string,
   publicKeys: readonly BundleKey[],
 ): Promise<VerifiedBundle> {
+  const { version, kid, content } = await openBundle(bytes, publicKeys);
+  const compiled = compilePolicies({ schema: content.schema, files: content.policies });
+  return { version, kid, compiled };
+}
+
+/**
+ * Verifies a bundle's signature and reads its content, without compiling its policies:
+ * for a caller that compiles them itself together with its own (one validation, not two).
+ * Throws `POLICY_BUNDLE_MALFORMED` or `POLICY_BUNDLE_SIGNATURE`.
+ */
+export async function openBundle(
+  bytes: Uint8Array | string,
+  publicKeys: readonly BundleKey[],
+): Promise<{ version: number; kid: string | undefined; content: BundleContent }> {
   const jws = typeof bytes === 'string' ? bytes : new TextDecoder().decode(bytes);
   if (jws.length > MAX_BUNDLE_BYTES) throw new PolicyError('FLT_POLICY_BUNDLE_MALFORMED', 'bundle too large');
   if (jws.split('.').length !== 3)
@@ -88,8 +102,7 @@ export async function verifyBundle(
     );
   }
   const content = parsePayload(verified.payload);
-  const compiled = compilePolicies({ schema: content.schema, files: content.policies });
-  return { version: content.version, kid: verified.protectedHeader.kid, compiled };
+  return { version: content.version, kid: verified.protectedHeader.kid, content };
 }
 
 /**

@@ -22,6 +22,7 @@ export {
   type BundleContent,
   type BundleKey,
   createBundle,
+  openBundle,
   type VerifiedBundle,
   verifyBundle,
 } from './bundle.js';

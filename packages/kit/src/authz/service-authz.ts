@@ -13,7 +13,7 @@ import {
   type PolicySources,
   readPolicySources,
   serviceCallRequest,
-  verifyBundle,
+  openBundle,
 } from '@flotilla/policy';
 import type { PolicyBundleResponse } from '../contracts/control-api/workload-client.js';
 
@@ -84,8 +84,10 @@ export class ServiceAuthz {
     if (opts.bundle) {
       const first = await firstBundle(opts, opts.bundle);
       if (first) {
-        const engine = new Authorizer(first.compiled, { onDecision: opts.onDecision });
-        engine.reload(first.compiled, { bundleVersion: first.version });
+        const engine = new Authorizer(first.compiled, {
+          onDecision: opts.onDecision,
+          bundleVersion: first.version,
+        });
         const authz = new ServiceAuthz(engine, opts);
         authz.etag = first.etag;
         opts.onBundle?.(first.version);
@@ -278,11 +280,10 @@ async function verifyWithDeclaredCalls(
   keys: readonly JsonWebKey[],
   opts: Pick<ServiceAuthzOptions, 'allowedCalls'>,
 ): Promise<{ version: number; compiled: CompiledPolicies }> {
-  const bundle = await verifyBundle(bytes, keys);
-  return {
-    version: bundle.version,
-    compiled: compilePolicies(withDeclaredCalls(bundle.compiled.sources, opts)),
-  };
+  // One validation of the bundle's policies and the declared calls together.
+  const bundle = await openBundle(bytes, keys);
+  const sources = { schema: bundle.content.schema, files: bundle.content.policies };
+  return { version: bundle.version, compiled: compilePolicies(withDeclaredCalls(sources, opts)) };
 }
 
 function withDeclaredCalls(
