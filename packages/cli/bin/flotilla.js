@@ -4,8 +4,22 @@
 // tsx while it compiles them for the next run. tsx costs every process a loader thread
 // (a second V8 isolate, ~35 MB), and `flotilla up` lives as long as the fleet.
 import { readFileSync, statSync } from 'node:fs';
+import * as nodeModule from 'node:module';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
+
+// V8's compiled code for every module, kept on disk by Node (22.1+) and shared by this
+// process and the fleet's (which inherit the variable): a fleet of a dozen Node processes
+// on two cores spends most of its start compiling the same node_modules (measured on
+// FlixTube: ~24% less CPU to all-ready). Keyed by content: a changed file is compiled again.
+process.env.NODE_COMPILE_CACHE ??= join(
+  process.env.XDG_CACHE_HOME || join(homedir(), '.cache'),
+  'flotilla',
+  'node-compile-cache',
+);
+nodeModule.enableCompileCache?.(process.env.NODE_COMPILE_CACHE);
 
 const argv = process.argv.slice(2);
 if (argv[0] === 'up' || argv[0] === 'dev') {
