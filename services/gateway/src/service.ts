@@ -3,6 +3,7 @@ import { type GatewayContext, gatewayConfigSchema } from './config.js';
 import { parseWebConfig, registerWebApp } from './edge/web-app.js';
 import { forwardOriginalToken } from './forward/caller-credential.js';
 import { createGatewayMetrics } from './observability/gateway-metrics.js';
+import { builtinRoutes } from './permissions/permissions-route.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { RouteTable } from './routes/route-table.js';
 import { buildAuthenticator } from './wiring/authentication.js';
@@ -53,7 +54,8 @@ async function setup(
   const config = ctx.config;
   const routes = loadRoutes(config, deps);
   const authenticator = buildAuthenticator(config, deps, routes.config);
-  const policy = await buildRouteDecider(ctx, deps, routes, authenticator !== undefined);
+  const builtins = builtinRoutes(routes.config, authenticator !== undefined);
+  const policy = await buildRouteDecider(ctx, deps, routes, builtins, authenticator !== undefined);
   const throttler = await buildThrottler(ctx, routes.config.throttle, deps.sharedLimiters);
   const { denylist, revocations } = await startRevocations(ctx, deps, authenticator !== undefined);
   const upstream = deps.upstream ?? buildUpstream(ctx, routes.config);
@@ -69,7 +71,7 @@ async function setup(
     : undefined;
   const metrics = createGatewayMetrics(ctx.metrics);
   const pipeline = new Pipeline({
-    table: new RouteTable(routes.config.routes),
+    table: new RouteTable(routes.config.routes, builtins),
     authenticator,
     denylist,
     policy,

@@ -10,10 +10,11 @@ import { type Principal, principalFromClaims } from '../src/auth/principal.js';
 import { forwardOriginalToken } from '../src/forward/caller-credential.js';
 import type { Upstream, UpstreamRequest } from '../src/forward/upstream.js';
 import { createGatewayMetrics } from '../src/observability/gateway-metrics.js';
+import { builtinRoutes } from '../src/permissions/permissions-route.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { CedarDecider } from '../src/policy/cedar-decider.js';
 import type { RouteDecider } from '../src/policy/route-decider.js';
-import type { RouteConfig, ThrottleConfig } from '../src/routes/route-schema.js';
+import type { PermissionsConfig, RouteConfig, ThrottleConfig } from '../src/routes/route-schema.js';
 import { validateRoutes } from '../src/routes/load-routes.js';
 import { RouteTable } from '../src/routes/route-table.js';
 import { Throttler } from '../src/throttle/throttler.js';
@@ -25,6 +26,8 @@ export const REPO_POLICIES = fileURLToPath(new URL('../../../policies', import.m
 export interface InjectGatewayOptions {
   routes: RouteConfig[];
   throttle?: ThrottleConfig;
+  /** The built-in `POST /api/permissions` (on unless `enabled: false`). */
+  permissions?: PermissionsConfig;
   /** Callers by bearer token (`authorization: Bearer <token>`); any other token is refused. */
   callers?: Record<string, Principal>;
   /** Token ids (`jti`) revoked. */
@@ -40,6 +43,8 @@ export interface InjectGateway {
   app: FastifyInstance;
   /** What reached the upstream. */
   forwarded: UpstreamRequest[];
+  /** The gateway's metrics registry. */
+  registry: Registry;
   /** What was audited. */
   audited: AuditEvent[];
   close(): Promise<void>;
@@ -65,15 +70,17 @@ export async function injectGateway(opts: InjectGatewayOptions): Promise<InjectG
   const routes = validateRoutes({
     routes: opts.routes,
     ...(opts.throttle ? { throttle: opts.throttle } : {}),
+    ...(opts.permissions ? { permissions: opts.permissions } : {}),
   });
   const forwarded: UpstreamRequest[] = [];
   const audited: AuditEvent[] = [];
   const cedar = opts.policy ? undefined : await CedarDecider.load({ dir: REPO_POLICIES, watch: false });
   const log = createLogger('gateway', 'silent');
-  const metrics = createGatewayMetrics(new Registry());
+  const registry = new Registry();
+  const metrics = createGatewayMetrics(registry);
   const revoked = new Set(opts.revoked ?? []);
   const pipeline = new Pipeline({
-    table: new RouteTable(routes.routes),
+    table: new RouteTable(routes.routes, builtinRoutes(routes, true)),
     authenticator: {
       authenticate(headers) {
         const token = /^Bearer (\S+)$/.exec(String(headers.authorization ?? ''))?.[1];
@@ -103,7 +110,7 @@ export async function injectGateway(opts: InjectGatewayOptions): Promise<InjectG
   });
   await registerEdgeRoutes(app, pipeline, { hstsMaxAgeSec: 31_536_000, metrics, log });
   await app.ready();
-  return { app, forwarded, audited, close: () => app.close() };
+  return { app, forwarded, registry, audited, close: () => app.close() };
 }
 
 function answeringUpstream(forwarded: UpstreamRequest[]): Upstream {

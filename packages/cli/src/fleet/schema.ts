@@ -175,6 +175,13 @@ export const Fleet = Type.Object(
         httpPort: Type.Optional(Port),
         web: Type.Optional(Type.String({ minLength: 1, description: 'folder of the web app, served at /' })),
         routes: Type.Array(GatewayRoute),
+        permissions: Type.Optional(
+          Type.Boolean({
+            default: true,
+            description:
+              'the gateway answers POST /api/permissions: which of the given requests the signed-in caller may make',
+          }),
+        ),
         throttling: Type.Optional(
           Type.Record(
             Type.String(),

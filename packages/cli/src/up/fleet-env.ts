@@ -32,5 +32,10 @@ export function gatewayRoutes(fleet: Fleet, webOrigin: string) {
       ...(r.bodyLimit === undefined ? {} : { bodyLimit: r.bodyLimit }),
       cors: { origins: [webOrigin], credentials: false },
     })),
+    // The gateway's own POST /api/permissions, for the web app (on unless turned off).
+    permissions:
+      fleet.gateway.permissions === false
+        ? { enabled: false }
+        : { cors: { origins: [webOrigin], credentials: false } },
   };
 }

@@ -8,6 +8,8 @@ export interface GatewayMetrics {
   /** `gateway_upstream_duration_seconds`: time to the upstream's response headers (or failure). */
   upstream(service: string, outcome: string, seconds: number): void;
   throttled: Counter<'route' | 'policy'>;
+  /** `gateway_permission_checks_total`: requests `POST /api/permissions` was asked about, by answer. */
+  permissionChecks: Counter<'allowed'>;
 }
 
 /**
@@ -54,6 +56,12 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
       name: 'gateway_throttled_total',
       help: 'Requests refused by a rate limit, by route and policy',
       labelNames: ['route', 'policy'] as const,
+      registers: [registry],
+    }),
+    permissionChecks: new Counter({
+      name: 'gateway_permission_checks_total',
+      help: 'Requests POST /api/permissions was asked about, by whether the gateway would let them through',
+      labelNames: ['allowed'] as const,
       registers: [registry],
     }),
   };

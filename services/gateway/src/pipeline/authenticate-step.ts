@@ -3,6 +3,7 @@ import type { Principal } from '../auth/principal.js';
 import type { Exchange } from './exchange.js';
 import { deny } from './refusals.js';
 import { checkRevocation } from './revocation-step.js';
+import { requiresCaller } from './route-checks.js';
 
 /**
  * Step 4, authentication: on a route that requires it, the bearer token is verified (a token
@@ -10,7 +11,7 @@ import { checkRevocation } from './revocation-step.js';
  * on without a caller. A refusal is a 401 (or 400) with its `WWW-Authenticate` challenge.
  */
 export function authenticate(x: Exchange): void {
-  if (x.route.config.auth !== 'required') return checkRevocation(x);
+  if (!requiresCaller(x.route)) return checkRevocation(x);
   const authenticator = x.deps.authenticator;
   if (!authenticator) throw new FlotillaError('FLT_INTERNAL', 'authentication is not configured');
   let verified: Principal | Promise<Principal>;

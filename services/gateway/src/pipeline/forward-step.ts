@@ -13,6 +13,7 @@ import {
   type UpstreamRequest,
   type UpstreamResponse,
 } from '../forward/upstream.js';
+import { answerPermissions } from '../permissions/permissions-endpoint.js';
 import { upstreamPathFor } from '../routes/route-table.js';
 import type { Exchange } from './exchange.js';
 import { refuse } from './refusals.js';
@@ -22,7 +23,8 @@ const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
 /**
  * Step 9, forward: the request goes to the route's service with the caller in a form the
  * service verifies itself (never a bare header), its trace, request id and `Forwarded`; its
- * body streams through the body limit. The upstream's answer (or failure) comes back to the
+ * body streams through the body limit. (A built-in route is answered here by the gateway
+ * itself instead: `permissions/`.) The upstream's answer (or failure) comes back to the
  * exchange, its receiver, and is written to the client here.
  */
 export function forward(x: Exchange): void {
@@ -34,6 +36,8 @@ export function forward(x: Exchange): void {
       new FlotillaError('FLT_BODY_TOO_LARGE', 'request body is larger than the limit'),
     );
   }
+  // A route the gateway answers itself: every check is passed, nothing goes upstream.
+  if (x.route.builtin === 'permissions') return answerPermissions(x);
   const headers = upstreamRequestHeaders(x.request.raw.headers, x.principal !== undefined);
   if (!x.principal) return dispatch(x, headers);
   const credential = x.deps.credential.headers(x.principal, x.request.raw.headers.authorization);

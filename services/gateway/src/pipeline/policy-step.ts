@@ -3,25 +3,7 @@ import type { RouteDecision } from '../policy/route-decider.js';
 import type { Exchange } from './exchange.js';
 import { chargeQuotas } from './quota-step.js';
 import { deny } from './refusals.js';
-
-const NO_SCOPES: readonly string[] = Object.freeze([]);
-
-/**
- * A policy decision's context. `time` is made when a decider reads it (the gateway's
- * Cedar decider does not): no `Date` per request for nothing.
- */
-class PolicyContext {
-  constructor(
-    readonly sourceIp: string,
-    readonly mfa: boolean,
-    readonly scopes: readonly string[],
-    readonly requiredScopes: readonly string[],
-  ) {}
-
-  get time(): Date {
-    return new Date();
-  }
-}
+import { policyRequest } from './route-checks.js';
 
 /**
  * Step 7, the policy: may this caller do the route's action (`video:Read`, or `http:<METHOD>`
@@ -29,18 +11,7 @@ class PolicyContext {
  * `FLT_POLICY_DENIED`, audited with the deciding policies.
  */
 export function decide(x: Exchange): void {
-  const { principal, route } = x;
-  const decided = x.deps.policy.decide({
-    principal,
-    action: route.action,
-    resource: route.resource,
-    context: new PolicyContext(
-      x.ip,
-      principal ? principal.amr.includes('otp') || principal.amr.includes('mfa') : false,
-      principal ? principal.scopes : NO_SCOPES,
-      route.scopes,
-    ),
-  });
+  const decided = x.deps.policy.decide(policyRequest(x.route, x.principal, x.ip));
   if (decided instanceof Promise) x.wait(decided.then((d) => decidedOn(x, d)));
   else decidedOn(x, decided);
 }

@@ -2,6 +2,7 @@ import { insufficientScope } from '../auth/auth-errors.js';
 import type { Exchange } from './exchange.js';
 import { decide } from './policy-step.js';
 import { deny } from './refusals.js';
+import { hasScopes } from './route-checks.js';
 
 /**
  * Step 6, scopes: the token must grant every scope the route requires (RFC 6750 §3.1: 403
@@ -13,9 +14,4 @@ export function checkScopes(x: Exchange): void {
   if (principal && !hasScopes(principal.scopes, x.route.scopes))
     return deny(x, 'insufficient-scope', insufficientScope(x.route.scopes));
   decide(x);
-}
-
-function hasScopes(granted: readonly string[], required: readonly string[]): boolean {
-  for (let i = 0; i < required.length; i++) if (!granted.includes(required[i]!)) return false;
-  return true;
 }

@@ -34,7 +34,19 @@ describe('routes configuration', () => {
     [{ routes: [{ ...ok, path: '/a/*/b', upstreamPath: '/b' }] }, '/routes/0/path may use * only'],
     [{ routes: [{ ...ok, scopes: ['x'] }] }, '/routes/0/scopes needs auth'],
     [{ routes: [{ ...ok, action: 'video:Read' }] }, '/routes/0/action needs auth'],
+    [
+      { routes: [{ ...ok, method: 'POST', path: '/api/permissions', upstreamPath: '/p' }] },
+      "a route takes POST /api/permissions, the gateway's own endpoint",
+    ],
+    [{ routes: [ok], permissions: { throttle: 'nope' } }, '/permissions/throttle names no policy'],
+    [{ routes: [ok], permissions: { cors: { origins: ['app.example'] } } }, '/permissions/cors/origins/0'],
+    [{ routes: [ok], permissions: { enabled: 'no' } }, '/permissions/enabled'],
   ])('refuses a bad entry and names where it is (%#)', (input, where) => {
     expect(() => validateRoutes(input, 'f.yaml')).toThrow(`f.yaml: ${where}`);
+  });
+
+  it('leaves POST /api/permissions to a route of the fleet’s when the built-in one is off', () => {
+    const own = { ...ok, method: 'POST', path: '/api/permissions', upstreamPath: '/p' };
+    expect(validateRoutes({ routes: [own], permissions: { enabled: false } }).routes).toHaveLength(1);
   });
 });

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '@flotilla/kit';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
-import { type GatewayRoutesConfig, GatewayRoutesSchema } from './route-schema.js';
+import { PERMISSIONS_PATH } from '../permissions/permissions-route.js';
+import { type CorsConfig, type GatewayRoutesConfig, GatewayRoutesSchema } from './route-schema.js';
 
 /** The built-in policy for login and token endpoints: by source IP. */
 export const AUTH_ENDPOINT_POLICY = 'auth-endpoint';
@@ -20,7 +21,7 @@ export function validateRoutes(input: unknown, source = 'routes'): Readonly<Gate
   const seen = new Set<string>();
   const policies = config.throttle?.policies ?? {};
   config.routes.forEach((route, i) => {
-    const at = (field: string, message: string) =>
+    const at: At = (field, message) =>
       new ConfigError('GATEWAY_ROUTES_FILE', `${source}: /routes/${i}/${field} ${message}`);
     const params = patternParams(route.path, (m) => at('path', m));
     const upstreamParams = patternParams(route.upstreamPath, (m) => at('upstreamPath', m));
@@ -39,17 +40,47 @@ export function validateRoutes(input: unknown, source = 'routes'): Readonly<Gate
     if (route.auth === 'public' && route.action !== undefined) {
       throw at('action', 'needs auth: required (a public route has no caller to decide on)');
     }
-    const cors = route.cors;
-    if (cors?.credentials && cors.origins.includes('*')) {
-      throw at('cors/origins', 'must list exact origins when credentials is true');
-    }
-    cors?.origins.forEach((o, j) => {
-      if (o !== '*' && !/^https?:\/\/[^/?#\s]+$/i.test(o)) {
-        throw at(`cors/origins/${j}`, `must be an origin like https://app.example (got "${o}")`);
-      }
-    });
+    checkCors(route.cors, at);
   });
+  checkPermissions(config, seen, policies, source);
   return deepFreeze(structuredClone(config));
+}
+
+type At = (field: string, message: string) => ConfigError;
+
+function checkCors(cors: CorsConfig | undefined, at: At): void {
+  if (cors?.credentials && cors.origins.includes('*')) {
+    throw at('cors/origins', 'must list exact origins when credentials is true');
+  }
+  cors?.origins.forEach((o, j) => {
+    if (o !== '*' && !/^https?:\/\/[^/?#\s]+$/i.test(o)) {
+      throw at(`cors/origins/${j}`, `must be an origin like https://app.example (got "${o}")`);
+    }
+  });
+}
+
+/** The built-in `POST /api/permissions`, when on: its throttle and CORS as a route's, and its path free. */
+function checkPermissions(
+  config: GatewayRoutesConfig,
+  seen: ReadonlySet<string>,
+  policies: Record<string, unknown>,
+  source: string,
+): void {
+  const permissions = config.permissions;
+  if (permissions?.enabled === false) return;
+  const at: At = (field, message) =>
+    new ConfigError('GATEWAY_ROUTES_FILE', `${source}: /permissions/${field} ${message}`);
+  if (seen.has(`POST ${PERMISSIONS_PATH}`)) {
+    throw new ConfigError(
+      'GATEWAY_ROUTES_FILE',
+      `${source}: a route takes POST ${PERMISSIONS_PATH}, the gateway's own endpoint (turn that off with permissions: { enabled: false })`,
+    );
+  }
+  const throttle = permissions?.throttle;
+  if (throttle && throttle !== AUTH_ENDPOINT_POLICY && !(throttle in policies)) {
+    throw at('throttle', `names no policy in /throttle/policies ("${throttle}")`);
+  }
+  checkCors(permissions?.cors, at);
 }
 
 /** Reads and validates `GATEWAY_ROUTES_FILE` (`.json`, else YAML). */

@@ -73,6 +73,18 @@ export const ThrottleSchema = Type.Object(
 );
 export type ThrottleConfig = Static<typeof ThrottleSchema>;
 
+/** `POST /api/permissions`, the gateway's own endpoint (`permissions/`): on unless `enabled: false`. */
+export const PermissionsSchema = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean()),
+    /** Name of a throttle policy, as a route's `throttle`; the caller's quotas apply either way. */
+    throttle: Type.Optional(Type.String({ minLength: 1 })),
+    cors: Type.Optional(CorsSchema),
+  },
+  { additionalProperties: false },
+);
+export type PermissionsConfig = Static<typeof PermissionsSchema>;
+
 /** The gateway's routing file (`GATEWAY_ROUTES_FILE`, JSON or YAML). */
 export const GatewayRoutesSchema = Type.Object(
   {
@@ -82,6 +94,7 @@ export const GatewayRoutesSchema = Type.Object(
       Type.Record(Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$' }), Type.String({ pattern: '^https?://' })),
     ),
     throttle: Type.Optional(ThrottleSchema),
+    permissions: Type.Optional(PermissionsSchema),
   },
   { additionalProperties: false },
 );

@@ -19,6 +19,17 @@ export interface CompiledRoute {
   readonly scopes: readonly string[];
   /** The upstream path when `upstreamPath` captures nothing. */
   readonly fixedUpstreamPath: string | undefined;
+  /** The gateway answers this route itself, after every check, instead of forwarding it. */
+  readonly builtin: BuiltinName | undefined;
+}
+
+/** The endpoints the gateway answers itself (`permissions/`). */
+export type BuiltinName = 'permissions';
+
+/** A route the gateway answers itself: its configuration, checked as any route's is. */
+export interface BuiltinRoute {
+  name: BuiltinName;
+  config: RouteConfig;
 }
 
 const NO_SCOPES: readonly string[] = Object.freeze([]);
@@ -64,9 +75,13 @@ function compareSpecificity(a: readonly Part[], b: readonly Part[]): number {
 export class RouteTable {
   readonly routes: readonly CompiledRoute[];
 
-  constructor(routes: readonly RouteConfig[]) {
-    this.routes = routes
-      .map((config): CompiledRoute => {
+  constructor(routes: readonly RouteConfig[], builtins: readonly BuiltinRoute[] = []) {
+    const all = [
+      ...routes.map((config) => ({ config, builtin: undefined })),
+      ...builtins.map((b) => ({ config: b.config, builtin: b.name })),
+    ];
+    this.routes = all
+      .map(({ config, builtin }): CompiledRoute => {
         const id = config.id ?? `${config.method} ${config.path}`;
         const upstreamParts = compile(config.upstreamPath);
         return {
@@ -86,6 +101,7 @@ export class RouteTable {
           fixedUpstreamPath: upstreamParts.every((p) => p.kind === 'literal')
             ? `/${upstreamParts.map((p) => p.value).join('/')}`
             : undefined,
+          builtin,
         };
       })
       .sort((a, b) => compareSpecificity(a.parts, b.parts));

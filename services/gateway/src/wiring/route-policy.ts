@@ -6,6 +6,7 @@ import type { GatewayContext } from '../config.js';
 import { CedarDecider } from '../policy/cedar-decider.js';
 import { type RouteDecider, scopePolicy } from '../policy/route-decider.js';
 import { checkRouteActions, routeActionsOf } from '../routes/route-actions.js';
+import type { BuiltinRoute } from '../routes/route-table.js';
 import type { GatewayDeps } from './gateway-deps.js';
 import type { LoadedRoutes } from './routes-config.js';
 
@@ -19,13 +20,17 @@ export async function buildRouteDecider(
   ctx: GatewayContext,
   deps: GatewayDeps,
   routes: LoadedRoutes,
+  builtins: readonly BuiltinRoute[],
   authenticates: boolean,
 ): Promise<RouteDecider> {
   if (deps.policy) return deps.policy;
   // No route requires a caller: only public routes, which are never asked about.
   if (!authenticates) return scopePolicy;
   const cedar = ctx.policy ? CedarDecider.over(ctx.policy) : await loadCedar(ctx);
-  checkRouteActions(routes.config, declaredRouteActions(ctx, cedar), routes.source);
+  const declared = declaredRouteActions(ctx, cedar);
+  checkRouteActions(routes.config, declared, routes.source);
+  // The gateway's own routes are decided on too (`http:POST` for `POST /api/permissions`).
+  checkRouteActions({ routes: builtins.map((b) => b.config) }, declared, 'the gateway\'s own routes');
   return cedar;
 }
 
