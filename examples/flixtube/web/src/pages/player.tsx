@@ -15,7 +15,8 @@ const MAX_RENEWALS = 2;
 /**
  * The video player. `<video>` cannot send the bearer token, so the page asks for a
  * short-lived stream URL; when the player fails (the token expired, say) it asks again
- * and resumes where it was. The browser's own Range requests do the seeking.
+ * and resumes where it was. The browser's own Range requests do the seeking. Nothing is
+ * streamed before the user plays: video-streaming counts a view on the first bytes.
  */
 export function Player({ api, videoId, title }: Props) {
   const video = useRef<HTMLVideoElement>(null);
@@ -64,7 +65,7 @@ export function Player({ api, videoId, title }: Props) {
         ref={video}
         class="player"
         controls
-        preload="metadata"
+        preload="none"
         src={src}
         poster={poster.state === 'ready' ? poster.url : undefined}
         aria-label={`Video: ${title}`}
