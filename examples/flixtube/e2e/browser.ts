@@ -103,22 +103,33 @@ export function bearerOf(page: Page): Promise<string> {
 
 /** Plays the page's video (muted: no user gesture needed) until its clock moves. */
 export async function playUntilItMoves(page: Page): Promise<number> {
-  return page.getByTestId('player').evaluate(
-    (el) =>
-      new Promise<number>((resolve, reject) => {
-        const video = el as HTMLVideoElement;
-        video.muted = true;
-        const onTime = () => {
-          if (video.currentTime > 0) {
-            video.removeEventListener('timeupdate', onTime);
-            resolve(video.currentTime);
-          }
-        };
-        video.addEventListener('timeupdate', onTime);
-        video.addEventListener('error', () => reject(new Error(`player error ${video.error?.code}`)));
-        video.play().catch(reject);
-      }),
-  );
+  // The stream URL comes from the page's own stream-token call.
+  const player = page.locator('[data-testid="player"][src]');
+  await player.waitFor();
+  await player.evaluate((el) => {
+    const video = el as HTMLVideoElement;
+    video.muted = true;
+    void video.play().catch(() => undefined);
+  });
+  try {
+    await page.waitForFunction(
+      () => (document.querySelector<HTMLVideoElement>('[data-testid="player"]')?.currentTime ?? 0) > 0,
+      undefined,
+      { timeout: 45_000 },
+    );
+  } catch {
+    const state = await player.evaluate((el) => {
+      const v = el as HTMLVideoElement;
+      return {
+        readyState: v.readyState,
+        networkState: v.networkState,
+        paused: v.paused,
+        error: v.error?.code,
+      };
+    });
+    throw new Error(`the player did not play: ${JSON.stringify(state)}`);
+  }
+  return player.evaluate((el) => (el as HTMLVideoElement).currentTime);
 }
 
 /** Seeks to the middle and resolves with where the player is once it has the frame there. */

@@ -225,7 +225,7 @@ describe.skipIf(!hasChromium || !hasFfmpeg)('FlixTube in a browser', () => {
     // Signed out at the auth server too: a reload does not sign in again silently.
     await page.reload();
     await page.getByTestId('sign-in').waitFor({ timeout: 15_000 });
-  });
+  }, 180_000);
 
   it('carol watches the companion, and is recommended the video alice watched with it', async () => {
     const page = await login('carol');
@@ -236,7 +236,7 @@ describe.skipIf(!hasChromium || !hasFfmpeg)('FlixTube in a browser', () => {
     expect(await item.textContent()).toContain('Watched by people who watched what you did');
     await page.screenshot({ path: join(shots, '5-recommended.png') });
     await signOut(page);
-  });
+  }, 150_000);
 
   it.skipIf(external)(
     'flotilla status reports every process ready, with its identity and memory',
