@@ -81,7 +81,7 @@ export async function untilListed(
   const until = Date.now() + timeoutMs;
   for (;;) {
     await openPage(page, nav);
-    const found = page.getByTestId(list).getByText(text).first();
+    const found = page.getByTestId(list).getByText(text, { exact: true }).first();
     if (await found.isVisible({ timeout: 3000 }).catch(() => false)) return;
     if (Date.now() > until) throw new Error(`"${text}" was not listed in ${list} within ${timeoutMs} ms`);
   }

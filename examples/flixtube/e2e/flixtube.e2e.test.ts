@@ -111,12 +111,30 @@ describe.skipIf(!hasChromium || !hasFfmpeg)('FlixTube in a browser', () => {
 
   async function openVideo(page: Page, name: string): Promise<void> {
     await openPage(page, 'nav-videos');
-    await page.getByTestId('video-list').getByRole('link', { name }).click();
+    await page.getByTestId('video-list').getByRole('link', { name, exact: true }).click();
     await page.getByTestId('video-title').filter({ hasText: name }).waitFor();
   }
 
   it('bob uploads a real video, sees the progress bar, and the poster appears', async () => {
     const page = await login('bob');
+    // A text file named .mp4: the browser calls it video/mp4, video-upload sniffs it (415).
+    await page.getByTestId('nav-upload').click();
+    await page.getByTestId('upload-file').setInputFiles({
+      name: 'not-a-video.mp4',
+      mimeType: 'video/mp4',
+      buffer: Buffer.from('this is not a video\n'.repeat(100)),
+    });
+    await page.getByTestId('upload-title').fill(`${title} (text)`);
+    await page.getByTestId('upload-submit').click();
+    const refused = page.getByTestId('upload-error');
+    await refused.waitFor();
+    expect(await refused.textContent()).toMatch(
+      /^That file is not a video FlixTube accepts \(MP4 or WebM\): .+\.$/,
+    );
+    expect(await refused.getAttribute('role')).toBe('alert');
+    await page.screenshot({ path: join(shots, '0-refused-type.png') });
+    await openPage(page, 'nav-videos');
+
     // Slow the upload down (Chromium's own throttling) so that its progress can be seen.
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Network.enable');
@@ -126,6 +144,16 @@ describe.skipIf(!hasChromium || !hasFfmpeg)('FlixTube in a browser', () => {
       downloadThroughput: -1,
       uploadThroughput: 8 * 1024,
     });
+    // An upload can be cancelled while it goes.
+    await page.getByTestId('nav-upload').click();
+    await page.getByTestId('upload-file').setInputFiles(clip);
+    await page.getByTestId('upload-title').fill(`${title} (cancelled)`);
+    await page.getByTestId('upload-submit').click();
+    await page.getByTestId('upload-cancel').click();
+    await page.getByTestId('upload-status').filter({ hasText: 'The upload was cancelled.' }).waitFor();
+    expect(await page.getByTestId('upload-progress').count()).toBe(0);
+    expect(await page.getByTestId('upload-submit').isEnabled()).toBe(true);
+
     await page.getByTestId('nav-upload').click();
     await page.getByTestId('upload-file').setInputFiles(clip);
     await page.getByTestId('upload-title').fill(title);
@@ -144,6 +172,7 @@ describe.skipIf(!hasChromium || !hasFfmpeg)('FlixTube in a browser', () => {
     });
     await page.screenshot({ path: join(shots, '1-uploading.png') });
     await videoIdOnPage(page, title);
+
     await cdp.send('Network.emulateNetworkConditions', {
       offline: false,
       latency: 0,
@@ -157,7 +186,10 @@ describe.skipIf(!hasChromium || !hasFfmpeg)('FlixTube in a browser', () => {
     await page.screenshot({ path: join(shots, '2-poster.png') });
     // In the catalogue too, as a real image (a blob: URL the CSP allows), decoded.
     await openPage(page, 'nav-videos');
-    const thumb = page.getByTestId('video-item').filter({ hasText: title }).getByTestId('poster');
+    const thumb = page
+      .getByTestId('video-item')
+      .filter({ has: page.getByRole('link', { name: title, exact: true }) })
+      .getByTestId('poster');
     await thumb.waitFor();
     await expect
       .poll(() => thumb.evaluate((img) => (img as HTMLImageElement).naturalWidth))
@@ -165,7 +197,7 @@ describe.skipIf(!hasChromium || !hasFfmpeg)('FlixTube in a browser', () => {
 
     await upload(page, companionClip, companion);
     await signOut(page);
-  });
+  }, 150_000);
 
   it('alice sees no upload link, and a direct upload by her is refused', async () => {
     const page = await newPage(browser);
@@ -219,7 +251,7 @@ describe.skipIf(!hasChromium || !hasFfmpeg)('FlixTube in a browser', () => {
     await untilListed(page, 'nav-history', 'history-list', title);
     await page.screenshot({ path: join(shots, '4-history.png') });
     await openPage(page, 'nav-favorites');
-    await page.getByTestId('favorites-list').getByText(title).waitFor();
+    await page.getByTestId('favorites-list').getByText(title, { exact: true }).waitFor();
 
     await signOut(page);
     // Signed out at the auth server too: a reload does not sign in again silently.
@@ -232,7 +264,9 @@ describe.skipIf(!hasChromium || !hasFfmpeg)('FlixTube in a browser', () => {
     await openVideo(page, companion);
     await playUntilItMoves(page);
     await untilListed(page, 'nav-videos', 'recommendations', title);
-    const item = page.getByTestId('recommendation').filter({ hasText: title });
+    const item = page
+      .getByTestId('recommendation')
+      .filter({ has: page.getByRole('link', { name: title, exact: true }) });
     expect(await item.textContent()).toContain('Watched by people who watched what you did');
     await page.screenshot({ path: join(shots, '5-recommended.png') });
     await signOut(page);
@@ -280,7 +314,7 @@ describe.skipIf(!hasChromium || !hasFfmpeg)('FlixTube in a browser', () => {
       await openVideo(page, name);
       await page.getByTestId('delete-video').click();
       await page.getByTestId('notice').filter({ hasText: 'was deleted' }).waitFor();
-      await page.getByTestId('video-list').getByText(name).waitFor({ state: 'detached' });
+      await page.getByTestId('video-list').getByText(name, { exact: true }).waitFor({ state: 'detached' });
     }
     await page.screenshot({ path: join(shots, '6-deleted.png') });
     await signOut(page);

@@ -6,15 +6,22 @@ const file = (type: string, size = 10) => new File([new Uint8Array(size)], 'clip
 describe('uploadFailure', () => {
   it('says why a file was refused, with the service’s detail', () => {
     expect(uploadFailure(415, { detail: 'the file is not a video (video/mp4 declared)' })).toBe(
-      'That file is not a video FlixTube accepts: use MP4 or WebM (the file is not a video (video/mp4 declared)).',
+      'That file is not a video FlixTube accepts (MP4 or WebM): the file is not a video (video/mp4 declared).',
     );
     expect(uploadFailure(413, { detail: 'the upload is larger than 4 GiB' })).toBe(
-      'That file is too large to upload (the upload is larger than 4 GiB).',
-    );
-    expect(uploadFailure(403, { detail: 'you may not upload videos' })).toBe(
-      'You may not upload videos (you may not upload videos).',
+      'That file is too large to upload: the upload is larger than 4 GiB.',
     );
     expect(uploadFailure(413, undefined)).toBe('That file is too large to upload.');
+    expect(uploadFailure(400, { detail: 'the upload is empty' })).toBe(
+      'The upload was not accepted: the upload is empty.',
+    );
+  });
+
+  it('does not say the same thing twice', () => {
+    expect(uploadFailure(403, { detail: 'you may not upload videos' })).toBe('You may not upload videos.');
+    expect(uploadFailure(403, { detail: 'uploads need the uploader role' })).toBe(
+      'You may not upload videos: uploads need the uploader role.',
+    );
   });
 
   it('never shows a server error’s detail', () => {

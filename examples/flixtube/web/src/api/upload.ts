@@ -37,27 +37,31 @@ export function uploadUrl(base: string, title: string, description: string): str
  * the file; a 5xx never shows a server detail.
  */
 export function uploadFailure(status: number, problem: Problem | undefined): string {
-  const detail = problem?.detail ? ` (${problem.detail})` : '';
+  const said = (lead: string) => withDetail(lead, problem?.detail);
   switch (status) {
     case 0:
       return 'The upload did not reach FlixTube. Check your connection and try again.';
     case 400:
-      return problem?.detail
-        ? `The upload was not accepted: ${problem.detail}`
-        : 'The upload was not accepted.';
+      return said('The upload was not accepted');
     case 401:
       return 'Your session has ended. Please sign in again.';
     case 403:
-      return `You may not upload videos${detail}.`;
+      return said('You may not upload videos');
     case 413:
-      return `That file is too large to upload${detail}.`;
+      return said('That file is too large to upload');
     case 415:
-      return `That file is not a video FlixTube accepts: use MP4 or WebM${detail}.`;
+      return said('That file is not a video FlixTube accepts (MP4 or WebM)');
     case 429:
       return 'Too many uploads. Please wait a moment.';
     default:
       return 'FlixTube could not store the video right now. Please try again.';
   }
+}
+
+/** `lead: detail.`, or `lead.` when there is no detail or it says the same. */
+function withDetail(lead: string, detail: string | undefined): string {
+  const d = detail?.trim().replace(/\.$/, '');
+  return d && d.toLowerCase() !== lead.toLowerCase() ? `${lead}: ${d}.` : `${lead}.`;
 }
 
 /** The part of a problem+json body the page uses; anything else is no problem at all. */
