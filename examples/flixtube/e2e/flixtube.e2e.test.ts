@@ -259,10 +259,19 @@ describe.skipIf(!hasChromium || !hasFfmpeg)('FlixTube in a browser', () => {
     await page.getByTestId('sign-in').waitFor({ timeout: 15_000 });
   }, 180_000);
 
-  it('carol watches the companion, and is recommended the video alice watched with it', async () => {
+  it('carol watches the companion (the player renews its URL), and is recommended the video alice watched with it', async () => {
     const page = await login('carol');
+    // The player's first stream request fails (as with an expired token): it asks for a
+    // new stream URL and plays on.
+    const urls: string[] = [];
+    await page.route(/\/api\/videos\/[^/]+\/stream\?/, async (route) => {
+      urls.push(route.request().url());
+      await (urls.length === 1 ? route.abort('failed') : route.continue());
+    });
     await openVideo(page, companion);
     await playUntilItMoves(page);
+    expect(new Set(urls.map((u) => new URL(u).searchParams.get('token'))).size).toBe(2);
+    await page.unroute(/\/api\/videos\/[^/]+\/stream\?/);
     await untilListed(page, 'nav-videos', 'recommendations', title);
     const item = page
       .getByTestId('recommendation')

@@ -11,6 +11,8 @@ interface Props {
 
 // Renewals in a row without the player loading anything: past this the video is not playable.
 const MAX_RENEWALS = 2;
+const RENEW_BEFORE_MS = 15_000;
+const MIN_RENEW_MS = 5_000;
 
 /**
  * The video player. `<video>` cannot send the bearer token, so the page asks for a
@@ -26,17 +28,37 @@ export function Player({ api, videoId, title }: Props) {
   const resume = useRef<{ at: number; playing: boolean } | undefined>(undefined);
   const poster = usePoster(api, videoId, true);
 
+  // Each fetch belongs to the page's current video; a late answer for an older one is dropped.
+  const generation = useRef(0);
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const fetchTicket = () => {
-    let current = true;
+    const mine = generation.current;
+    clearTimeout(timer.current);
     api.streamTicket(videoId).then(
-      (ticket) => current && setSrc(ticket.url),
-      (err: unknown) => current && setError(messageOf(err)),
+      (ticket) => {
+        if (mine !== generation.current) return;
+        setSrc(ticket.url);
+        // A player not started yet gets a fresh URL before this one expires, so that the
+        // first press of play works; one that has started renews on its error instead.
+        const left = Date.parse(ticket.expires) - Date.now() - RENEW_BEFORE_MS;
+        timer.current = setTimeout(
+          () => {
+            const el = video.current;
+            if (el?.paused && el.readyState === HTMLMediaElement.HAVE_NOTHING) fetchTicket();
+          },
+          Math.max(left, MIN_RENEW_MS),
+        );
+      },
+      (err: unknown) => mine === generation.current && setError(messageOf(err)),
     );
-    return () => {
-      current = false;
-    };
   };
-  useEffect(fetchTicket, [api, videoId]);
+  useEffect(() => {
+    fetchTicket();
+    return () => {
+      generation.current += 1;
+      clearTimeout(timer.current);
+    };
+  }, [api, videoId]);
 
   const onError = () => {
     const el = video.current;
@@ -49,6 +71,16 @@ export function Player({ api, videoId, title }: Props) {
     resume.current = { at: el.currentTime, playing: !el.paused };
     fetchTicket();
   };
+
+  // A renewed URL: go back to where the player was, and play on if it was playing (with
+  // preload="none" nothing loads until play, and the position waits as the start position).
+  useEffect(() => {
+    const el = video.current;
+    const at = resume.current;
+    if (!el || !src || !at) return;
+    el.currentTime = at.at;
+    if (at.playing) void el.play().catch(() => undefined);
+  }, [src]);
 
   const onLoadedMetadata = () => {
     const el = video.current;
