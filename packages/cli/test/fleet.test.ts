@@ -43,6 +43,7 @@ describe('the fleet file', () => {
         'video-streaming',
         'likes',
         'recommendations',
+        'thumbnails',
       ]),
     );
     expect(fleet.services[0]?.name).toBe('metadata');

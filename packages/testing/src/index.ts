@@ -28,3 +28,4 @@ export {
 export { startTestIssuer, type TestIssuer, type TestTokenOptions } from './test-issuer.js';
 export { fleetJoiner, type JoinableControl, policiesWithGrants } from './test-fleet.js';
 export { type RabbitVhost, rabbitVhost } from './rabbit-vhost.js';
+export { until } from './until.js';

@@ -53,7 +53,13 @@ describe('POST /api/permissions with a policy that answers later', () => {
     gw = await injectGateway({
       routes: [
         videos,
-        { ...videos, method: 'DELETE', path: '/api/videos/:id', upstreamPath: '/v/:id', action: 'video:Delete' },
+        {
+          ...videos,
+          method: 'DELETE',
+          path: '/api/videos/:id',
+          upstreamPath: '/v/:id',
+          action: 'video:Delete',
+        },
       ],
       callers: { alice: caller({ sub: 'alice', scope: 'videos:read' }) },
       // A remote decision point: every answer is a promise; only reads are allowed.
@@ -74,7 +80,8 @@ describe('POST /api/permissions with a policy that answers later', () => {
         { method: 'GET', path: '/api/videos' },
       ],
     });
-    expect(res.json().results.map((r: { allowed: boolean }) => r.allowed)).toEqual([false, true]);
+    const { results } = res.json<{ results: Array<{ allowed: boolean }> }>();
+    expect(results.map((r) => r.allowed)).toEqual([false, true]);
   });
 });
 

@@ -52,7 +52,7 @@ async function answer(x: Exchange, body: string): Promise<void> {
     throw err;
   }
   const allowed = await Promise.all(
-    questions.map((q) => wouldAllow(x.deps, x.principal, x.ip, q.method, q.path)),
+    questions.map(async (q) => wouldAllow(x.deps, x.principal, x.ip, q.method, q.path)),
   );
   const yes = allowed.filter(Boolean).length;
   if (yes > 0) x.deps.metrics.permissionChecks.inc({ allowed: 'true' }, yes);

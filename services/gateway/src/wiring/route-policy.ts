@@ -30,7 +30,7 @@ export async function buildRouteDecider(
   const declared = declaredRouteActions(ctx, cedar);
   checkRouteActions(routes.config, declared, routes.source);
   // The gateway's own routes are decided on too (`http:POST` for `POST /api/permissions`).
-  checkRouteActions({ routes: builtins.map((b) => b.config) }, declared, 'the gateway\'s own routes');
+  checkRouteActions({ routes: builtins.map((b) => b.config) }, declared, "the gateway's own routes");
   return cedar;
 }
 

@@ -12,6 +12,15 @@ export class UndecodableVideo extends Error {
 /** What ffmpeg wrote on stderr is kept to this many bytes (its last words are the useful ones). */
 const STDERR_BYTES = 2048;
 
+/** `-version` answers at once; a binary that does not is not ffmpeg. */
+const CHECK_TIMEOUT_MS = 10_000;
+
+/**
+ * ffmpeg parses untrusted files: it gets no settings of this service (join tokens, URLs),
+ * only what finding its libraries needs.
+ */
+const childEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' });
+
 /**
  * Runs `<bin> -version`: available when it exits 0. A binary that is not there (or not
  * executable) is `available: false` with the reason, never a throw.
@@ -19,18 +28,25 @@ const STDERR_BYTES = 2048;
 export function checkFfmpeg(bin: string): Promise<FfmpegCheck> {
   return new Promise((resolve) => {
     let out = '';
-    const child = spawn(bin, ['-hide_banner', '-version'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(bin, ['-hide_banner', '-version'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: childEnv(),
+      timeout: CHECK_TIMEOUT_MS,
+    });
     child.stdout.on('data', (d: Buffer) => {
       if (out.length < 512) out += d.toString('utf8');
     });
     child.on('error', (err: NodeJS.ErrnoException) =>
       resolve({ available: false, reason: `${bin}: ${err.code ?? err.message}` }),
     );
-    child.on('close', (code) =>
+    child.on('close', (code, signal) =>
       resolve(
         code === 0
           ? { available: true, version: out.split('\n')[0]?.trim() ?? 'ffmpeg' }
-          : { available: false, reason: `${bin} -version exited ${code}` },
+          : {
+              available: false,
+              reason: `${bin} -version ${signal ? `was killed (${signal})` : `exited ${code}`}`,
+            },
       ),
     );
   });
@@ -105,7 +121,7 @@ function run(bin: string, args: string[], timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let stderr = '';
     let timedOut = false;
-    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], env: childEnv() });
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');

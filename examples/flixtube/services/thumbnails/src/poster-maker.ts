@@ -50,7 +50,11 @@ export function posterMaker(opts: PosterMakerOptions) {
     );
   }
 
-  async function fromVideo(ffmpeg: string, videoId: string, contentType: string): Promise<Poster | undefined> {
+  async function fromVideo(
+    ffmpeg: string,
+    videoId: string,
+    contentType: string,
+  ): Promise<Poster | undefined> {
     const demuxer = DEMUXERS[contentType];
     if (!demuxer) {
       log.error({ videoId, contentType }, 'not a type thumbnails decodes: placeholder poster');
@@ -69,13 +73,24 @@ export function posterMaker(opts: PosterMakerOptions) {
       await pipeline(video.body, createWriteStream(input, { mode: 0o600 }));
       for (const [i, atSeconds] of FRAME_TIMES.entries()) {
         const output = join(dir, `poster-${i}.jpg`);
-        const jpeg = await grabFrame({ ...opts, bin: ffmpeg, input, demuxer, output, atSeconds });
+        const jpeg = await grabFrame({
+          bin: ffmpeg,
+          input,
+          demuxer,
+          output,
+          atSeconds,
+          size: opts.size,
+          timeoutMs: opts.timeoutMs,
+        });
         if (jpeg) return { jpeg };
       }
       throw new UndecodableVideo('ffmpeg found no frame to take');
     } catch (err) {
       if (!(err instanceof UndecodableVideo)) throw err;
-      log.error({ videoId, contentType, reason: err.message }, 'ffmpeg cannot decode the video: placeholder poster');
+      log.error(
+        { videoId, contentType, reason: err.message },
+        'ffmpeg cannot decode the video: placeholder poster',
+      );
       return { jpeg: PLACEHOLDER_JPEG, placeholder: 'undecodable' };
     } finally {
       await rm(dir, { recursive: true, force: true });

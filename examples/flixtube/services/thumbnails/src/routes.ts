@@ -1,4 +1,11 @@
-import { callerOf, FlotillaError, type ServiceApp, type ServiceContext, Type, type UserPolicy } from '@flotilla/kit';
+import {
+  callerOf,
+  FlotillaError,
+  type ServiceApp,
+  type ServiceContext,
+  Type,
+  type UserPolicy,
+} from '@flotilla/kit';
 import { posterKey } from './messages.js';
 
 export interface PosterRouteDeps {
