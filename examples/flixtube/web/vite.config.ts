@@ -11,7 +11,7 @@ export default defineConfig({
     emptyOutDir: true,
     // Vite's module-preload polyfill would be the one script we did not write; modern browsers need none.
     modulePreload: { polyfill: false },
-    // Never inline assets as data: URLs (CSP img-src/font-src stay 'self').
+    // Never inline assets as data: URLs (the CSP's img-src is 'self' and blob: only).
     assetsInlineLimit: 0,
     sourcemap: false,
   },

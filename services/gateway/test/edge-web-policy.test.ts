@@ -299,7 +299,7 @@ describe('web app', () => {
     expect(res.text).toContain('<title>FlixTube</title>');
     expect(res.headers['content-type']).toMatch(/^text\/html/);
     expect(res.headers['content-security-policy']).toBe(
-      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; media-src 'self'; " +
         "connect-src 'self' https://auth.test; form-action 'self' https://auth.test; " +
         "base-uri 'none'; frame-ancestors 'none'",
     );

@@ -3,11 +3,15 @@ import { type Api, createApi } from './api/client.js';
 import type { OidcClient } from './auth/oidc.js';
 import type { Session } from './auth/session.js';
 import type { AppConfig } from './config.js';
+import { type Permissions, permissionRequests, UPLOAD_PATH } from './api/permissions.js';
+import { FavoritesPage } from './pages/favorites-page.js';
 import { HistoryPage } from './pages/history-page.js';
 import { SignInPage } from './pages/sign-in.js';
 import { VideoListPage } from './pages/video-list.js';
+import { UploadPage } from './pages/upload-page.js';
 import { VideoPage } from './pages/video-page.js';
 import { hrefOf, parseRoute, type Route } from './routes.js';
+import { usePermissions } from './use-permissions.js';
 
 interface Props {
   config: AppConfig;
@@ -64,9 +68,15 @@ export function App({ config, oidc, initialSession, initialMessage }: Props) {
     if (route.page !== 'videos') setNotice(undefined);
   }, [route.page]);
 
+  // One batch per page: the top bar's actions and the page's own, asked of the gateway.
+  const permissions = usePermissions(
+    api,
+    session ? permissionRequests(route.page === 'video' ? route.id : undefined) : [],
+  );
+
   return (
     <>
-      <TopBar session={session} onSignOut={signOut} />
+      <TopBar session={session} permissions={permissions} onSignOut={signOut} />
       <main id="main">
         {!session ? (
           <SignInPage onSignIn={() => signIn(false)} message={message} />
@@ -74,6 +84,7 @@ export function App({ config, oidc, initialSession, initialMessage }: Props) {
           <Page
             route={route}
             api={api}
+            permissions={permissions}
             notice={notice}
             onDeleted={(title) => {
               setNotice(`“${title}” was deleted.`);
@@ -86,7 +97,13 @@ export function App({ config, oidc, initialSession, initialMessage }: Props) {
   );
 }
 
-function TopBar({ session, onSignOut }: { session: Session | undefined; onSignOut: () => void }) {
+interface TopBarProps {
+  session: Session | undefined;
+  permissions: Permissions;
+  onSignOut: () => void;
+}
+
+function TopBar({ session, permissions, onSignOut }: TopBarProps) {
   return (
     <header class="top">
       <a href={hrefOf({ page: 'videos' })} class="brand">
@@ -97,9 +114,17 @@ function TopBar({ session, onSignOut }: { session: Session | undefined; onSignOu
           <a href={hrefOf({ page: 'videos' })} data-testid="nav-videos">
             Videos
           </a>
+          <a href={hrefOf({ page: 'favorites' })} data-testid="nav-favorites">
+            Favorites
+          </a>
           <a href={hrefOf({ page: 'history' })} data-testid="nav-history">
             History
           </a>
+          {permissions.may('POST', UPLOAD_PATH) && (
+            <a href={hrefOf({ page: 'upload' })} data-testid="nav-upload">
+              Upload
+            </a>
+          )}
           <span class="user" data-testid="user-name">
             {session.user.name}
           </span>
@@ -115,17 +140,30 @@ function TopBar({ session, onSignOut }: { session: Session | undefined; onSignOu
 interface PageProps {
   route: Route;
   api: Api;
+  permissions: Permissions;
   notice: string | undefined;
   onDeleted: (title: string) => void;
 }
 
 /** The signed-in page for the route. */
-function Page({ route, api, notice, onDeleted }: PageProps) {
+function Page({ route, api, permissions, notice, onDeleted }: PageProps) {
   switch (route.page) {
     case 'videos':
       return <VideoListPage api={api} notice={notice} />;
     case 'video':
-      return <VideoPage key={route.id} api={api} id={route.id} onDeleted={onDeleted} />;
+      return (
+        <VideoPage key={route.id} api={api} id={route.id} permissions={permissions} onDeleted={onDeleted} />
+      );
+    case 'upload':
+      return (
+        <UploadPage
+          api={api}
+          permissions={permissions}
+          onUploaded={(video) => (window.location.hash = hrefOf({ page: 'video', id: video.id }))}
+        />
+      );
+    case 'favorites':
+      return <FavoritesPage api={api} />;
     case 'history':
       return <HistoryPage api={api} />;
     case 'not-found':

@@ -28,9 +28,9 @@ describe('failureMessage', () => {
   });
 
   it('shows a validation detail but never a server error’s', () => {
-    expect(failureMessage(400, 'record-view', { detail: 'body/videoId must match format "uuid"' })).toContain(
-      'body/videoId',
-    );
+    expect(
+      failureMessage(400, 'edit', { detail: 'body/title must NOT have fewer than 1 characters' }),
+    ).toContain('body/title');
     expect(failureMessage(500, 'list', { detail: 'stack trace at db.ts:42' })).toBe(
       'FlixTube is having trouble right now. Please try again.',
     );
@@ -72,11 +72,47 @@ describe('createApi', () => {
     await expect(client.getVideo('v1')).rejects.toMatchObject({ status: 0 });
   });
 
-  it('encodes ids and posts views as JSON', async () => {
-    const { client, fetch } = api(() => new Response('{}', { status: 201 }));
-    await client.recordView('a/b');
-    expect(fetch.mock.calls[0]![1]).toMatchObject({ method: 'POST', body: '{"videoId":"a/b"}' });
+  it('encodes ids and sends edits as JSON', async () => {
+    const { client, fetch } = api(() => Response.json({}));
+    await client.updateVideo('a/b', { title: 'New' });
+    expect(fetch.mock.calls[0]![0]).toBe('/api/videos/a%2Fb');
+    expect(fetch.mock.calls[0]![1]).toMatchObject({ method: 'PATCH', body: '{"title":"New"}' });
     await client.getVideo('../admin').catch(() => undefined);
     expect(fetch.mock.calls[1]![0]).toBe('/api/videos/..%2Fadmin');
+  });
+
+  it('likes with PUT and unlikes with DELETE', async () => {
+    const { client, fetch } = api(() => new Response(null, { status: 204 }));
+    await client.setLiked('v1', true);
+    await client.setFavorite('v1', false);
+    expect(fetch.mock.calls.map(([url, init]) => `${init?.method} ${url}`)).toEqual([
+      'PUT /api/videos/v1/like',
+      'DELETE /api/videos/v1/favorite',
+    ]);
+  });
+
+  it('reads a missing poster as none, and a poster as its bytes', async () => {
+    const none = api(() => problem(404, 'no poster yet'));
+    expect(await none.client.poster('v1')).toBeUndefined();
+    const some = api(
+      () => new Response(new Uint8Array([0xff, 0xd8]), { headers: { 'content-type': 'image/jpeg' } }),
+    );
+    const blob = await some.client.poster('v1');
+    expect(blob?.type).toBe('image/jpeg');
+    expect(blob?.size).toBe(2);
+    expect(some.fetch.mock.calls[0]![1]?.headers).toMatchObject({ authorization: 'Bearer the-token' });
+  });
+
+  it('asks for permissions in one batch and fails closed when the gateway cannot answer', async () => {
+    const requests = [{ method: 'POST', path: '/api/uploads' }] as const;
+    const yes = api(() => Response.json({ results: [{ ...requests[0], allowed: true }] }));
+    expect((await yes.client.permissions(requests)).may('POST', '/api/uploads')).toBe(true);
+    expect(JSON.parse(yes.fetch.mock.calls[0]![1]?.body as string)).toEqual({ requests });
+    const missing = api(() => problem(404, 'no route'));
+    const denied = await missing.client.permissions(requests);
+    expect(denied.settled).toBe(true);
+    expect(denied.may('POST', '/api/uploads')).toBe(false);
+    const down = api(() => Promise.reject(new TypeError('fetch failed')));
+    expect((await down.client.permissions(requests)).may('POST', '/api/uploads')).toBe(false);
   });
 });

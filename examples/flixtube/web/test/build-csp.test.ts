@@ -4,7 +4,11 @@ import { join, resolve } from 'node:path';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-/** The built app must run under `script-src 'self'; style-src 'self'`: nothing inline. */
+/**
+ * The built app must run under the gateway's CSP (services/gateway/src/edge/web-app.ts):
+ * `script-src 'self'; style-src 'self'; img-src 'self' blob:; media-src 'self'`: nothing
+ * inline, no `data:` URLs.
+ */
 describe('the production build', () => {
   let out: string;
   let html: string;
@@ -31,11 +35,16 @@ describe('the production build', () => {
     expect(html).not.toMatch(/\son[a-z]+=/i);
     const assets = await readdir(join(out, 'assets'));
     expect(assets.some((a) => a.endsWith('.css'))).toBe(true);
+    for (const name of assets.filter((a) => a.endsWith('.css'))) {
+      // img-src has no data: (assets are files of our own origin, posters blob: URLs).
+      expect(await readFile(join(out, 'assets', name), 'utf8')).not.toMatch(/url\(\s*["']?data:/);
+    }
     for (const name of assets.filter((a) => a.endsWith('.js'))) {
       const js = await readFile(join(out, 'assets', name), 'utf8');
       // No runtime code evaluation either (CSP without 'unsafe-eval').
       expect(js).not.toMatch(/\bnew Function\(|\beval\(/);
       expect(js).not.toMatch(/localStorage/);
+      expect(js).not.toMatch(/["'`]data:(image|video)\//);
     }
   });
 });

@@ -23,14 +23,19 @@ export type WebFallback = (
 // Vite names built assets `name-<hash>.ext`; those never change, so they may be cached for good.
 const HASHED = /[.-][A-Za-z0-9_-]{8,}\.(?:js|mjs|css|woff2?|png|jpe?g|gif|svg|webp|avif|ico|map)$/;
 
-/** The strict CSP for the app's HTML: its own scripts and styles only, and the issuer. */
+/**
+ * The strict CSP for the app's HTML: its own scripts and styles only, and the issuer.
+ * Images may also be `blob:` URLs (posters the app fetched with its bearer token, since
+ * an `<img>` cannot send one); media only from this origin (the stream route).
+ */
 export function webCsp(issuer: string | undefined): string {
   const auth = issuer ? ` ${new URL(issuer).origin}` : '';
   return [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' data:",
+    "img-src 'self' blob:",
+    "media-src 'self'",
     `connect-src 'self'${auth}`,
     `form-action 'self'${auth}`,
     "base-uri 'none'",

@@ -1,14 +1,32 @@
 import type { Problem } from './types.js';
 
 /** What the user was trying to do, so a refusal can be said in their terms. */
-export type Intent = 'list' | 'watch' | 'create' | 'delete' | 'record-view' | 'history';
+export type Intent =
+  | 'list'
+  | 'watch'
+  | 'create'
+  | 'edit'
+  | 'delete'
+  | 'upload'
+  | 'stream'
+  | 'like'
+  | 'favorite'
+  | 'favorites'
+  | 'recommendations'
+  | 'history';
 
 const FORBIDDEN: Record<Intent, string> = {
   list: 'You may not see the videos.',
   watch: 'You may not watch this video.',
   create: 'You may not add videos.',
+  edit: 'You may not edit this video.',
   delete: 'You may not delete this video.',
-  'record-view': 'Your view could not be recorded.',
+  upload: 'You may not upload videos.',
+  stream: 'You may not watch this video.',
+  like: 'You may not like this video.',
+  favorite: 'You may not keep this video in your favorites.',
+  favorites: 'You may not see favorites.',
+  recommendations: 'You may not see recommendations.',
   history: 'You may not see this history.',
 };
 
@@ -16,8 +34,14 @@ const NOT_FOUND: Record<Intent, string> = {
   list: 'The video list is not available.',
   watch: 'This video does not exist.',
   create: 'Videos cannot be added right now.',
+  edit: 'This video does not exist any more.',
   delete: 'This video does not exist any more.',
-  'record-view': 'This video does not exist.',
+  upload: 'Videos cannot be uploaded right now.',
+  stream: 'This video cannot be played.',
+  like: 'This video does not exist any more.',
+  favorite: 'This video does not exist any more.',
+  favorites: 'No favorites were found.',
+  recommendations: 'No recommendations are available.',
   history: 'No history was found.',
 };
 
@@ -52,7 +76,7 @@ export function failureMessage(
       ? 'Too many requests. Please wait a moment.'
       : `Too many requests. Please try again in ${seconds} second${seconds === 1 ? '' : 's'}.`;
   }
-  if (status === 400 || status === 409 || status === 413 || status === 422) {
+  if (status === 400 || status === 409 || status === 413 || status === 415 || status === 422) {
     return problem?.detail ? `That did not work: ${problem.detail}` : 'That request was not accepted.';
   }
   if (status === 0) return 'FlixTube cannot be reached. Check your connection and try again.';

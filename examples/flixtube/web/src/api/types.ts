@@ -18,12 +18,6 @@ export interface HistoryEntry {
   viewed: string;
 }
 
-/** A view on its way to the history (metadata published `viewed`; 202). */
-export interface ViewAccepted {
-  videoId: string;
-  viewed: string;
-}
-
 export interface History {
   user: string;
   views: HistoryEntry[];
@@ -36,4 +30,50 @@ export interface Problem {
   status?: number;
   detail?: string;
   code?: string;
+}
+
+/** `POST /api/videos/:id/stream-token`: where the player streams from, until `expires`. */
+export interface StreamTicket {
+  url: string;
+  expires: string;
+}
+
+/** `GET /api/videos/:id/likes`: the count, and what the caller did. */
+export interface Likes {
+  videoId: string;
+  likes: number;
+  liked: boolean;
+  favorited: boolean;
+}
+
+export interface FavoritesPage {
+  favorites: Array<{ videoId: string; favorited: string }>;
+  next: string | null;
+}
+
+export interface Recommendation {
+  videoId: string;
+  /** null when the recommendations service could not ask metadata. */
+  title: string | null;
+  score: number;
+  reason: 'co-viewed' | 'popular';
+}
+
+export interface Recommendations {
+  user: string;
+  recommendations: Recommendation[];
+}
+
+/** `POST /api/uploads` answers 201 with this. */
+export interface Uploaded {
+  id: string;
+  title: string;
+  contentType: string;
+  size: number;
+}
+
+/** One request the page may offer, asked of `POST /api/permissions`. */
+export interface PermissionRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
 }

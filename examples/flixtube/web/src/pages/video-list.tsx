@@ -2,8 +2,9 @@ import { useState } from 'preact/hooks';
 import type { Api } from '../api/client.js';
 import type { Video } from '../api/types.js';
 import { hrefOf } from '../routes.js';
-import { AddVideoForm } from './add-video.js';
 import { messageOf, useLoad } from '../use-load.js';
+import { Poster } from './poster.js';
+import { Recommended } from './recommended.js';
 
 interface Props {
   api: Api;
@@ -38,6 +39,8 @@ export function VideoListPage({ api, notice }: Props) {
           {notice}
         </p>
       )}
+      <Recommended api={api} />
+      <h2 id="catalogue-heading">All videos</h2>
       {first.state === 'loading' && <p aria-busy="true">Loading videos…</p>}
       {first.state === 'failed' && (
         <p role="alert" class="error">
@@ -45,11 +48,14 @@ export function VideoListPage({ api, notice }: Props) {
         </p>
       )}
       {first.state === 'done' && videos.length === 0 && <p>No videos yet.</p>}
-      <ul class="videos" data-testid="video-list">
+      <ul class="videos" aria-labelledby="catalogue-heading" data-testid="video-list">
         {videos.map((v) => (
-          <li key={v.id} data-testid="video-item">
-            <a href={hrefOf({ page: 'video', id: v.id })}>{v.title}</a>
-            {v.description && <p class="muted">{v.description}</p>}
+          <li key={v.id} data-testid="video-item" class="with-poster">
+            <Poster api={api} videoId={v.id} alt="" class="thumb" />
+            <div>
+              <a href={hrefOf({ page: 'video', id: v.id })}>{v.title}</a>
+              {v.description && <p class="muted">{v.description}</p>}
+            </div>
           </li>
         ))}
       </ul>
@@ -58,10 +64,6 @@ export function VideoListPage({ api, notice }: Props) {
           {moreError}
         </p>
       )}
-      <AddVideoForm
-        api={api}
-        onAdded={(video) => (window.location.hash = hrefOf({ page: 'video', id: video.id }))}
-      />
       {next && (
         <button type="button" onClick={() => void loadMore()} data-testid="more-videos">
           More videos

@@ -1,43 +1,45 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import type { Api } from '../api/client.js';
+import { type Permissions, videoPaths } from '../api/permissions.js';
+import type { Video } from '../api/types.js';
 import { hrefOf } from '../routes.js';
 import { messageOf, useLoad } from '../use-load.js';
+import { EditVideoForm } from './edit-video.js';
+import { LikeButtons } from './like-buttons.js';
+import { Player } from './player.js';
 
 interface Props {
   api: Api;
   id: string;
+  permissions: Permissions;
   /** After a successful delete: back to the list with a notice. */
   onDeleted: (title: string) => void;
 }
 
-export function VideoPage({ api, id, onDeleted }: Props) {
-  const video = useLoad(`video:${id}`, () => api.getVideo(id));
+/** A video: the player, likes and favorites, and edit/delete for whoever may. Views are recorded by video-streaming. */
+export function VideoPage({ api, id, permissions, onDeleted }: Props) {
+  const loaded = useLoad(`video:${id}`, () => api.getVideo(id));
+  const [edited, setEdited] = useState<Video | undefined>();
+  const [editing, setEditing] = useState(false);
   const [deleteError, setDeleteError] = useState<string | undefined>();
   const [deleting, setDeleting] = useState(false);
-  const [viewError, setViewError] = useState<string | undefined>();
 
-  // Opening the page is watching the video: record the view once per video.
-  useEffect(() => {
-    if (video.state !== 'done') return;
-    api.recordView(id).then(
-      () => setViewError(undefined),
-      (err: unknown) => setViewError(messageOf(err)),
-    );
-  }, [video.state, id, api]);
-
-  if (video.state === 'loading') return <p aria-busy="true">Loading the video…</p>;
-  if (video.state === 'failed') {
+  if (loaded.state === 'loading') return <p aria-busy="true">Loading the video…</p>;
+  if (loaded.state === 'failed') {
     return (
       <section aria-labelledby="video-heading">
         <h1 id="video-heading">Video</h1>
         <p role="alert" class="error">
-          {video.message}
+          {loaded.message}
         </p>
         <a href={hrefOf({ page: 'videos' })}>Back to the videos</a>
       </section>
     );
   }
-  const v = video.value;
+  const v = edited ?? loaded.value;
+  const paths = videoPaths(v.id);
+  const mayEdit = permissions.may('PATCH', paths.video);
+  const mayDelete = permissions.may('DELETE', paths.video);
 
   const remove = async () => {
     setDeleting(true);
@@ -57,29 +59,44 @@ export function VideoPage({ api, id, onDeleted }: Props) {
       <h1 id="video-heading" data-testid="video-title">
         {v.title}
       </h1>
-      <div class="player" role="img" aria-label={`Video: ${v.title}`}>
-        ▶
-      </div>
+      <Player api={api} videoId={v.id} title={v.title} />
+      <LikeButtons api={api} videoId={v.id} permissions={permissions} />
       {v.description && <p data-testid="video-description">{v.description}</p>}
       <p class="muted">
         Added <time dateTime={v.created}>{new Date(v.created).toLocaleString()}</time>
       </p>
-      {viewError && (
-        <p role="status" class="muted" data-testid="view-error">
-          {viewError}
-        </p>
+      {editing ? (
+        <EditVideoForm
+          api={api}
+          video={v}
+          onSaved={(saved) => {
+            setEdited(saved);
+            setEditing(false);
+          }}
+          onCancel={() => setEditing(false)}
+        />
+      ) : (
+        (mayEdit || mayDelete) && (
+          <div class="actions">
+            {mayEdit && (
+              <button type="button" onClick={() => setEditing(true)} data-testid="edit-video-open">
+                Edit
+              </button>
+            )}{' '}
+            {mayDelete && (
+              <button
+                type="button"
+                class="danger"
+                data-testid="delete-video"
+                disabled={deleting}
+                onClick={() => void remove()}
+              >
+                {deleting ? 'Deleting…' : 'Delete video'}
+              </button>
+            )}
+          </div>
+        )
       )}
-      <div class="actions">
-        <button
-          type="button"
-          class="danger"
-          data-testid="delete-video"
-          disabled={deleting}
-          onClick={() => void remove()}
-        >
-          {deleting ? 'Deleting…' : 'Delete video'}
-        </button>
-      </div>
       {deleteError && (
         <p role="alert" class="error" data-testid="delete-error">
           {deleteError}
