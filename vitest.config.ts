@@ -8,6 +8,7 @@ export default defineConfig({
       'services/*/src/**/*.test.ts',
       'services/*/test/**/*.test.ts',
       'examples/flixtube/**/test/**/*.test.ts',
+      'test/prometheus/**/*.test.ts',
     ],
     exclude: ['**/node_modules/**'],
     testTimeout: 30_000,
