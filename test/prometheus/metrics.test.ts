@@ -6,14 +6,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defineService, type RunningService } from '@flotilla/kit';
+import { brokerMetrics } from '@flotilla/broker';
+import { createCaMetrics } from '@flotilla/control';
+import { createGatewayMetrics } from '@flotilla/gateway';
+import { BusMetrics, defineService, type RunningService } from '@flotilla/kit';
+import { kmsMetrics } from '@flotilla/kms';
+import { storageMetrics } from '@flotilla/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BusMetrics } from '../../packages/kit/src/bus/bus-metrics.js';
-import { brokerMetrics } from '../../services/broker/src/metrics.js';
-import { createCaMetrics } from '../../services/control/src/metrics.js';
-import { createGatewayMetrics } from '../../services/gateway/src/observability/gateway-metrics.js';
-import { kmsMetrics } from '../../services/kms/src/usage/metrics.js';
-import { storageMetrics } from '../../services/storage/src/metrics.js';
 import { findPromtool, promtool } from './promtool.js';
 
 /** A service whose registry holds every component's families, one sample each. */

@@ -26,6 +26,7 @@ export {
   type AmqpDeadLetter,
   AmqpAdmin,
   type AmqpQueueStats,
+  BusMetrics,
   type BusPermissions,
   busPermissions,
   busPasswordFile,

@@ -4,5 +4,7 @@
  * it is reached over its contract (`BrokerClient` in `@flotilla/kit/contracts`).
  */
 export { brokerConfigSchema } from './config.js';
+// The metric families, for checks of the fleet's metric names (test/prometheus).
+export { type BrokerMetrics, brokerMetrics } from './metrics.js';
 export { broker, brokerInternals, type BrokerInternals, createBrokerService } from './service.js';
 export { type RunningBroker, startBroker } from './start.js';
