@@ -59,6 +59,15 @@ describe('auth security', () => {
     }
     expect(audit).toContain('"login.lockout"');
     expect(audit).not.toContain('not the password');
+    // The series the sign-in alerts read (deploy/prometheus/rules/auth.yml).
+    const metrics = await (await fetch(`${auth.url}/metrics`)).text();
+    const login = (status: number) =>
+      new RegExp(
+        `^http_requests_total\\{method="POST",route="/interaction/:uid/login",status_code="${status}"[^}]*\\} (\\d+)`,
+        'm',
+      );
+    expect(Number(metrics.match(login(401))?.[1])).toBeGreaterThanOrEqual(4);
+    expect(Number(metrics.match(login(429))?.[1])).toBeGreaterThanOrEqual(1);
   });
 
   it('enrolls TOTP, then requires it at login and says so in amr', async () => {
