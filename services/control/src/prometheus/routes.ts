@@ -28,10 +28,8 @@ export function prometheusRoutes(app: ServiceApp, deps: PrometheusRouteDeps): vo
       );
     }
     const groups = httpSdTargets(deps.registry.all(), deps.trustDomain);
-    // http_sd: 200 with `Content-Type: application/json`, the whole list every time.
-    return reply
-      .header('cache-control', 'no-store')
-      .type('application/json')
-      .send(JSON.stringify(groups));
+    // http_sd: 200, the whole list every time (`[]` for none), as `application/json;
+    // charset=utf-8` (Fastify's JSON type, which Prometheus's content-type check accepts).
+    return reply.header('cache-control', 'no-store').send(groups);
   });
 }
