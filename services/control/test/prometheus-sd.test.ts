@@ -149,4 +149,16 @@ describe('Prometheus service discovery: GET /v1/prometheus/targets over mTLS', (
     // Without a certificate the service's TLS handshake refuses the caller.
     await expect(call(control, 'GET', metrics)).rejects.toThrow();
   });
+
+  it("lets prometheus scrape the control plane's /metrics, where a caller without a certificate gets 401", async () => {
+    // The control plane's listener takes callers without a certificate (joins): the kit
+    // refuses them /metrics itself, since the policies never see them.
+    const anonymous = await call(control, 'GET', '/metrics');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body).toMatchObject({ code: 'FLT_UNAUTHENTICATED' });
+    const scrape = await call(control, 'GET', '/metrics', undefined, as.prometheus);
+    expect(scrape.status).toBe(200);
+    expect(scrape.body).toContain('control_certificates_issued_total');
+    expect((await call(control, 'GET', '/metrics', undefined, as.gateway)).status).toBe(403);
+  });
 });
