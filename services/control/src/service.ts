@@ -15,6 +15,7 @@ import { type ControlConfig, controlConfig } from './config.js';
 import { migrations } from './migrations.js';
 import { keepOwnIdentity, placeholderIdentity } from './own-identity.js';
 import { startPolicyDistribution } from './policy-bundle/index.js';
+import { prometheusRoutes } from './prometheus/routes.js';
 import { startRegistry } from './registry/index.js';
 
 /** What a started control plane exposes to its starter (tests, `flotilla control`). */
@@ -78,7 +79,7 @@ async function compose(app: ServiceApp, ctx: ServiceContext<ControlConfig>): Pro
     onBundleChange: () => refreshRoots(),
     policyKeys: policy.publicKeys,
   });
-  await startRegistry(
+  const registry = await startRegistry(
     app,
     ctx,
     {
@@ -90,6 +91,11 @@ async function compose(app: ServiceApp, ctx: ServiceContext<ControlConfig>): Pro
     },
     isAdminRequest(adminToken),
   );
+  prometheusRoutes(app, {
+    registry,
+    trustDomain: config.FLOTILLA_TRUST_DOMAIN,
+    isAdmin: isAdminRequest(adminToken),
+  });
   log.info(
     { publicUrl: listener.url, bundleVersion: authority.bundle().version },
     'certificate authority ready',

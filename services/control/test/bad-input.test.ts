@@ -4,6 +4,7 @@ import {
   auditRecords,
   call,
   certificateCount,
+  join,
   joinToken,
   makeCsr,
   serviceCsr,
@@ -219,7 +220,13 @@ describe('refusals', () => {
   });
 
   it('counts refusals by reason in /metrics', async () => {
-    const res = await call(control, 'GET', '/metrics');
+    // Metrics are for the `prometheus` identity (svc-prometheus-scrape), not for anonymous callers.
+    expect((await call(control, 'GET', '/metrics')).body).toMatchObject({ code: 'FLT_UNAUTHENTICATED' });
+    const prometheus = await join(control, 'prometheus');
+    const res = await call(control, 'GET', '/metrics', undefined, {
+      cert: prometheus.certChainPem,
+      key: prometheus.keyPem,
+    });
     expect(res.body).toMatch(/control_csr_refused_total\{reason="csr_key_type",service="control"\} 2/);
     expect(res.body).toMatch(/control_certificates_issued_total\{service="control"\} [1-9]/);
     expect(res.body).toMatch(/control_certificate_expiry_seconds\{workload="videos",service="control"\} \d+/);

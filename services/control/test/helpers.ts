@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
@@ -47,11 +48,15 @@ export interface CallOptions {
 
 export interface CallResult {
   status: number;
+  headers: IncomingHttpHeaders;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test responses are inspected freely
   body: any;
 }
 
-/** One HTTPS call to the control plane, verifying it against its roots. */
+/**
+ * One HTTPS call to the control plane (or, with an absolute URL as `path`, to a service
+ * of its fleet), verifying the server against the control plane's roots.
+ */
 export function call(
   control: RunningControl,
   method: string,
@@ -84,7 +89,7 @@ export function call(
           } catch {
             // not JSON
           }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
         });
       },
     );

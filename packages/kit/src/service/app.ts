@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { addFormats, type BaseConfig } from '../config/index.js';
 import { FlotillaError, sendProblem, toFlotillaError } from '../errors/index.js';
+import { peerOfSocket } from '../identity/peer.js';
 import type { tlsOptions } from '../identity/server-tls.js';
 import { instrumentHttp } from '../observability/metrics.js';
 import { randomRequestId, runWithTrace, startTrace, type TraceContext } from '../observability/trace.js';
@@ -110,13 +111,28 @@ function answerWithProblems(app: FastifyInstance): void {
   );
 }
 
-/** What every service answers besides its own routes: `/livez`, `/readyz`, `/metrics` (and RED metrics of every route). */
-export function addKitRoutes(app: FastifyInstance, metrics: Registry, readiness: Readiness): void {
+/**
+ * What every service answers besides its own routes: `/livez`, `/readyz`, `/metrics` (and
+ * RED metrics of every route). With `mtls`, `/metrics` is for callers with a certificate
+ * only, whom the fleet's policies decide on (`svc-prometheus-scrape`): a listener that takes
+ * callers without one (the control plane's, auth's) must not hand them the metrics, which
+ * the policies never see.
+ */
+export function addKitRoutes(
+  app: FastifyInstance,
+  metrics: Registry,
+  readiness: Readiness,
+  opts: { mtls: boolean } = { mtls: false },
+): void {
   instrumentHttp(app, metrics);
   app.get('/livez', async () => ({ status: 'alive' }));
   app.get('/readyz', async (_req, reply) => {
     const report = await readiness.report();
     return reply.code(report.status === 'ready' ? 200 : 503).send(report);
   });
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  app.get('/metrics', async (req, reply) => {
+    if (opts.mtls && !peerOfSocket(req.raw.socket))
+      throw new FlotillaError('FLT_UNAUTHENTICATED', 'a client certificate is required to read metrics');
+    return reply.type(metrics.contentType).send(await metrics.metrics());
+  });
 }

@@ -104,7 +104,7 @@ async function startService<P extends TProperties>(
 
   const { identity } = deps;
   const app = createApp(config, log, identity && tlsOptions(identity.current(), config));
-  addKitRoutes(app, metrics, readiness);
+  addKitRoutes(app, metrics, readiness, { mtls: identity !== undefined });
   try {
     if (identity) {
       secureServer(app, identity, config);

@@ -103,6 +103,15 @@ export class Registry extends EventEmitter<{ change: [RegistryEvent] }> {
   }
 }
 
+/**
+ * Ready: its last active health check (`/readyz`) passed, or none has failed since it
+ * registered (a kit registers only once ready). One failure makes it not ready; more
+ * remove it (`REGISTRY_HEALTH_MAX_FAILURES`).
+ */
+export function isReady(instance: Pick<RegisteredInstance, 'failedChecks'>): boolean {
+  return instance.failedChecks === 0;
+}
+
 export function publicView(i: RegisteredInstance | Instance): Instance {
   return {
     id: i.id,

@@ -2,7 +2,13 @@ import { FlotillaError, type Peer, peerOf, type ServiceApp, type ServiceContext 
 import { CONTROL_ROUTES, InstanceParams, RegisterRequest } from '@flotilla/kit/contracts';
 import type { FastifyRequest } from 'fastify';
 import { heartbeatStreamRoute } from './heartbeat-stream.js';
-import { publicView, type RegisteredInstance, type Registry, type RegistryEvent } from './registry.js';
+import {
+  isReady,
+  publicView,
+  type RegisteredInstance,
+  type Registry,
+  type RegistryEvent,
+} from './registry.js';
 
 export interface RegistryRouteDeps {
   registry: Registry;
@@ -162,7 +168,7 @@ function listRoute({ app, deps, requirePeer }: RegistryRoutes): void {
         registeredAt: i.registeredAt,
         lastHeartbeatSecondsAgo: Math.round((now - i.lastHeartbeat) / 100) / 10,
         heartbeats: i.heartbeats,
-        healthy: i.failedChecks === 0,
+        healthy: isReady(i),
       })),
     };
   });

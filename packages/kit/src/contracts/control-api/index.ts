@@ -12,6 +12,7 @@ export {
   JoinTokenRequest,
   MAX_JOIN_TOKEN_TTL_SECONDS,
   PolicyKeyRotation,
+  PrometheusTargetGroup,
   RegisteredInstance,
   RegisterRequest,
   Registration,

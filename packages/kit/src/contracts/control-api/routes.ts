@@ -38,6 +38,12 @@ export const CONTROL_ROUTES = {
   deregister: { method: 'DELETE', path: '/v1/registry/instances/:id' },
   /** A workload (mTLS): Server-Sent Events, a snapshot then every change. */
   watch: { method: 'GET', path: '/v1/registry/watch' },
+  // ---- Observability ----
+  /**
+   * The `prometheus` workload (mTLS, as the fleet's policies allow) or the operator: the
+   * registry's ready instances as Prometheus HTTP service discovery (`http_sd_configs`).
+   */
+  prometheusTargets: { method: 'GET', path: '/v1/prometheus/targets' },
 } as const satisfies Record<string, { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; path: `/v1/${string}` }>;
 
 export type ControlRoute = (typeof CONTROL_ROUTES)[keyof typeof CONTROL_ROUTES];

@@ -162,3 +162,24 @@ export type RegisteredInstance = Static<typeof RegisteredInstance>;
 
 export const InstanceList = Type.Object({ instances: Type.Array(RegisteredInstance) });
 export type InstanceList = Static<typeof InstanceList>;
+
+/**
+ * One target group of Prometheus HTTP service discovery
+ * (https://prometheus.io/docs/prometheus/latest/http_sd/): `host:port` targets and the
+ * labels they share. The control plane answers a JSON array of these, one per ready instance.
+ */
+export const PrometheusTargetGroup = Type.Object({
+  targets: Type.Array(Type.String()),
+  labels: Type.Object(
+    {
+      job: Type.String(),
+      __meta_flotilla_service: Type.String(),
+      __meta_flotilla_instance: Type.String(),
+      __meta_flotilla_spiffe_id: Type.String(),
+      __scheme__: Type.Literal('https'),
+      __metrics_path__: Type.Literal('/metrics'),
+    },
+    { additionalProperties: Type.String() },
+  ),
+});
+export type PrometheusTargetGroup = Static<typeof PrometheusTargetGroup>;
