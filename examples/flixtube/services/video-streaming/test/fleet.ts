@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { createMetadata } from '@flixtube/metadata';
 import { Viewed, VIEWED } from '@flixtube/messages';
 import { type RunningControl, startControl } from '@flotilla/control';
-import { defineService, type MessageBody, type RunningService } from '@flotilla/kit';
+import { defineService, type MessageBody, openDb, type RunningService } from '@flotilla/kit';
 import { StorageClient, storageOverCall } from '@flotilla/kit/contracts';
 import { createKmsService } from '@flotilla/kms';
 import { startStorage } from '@flotilla/storage';
@@ -133,6 +133,16 @@ export async function startStreamFleet(opts: { busUrl?: string; sharedDb?: strin
       inMemoryDb: true,
     });
     started.push(metadata);
+    // A shared PostgreSQL outlives the run, and its sealed stream-token key was sealed by
+    // an earlier run's KMS (a fresh root key each run): forget it, as an operator resetting
+    // the KMS would (the next start seals a new one).
+    if (opts.sharedDb) {
+      const db = await openDb({ service: 'video-streaming', url: opts.sharedDb });
+      await db.query(
+        `DO $$ BEGIN IF to_regclass('stream_keys') IS NOT NULL THEN DELETE FROM stream_keys; END IF; END $$`,
+      );
+      await db.close();
+    }
     const startStreaming = async () => {
       const s = await createVideoStreaming().start({
         env: {
