@@ -151,6 +151,10 @@ describe('flotilla policy lint', () => {
     expect(lint.out).toContain(
       'iam-storage-kms-videos: grants Service::"storage" Key::"videos", but storage is not a service of the fleet file',
     );
-    expect(lint.out).toContain('2 warnings');
+    // Nor video-streaming, which seals its stream-token key under `stream-tokens`.
+    expect(lint.out).toContain(
+      'iam-video-streaming-stream-key: grants Service::"video-streaming" Key::"stream-tokens", but video-streaming is not a service of the fleet file',
+    );
+    expect(lint.out).toContain('3 warnings');
   });
 });
