@@ -48,6 +48,7 @@ export function busTransports(test: string): Transport[] {
 
 /** Waits for `what`, polling (re-exported: the FlixTube tests import it from here). */
 export { until };
+export { type Answer, answerOf } from './answer.js';
 
 export interface JsonAnswer {
   status: number;

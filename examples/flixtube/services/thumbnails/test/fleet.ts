@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
+import { type Answer, answerOf } from '@flixtube/common/testing';
 import { VIDEO_DELETED, VIDEO_UPLOADED, VideoDeleted, VideoUploaded } from '@flixtube/messages';
 import { type RunningControl, startControl } from '@flotilla/control';
 import { defineService, type RunningService } from '@flotilla/kit';
@@ -30,12 +31,7 @@ const AUDIENCE = 'flixtube-api';
 const POLICY_DIR = resolve(import.meta.dirname, '../../../../../policies');
 const BROKER_MAIN = createRequire(import.meta.url).resolve('@flotilla/broker/main');
 
-export interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-  json(): Record<string, unknown>;
-}
+export type { Answer };
 
 export interface PosterFleet {
   thumbnails: RunningService;
@@ -155,13 +151,7 @@ export async function startPosterFleet(opts: PosterFleetOptions = {}): Promise<P
         path: `/videos/${encodeURIComponent(videoId)}/poster`,
         headers: token ? { authorization: `Bearer ${token}` } : {},
       });
-      const body = Buffer.from(await res.body.arrayBuffer());
-      return {
-        status: res.statusCode,
-        headers: res.headers,
-        body,
-        json: () => JSON.parse(body.toString('utf8')) as Record<string, unknown>,
-      };
+      return answerOf(res);
     };
     // Discovery routes only to a ready service: thumbnails is ready once it consumes both.
     await until(

@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { type Answer, answerOf } from '@flixtube/common/testing';
 import { createMetadata } from '@flixtube/metadata';
 import { Viewed, VIEWED } from '@flixtube/messages';
 import { type RunningControl, startControl } from '@flotilla/control';
@@ -38,12 +39,7 @@ const UPLOADER_GRANT = `@id("test-video-upload-writes-videos")
 permit (principal == Service::"video-upload", action == Action::"storage:PutObject", resource in Bucket::"videos");
 `;
 
-export interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-  json(): Record<string, unknown>;
-}
+export type { Answer };
 
 export interface StreamFleet {
   issuer: TestIssuer;
@@ -178,14 +174,7 @@ export async function startStreamFleet(opts: { busUrl?: string; sharedDb?: strin
     });
 
     const call: StreamFleet['call'] = async (service, method, path, headers = {}) => {
-      const res = await gateway.ctx.call(service, { method, path, headers });
-      const body = Buffer.from(await res.body.arrayBuffer());
-      return {
-        status: res.statusCode,
-        headers: res.headers,
-        body,
-        json: () => JSON.parse(body.toString('utf8')) as Record<string, unknown>,
-      };
+      return answerOf(await gateway.ctx.call(service, { method, path, headers }));
     };
     const person = (sub: string, roles = ['viewer']) =>
       issuer.token(sub, { claims: { roles, amr: ['pwd', 'otp'] } });
