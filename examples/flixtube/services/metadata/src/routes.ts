@@ -42,8 +42,14 @@ export function videoRoutes(
   app.get('/videos/:id', { schema: { params: VideoParams, response: { 200: VideoBody } } }, async (req) => {
     const video = await store.get(req.params.id);
     if (!video) throw notFound(req.params.id);
-    await access.require(callerOf(req), 'video:Read', videoEntity(video), 'you may not watch this video');
-    return toBody(video);
+    const user = callerOf(req);
+    const entity = videoEntity(video);
+    await access.require(user, 'video:Read', entity, 'you may not watch this video');
+    const actions = {
+      update: access.allows(user, 'video:Update', entity),
+      delete: access.allows(user, 'video:Delete', entity),
+    };
+    return { ...toBody(video), actions };
   });
 
   app.post('/videos', { schema: { body: CreateVideo, response: { 201: VideoBody } } }, async (req, reply) => {

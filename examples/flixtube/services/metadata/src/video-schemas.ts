@@ -32,6 +32,11 @@ export const VideoBody = Type.Object({
   description: Type.String(),
   owner: Type.String(),
   created: Type.String({ format: 'date-time' }),
+  /**
+   * `GET /videos/:id` only: what the caller may do with this video, decided by the same
+   * policy that decides the request (the owner, roles, MFA), so a page offers only those.
+   */
+  actions: Type.Optional(Type.Object({ update: Type.Boolean(), delete: Type.Boolean() })),
 });
 
 export const VideoPage = Type.Object({

@@ -70,7 +70,10 @@ describe.each(backends())('metadata on $name', ({ env }) => {
       expect(res.headers.get('location')).toBe(`/videos/${video.id}`);
       const got = await h.call(await h.token('carol'), 'GET', `/videos/${video.id}`);
       expect(got.status).toBe(200);
-      expect(await got.json()).toEqual(video);
+      // With what carol may do with it: not hers, so neither edit nor delete.
+      expect(await got.json()).toEqual({ ...video, actions: { update: false, delete: false } });
+      const own = await h.call(await h.token('alice'), 'GET', `/videos/${video.id}`);
+      expect(((await own.json()) as { actions: unknown }).actions).toEqual({ update: true, delete: true });
     });
 
     it('refuses to let the body set the owner', async () => {

@@ -4,6 +4,8 @@ export interface Video {
   description: string;
   owner: string;
   created: string;
+  /** On a single video: what the signed-in user may do with it (metadata's policy decides). */
+  actions?: { update: boolean; delete: boolean };
 }
 
 export interface VideoPage {

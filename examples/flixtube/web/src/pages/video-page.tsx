@@ -38,8 +38,11 @@ export function VideoPage({ api, id, permissions, onDeleted }: Props) {
   }
   const v = edited ?? loaded.value;
   const paths = videoPaths(v.id);
-  const mayEdit = permissions.may('PATCH', paths.video);
-  const mayDelete = permissions.may('DELETE', paths.video);
+  // Both must say yes: the gateway (the route) and metadata (this video: its owner, MFA).
+  // A missing answer hides the action; the server still refuses whatever is hidden.
+  const actions = loaded.value.actions;
+  const mayEdit = permissions.may('PATCH', paths.video) && actions?.update === true;
+  const mayDelete = permissions.may('DELETE', paths.video) && actions?.delete === true;
 
   const remove = async () => {
     setDeleting(true);
